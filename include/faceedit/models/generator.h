@@ -1,0 +1,98 @@
+// faceedit — the Generator interface: every GAN behind one API.
+//
+// Latent spaces:
+//   Z      the input noise, [N, z_dim]
+//   W      StyleGAN's intermediate space, [N, w_dim] (one code used by every layer)
+//   WPlus  one W code per synthesis layer, [N, num_ws, w_dim]
+// Models without a mapping network (the DCGAN) have Z only.
+//
+// Everything is differentiable: map() and synthesize() are built from LibTorch ops with autograd,
+// so callers can optimise latents (inversion, walks) or fine-tune parameters() (personalisation).
+// Inference without gradients (torch::NoGradGuard) takes faster fused kernels.
+//
+// Thread-safety: a Generator holds no per-call state; concurrent calls are safe as long as nobody
+// modifies its parameters meanwhile.
+//
+//   auto g = faceedit::models::load_generator("stylegan2.safetensors");
+//   torch::NoGradGuard no_grad;
+//   auto z = g->sample_z(4, /*seed=*/0);
+//   auto ws = g->map(z, /*truncation_psi=*/0.7);
+//   auto img = g->synthesize(ws, faceedit::models::NoiseMode::Const);   // [4, 3, R, R] in ~[-1, 1]
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace faceedit::models {
+
+enum class LatentSpace { Z, W, WPlus };
+enum class NoiseMode { Const, Random, None };
+
+LatentSpace parse_latent_space(const std::string& s);  // "z", "w", "wplus"
+std::string to_string(LatentSpace s);
+NoiseMode parse_noise_mode(const std::string& s);  // "const", "random", "none"
+
+class Generator {
+ public:
+  virtual ~Generator() = default;
+
+  virtual std::string arch() const = 0;  // "stylegan2", "dcgan"
+  virtual int64_t z_dim() const = 0;
+  virtual int64_t w_dim() const { return 0; }   // 0 when the model has no W space
+  virtual int64_t num_ws() const { return 0; }  // number of W+ codes
+  virtual int64_t resolution() const = 0;
+  virtual int64_t img_channels() const { return 3; }
+  bool has_space(LatentSpace s) const { return s == LatentSpace::Z || w_dim() > 0; }
+
+  // Latents exactly as the original code draws them for a seed: numpy.random.RandomState(seed)
+  // .randn(n, z_dim) for StyleGAN2 (so seeds match NVIDIA's generate.py), .uniform(-1, 1) for the
+  // DCGAN. Returns [n, z_dim] float32 on the model's device.
+  virtual torch::Tensor sample_z(int64_t n, uint64_t seed) const = 0;
+
+  // Z -> W+ [N, num_ws, w_dim] with truncation towards the average W (psi = 1: none) applied to
+  // the first `cutoff` codes (cutoff < 0: all). Models without W return z unchanged.
+  virtual torch::Tensor map(const torch::Tensor& z, double truncation_psi = 1.0, int cutoff = -1) const = 0;
+
+  // Truncation of W or W+ codes towards the average W (identity for psi = 1).
+  virtual torch::Tensor truncate(const torch::Tensor& w, double truncation_psi, int cutoff = -1) const;
+
+  // The synthesis network's input codes: W+ for StyleGAN2, Z for the DCGAN -> NCHW images,
+  // float32, unclamped (about [-1, 1]).
+  virtual torch::Tensor synthesize(const torch::Tensor& codes, NoiseMode noise = NoiseMode::Const) const = 0;
+
+  // Any space -> images: z is mapped (with truncation), w broadcast to W+ (with truncation), W+
+  // truncated per code. Checks the latent's shape and throws faceedit::Error if it is wrong.
+  torch::Tensor generate(const torch::Tensor& latents, LatentSpace space, double truncation_psi = 1.0,
+                         NoiseMode noise = NoiseMode::Const, int cutoff = -1) const;
+
+  // Converts latents of `from` into the synthesis input (W+ or Z).
+  torch::Tensor to_synthesis_codes(const torch::Tensor& latents, LatentSpace from, double truncation_psi = 1.0,
+                                   int cutoff = -1) const;
+
+  // Throws faceedit::Error("<what>: ...") unless `latents` has the shape of `space`.
+  void check_latents(const torch::Tensor& latents, LatentSpace space, const std::string& what) const;
+
+  virtual std::vector<torch::Tensor> parameters() const = 0;
+  // Moves parameters (float64 is for gradient checks; inference runs float32).
+  virtual void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) = 0;
+  virtual torch::Device device() const = 0;
+
+  // Multiply-accumulate count x 2 of one image's synthesis (convolutions and dense layers as the
+  // reference algorithm executes them), in GFLOP.
+  virtual double synthesis_gflop() const = 0;
+
+  // Config as JSON (what `faceedit info` prints).
+  virtual nlohmann::json config() const = 0;
+  int64_t parameter_count() const;
+};
+
+// Loads a generator from a faceedit safetensors file (arch in __metadata__ "faceedit.arch").
+// Third-party checkpoints (.pkl, .pt) are converted first: see model_files.h.
+std::unique_ptr<Generator> load_generator(const std::string& path, torch::Device device = torch::kCPU);
+
+}  // namespace faceedit::models

@@ -1,0 +1,39 @@
+// faceedit — finding model files.
+//
+// A model is named on the command line by
+//   - a known name ("dcgan-celeba32", "stylegan2-tiny32", "stylegan2-ffhq"), looked up under
+//     shared_root() (see runtime.h); or
+//   - a path: a faceedit .safetensors file is used as it is; a third-party checkpoint (.pkl from
+//     NVIDIA's stylegan2-ada-pytorch, the DCGAN's .pt) is converted once by tools/faceedit_convert.py
+//     into cache_dir() and the converted file is used from then on.
+// When a file is absent, the error says what the model is and where it is published.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "faceedit/models/generator.h"
+
+namespace faceedit::models {
+
+struct KnownModel {
+  std::string name;
+  std::string relative_path;  // under shared_root()
+  std::string description;
+  std::string published_at;
+};
+
+const std::vector<KnownModel>& known_models();
+
+// Returns the path of a faceedit safetensors file for `spec`, converting it first when needed.
+std::string resolve_model(const std::string& spec);
+
+// Runs the Python converter: IN (.pkl/.pt) -> OUT (.safetensors). Throws faceedit::Error on failure.
+void convert_checkpoint(const std::string& in, const std::string& out);
+
+// resolve_model() + load_generator().
+std::unique_ptr<Generator> open_generator(const std::string& spec, torch::Device device = torch::kCPU);
+
+}  // namespace faceedit::models

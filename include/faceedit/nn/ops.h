@@ -1,0 +1,42 @@
+// faceedit — the StyleGAN2 primitive ops, as in NVIDIA's torch_utils/ops.
+//
+// Each op has one entry point. It runs the reference composition of LibTorch ops (differentiable)
+// whenever autograd may need it, and a fused kernel otherwise (inference under NoGradGuard). Tests
+// compare the two paths on random data (tests/nn/test_ops.cpp); *_reference() functions expose
+// the reference path for that.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace faceedit::nn {
+
+enum class Activation { Linear, LeakyRelu };
+
+// x + noise + b (b along dim 1, noise broadcast), activation (leaky ReLU slope 0.2), times gain,
+// clamped to [-clamp, clamp] when clamp >= 0. noise may be undefined.
+torch::Tensor bias_act(const torch::Tensor& x, const torch::Tensor& b, Activation act, double gain = 1.0,
+                       double clamp = -1.0, const torch::Tensor& noise = {});
+torch::Tensor bias_act_reference(const torch::Tensor& x, const torch::Tensor& b, Activation act, double gain = 1.0,
+                                 double clamp = -1.0, const torch::Tensor& noise = {});
+
+// The FIR filter StyleGAN2 resamples with: outer([1,3,3,1]) normalised to sum 1, 4x4.
+torch::Tensor resample_filter(const torch::TensorOptions& options = {});
+
+// upfirdn2d for the 4x4 filter above (symmetric, so flipping is moot): zero-insertion upsampling
+// by `up`, padding (x0, x1, y0, y1; negative crops), 2-D FIR with gain, no downsampling.
+torch::Tensor upfirdn2d(const torch::Tensor& x, int up, int pad_x0, int pad_x1, int pad_y0, int pad_y1, double gain);
+
+// 2x upsampling of images (the skip toRGB path): upfirdn2d(x, f, up=2, padding [2,1,2,1], gain=4).
+torch::Tensor upsample2d(const torch::Tensor& x);
+
+// Modulated convolution (StyleGAN2, fused per-sample weights as in the official inference path):
+// x [N,I,H,W], weight [O,I,k,k], styles [N,I]. With demodulate, each output filter is normalised.
+// up = 2 runs a stride-2 transposed convolution followed by the FIR filter (output 2H x 2W);
+// up = 1 a 'same' convolution. Noise is not added here (see bias_act).
+torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
+                               bool demodulate, int up);
+
+// x * rsqrt(mean(x^2, dim 1) + 1e-8): the mapping network's input normalisation.
+torch::Tensor normalize_2nd_moment(const torch::Tensor& x);
+
+}  // namespace faceedit::nn

@@ -1,0 +1,27 @@
+// faceedit — process-wide settings: threads, where models and data live, the Python converters.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace faceedit {
+
+// Sets LibTorch's intra-op thread count. n <= 0 means "all cores": Debian's LibTorch otherwise
+// starts with a single thread on small machines, which halves throughput on 2 cores.
+void set_threads(int n = 0);
+int threads();
+
+// Root of models and data: $FACEEDIT_SHARED if set, else ../shared beside the source tree.
+std::filesystem::path shared_root();
+
+// Directory for converted models: $FACEEDIT_CACHE, else $XDG_CACHE_HOME/faceedit, else ~/.cache/faceedit.
+std::filesystem::path cache_dir();
+
+// Directory holding the Python converters (tools/): $FACEEDIT_TOOLS, else the source tree's tools/.
+std::filesystem::path tools_dir();
+
+// Python interpreter with Debian's python3-torch: $FACEEDIT_PYTHON, else /usr/bin/python3 when it
+// exists (a pyenv python3 on PATH lacks Debian's packages), else python3.
+std::string python_interpreter();
+
+}  // namespace faceedit

@@ -1,0 +1,24 @@
+// faceedit CLI: each subcommand registers itself on the app and runs through a callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <string>
+
+namespace faceedit::cli {
+
+struct GlobalOptions {
+  int threads = 0;  // 0: all cores
+  std::string device = "cpu";
+};
+
+void add_info_command(CLI::App& app, const GlobalOptions& global);
+void add_generate_command(CLI::App& app, const GlobalOptions& global);
+void add_convert_command(CLI::App& app, const GlobalOptions& global);
+void add_bench_command(CLI::App& app, const GlobalOptions& global);
+
+// Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
+torch::Device parse_device(const std::string& s);
+
+}  // namespace faceedit::cli

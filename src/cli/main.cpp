@@ -1,0 +1,54 @@
+// faceedit — command-line interface. `faceedit --help` lists the subcommands.
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "faceedit/error.h"
+#include "faceedit/runtime.h"
+
+namespace faceedit::cli {
+
+torch::Device parse_device(const std::string& s) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(s);
+  } catch (const c10::Error&) {
+    fail("device '" + s + "'", "unknown (use cpu, cuda or cuda:N)");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available())
+    fail("device '" + s + "'", "CUDA is not available in this LibTorch build or on this machine");
+  return device;
+}
+
+}  // namespace faceedit::cli
+
+int main(int argc, char** argv) {
+  using namespace faceedit::cli;
+  CLI::App app{"faceedit: disentangled face attribute editing in the latent space of GANs"};
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "CPU threads for LibTorch (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--device", global.device, "cpu, cuda or cuda:N");
+  app.parse_complete_callback([&] { faceedit::set_threads(global.threads); });
+  add_info_command(app, global);
+  add_generate_command(app, global);
+  add_convert_command(app, global);
+  add_bench_command(app, global);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const faceedit::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,95 @@
+#include "faceedit/io/image.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+
+namespace faceedit::io {
+
+cv::Mat read_image(const std::string& path, int64_t max_pixels) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open (missing file?)");
+  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.empty()) fail(path, "empty file");
+  // Peek at the dimensions without decoding the pixels (IMREAD_REDUCED would still allocate).
+  cv::Mat header_probe;
+  try {
+    header_probe = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_REDUCED_COLOR_8);
+  } catch (const cv::Exception&) {
+  }
+  if (header_probe.empty()) fail(path, "not a readable image (unknown format or corrupt data)");
+  if (static_cast<int64_t>(header_probe.rows) * header_probe.cols * 64 > max_pixels)
+    fail(path, "image of about " + std::to_string(header_probe.cols * 8) + "x" + std::to_string(header_probe.rows * 8) +
+                   " pixels exceeds the limit of " + std::to_string(max_pixels) + " pixels");
+  cv::Mat image;
+  try {
+    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    fail(path, std::string("cannot decode image: ") + e.what());
+  }
+  if (image.empty()) fail(path, "not a readable image (unknown format or corrupt data)");
+  return image;
+}
+
+void write_image(const std::string& path, const cv::Mat& image) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext.empty()) fail(path, "output image needs an extension (.png, .jpg, ...)");
+  std::vector<uchar> buffer;
+  bool ok = false;
+  try {
+    ok = cv::imencode(ext, image, buffer);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  if (!ok) fail(path, "cannot encode an image as '" + ext + "'");
+  write_file_atomic(path, buffer.data(), buffer.size());
+}
+
+cv::Mat tensor_to_image(const torch::Tensor& chw_in) {
+  torch::Tensor chw = chw_in.detach().to(torch::kCPU, torch::kFloat32);
+  if (chw.dim() == 4 && chw.size(0) == 1) chw = chw[0];
+  TORCH_CHECK(chw.dim() == 3 && (chw.size(0) == 3 || chw.size(0) == 1), "tensor_to_image expects CHW with 1 or 3 channels");
+  torch::Tensor hwc = ((chw.clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  const int h = static_cast<int>(hwc.size(0)), w = static_cast<int>(hwc.size(1)), c = static_cast<int>(hwc.size(2));
+  cv::Mat rgb(h, w, c == 3 ? CV_8UC3 : CV_8UC1, hwc.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  if (c == 3)
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  else
+    cv::cvtColor(rgb, bgr, cv::COLOR_GRAY2BGR);
+  return bgr;  // cvtColor allocated new memory, independent of hwc
+}
+
+torch::Tensor image_to_tensor(const cv::Mat& bgr) {
+  TORCH_CHECK(bgr.type() == CV_8UC3, "image_to_tensor expects an 8-bit BGR image");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  auto t = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8);
+  return t.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(127.5).sub(1).contiguous();
+}
+
+cv::Mat make_grid(const torch::Tensor& nchw, int cols, int pad, int scale) {
+  TORCH_CHECK(nchw.dim() == 4 && nchw.size(0) > 0, "make_grid expects a non-empty NCHW batch");
+  const int n = static_cast<int>(nchw.size(0));
+  if (cols <= 0) cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  cols = std::min(cols, n);
+  const int rows = (n + cols - 1) / cols;
+  const int th = static_cast<int>(nchw.size(2)) * scale, tw = static_cast<int>(nchw.size(3)) * scale;
+  cv::Mat grid(rows * th + (rows + 1) * pad, cols * tw + (cols + 1) * pad, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (int i = 0; i < n; ++i) {
+    cv::Mat tile = tensor_to_image(nchw[i]);
+    if (scale != 1) cv::resize(tile, tile, cv::Size(tw, th), 0, 0, cv::INTER_NEAREST);
+    const int r = i / cols, c = i % cols;
+    tile.copyTo(grid(cv::Rect(pad + c * (tw + pad), pad + r * (th + pad), tw, th)));
+  }
+  return grid;
+}
+
+}  // namespace faceedit::io

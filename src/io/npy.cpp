@@ -1,0 +1,76 @@
+#include "faceedit/io/npy.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "faceedit/error.h"
+
+namespace faceedit::io {
+
+namespace {
+
+// Extracts the value of 'key' from the header dict, e.g. "'descr': '<f4'" -> "'<f4'".
+std::string header_field(const std::string& path, const std::string& header, const std::string& key) {
+  const std::regex re("'" + key + "'\\s*:\\s*(\\([^)]*\\)|'[^']*'|True|False)");
+  std::smatch m;
+  if (!std::regex_search(header, m, re)) fail(path, "npy header has no '" + key + "' field");
+  return m[1].str();
+}
+
+}  // namespace
+
+torch::Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open (missing file?)");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  static const char kMagic[] = "\x93NUMPY";
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) fail(path, "not a .npy file (bad magic)");
+  const int major = static_cast<uint8_t>(bytes[6]);
+  size_t header_len = 0, header_start = 0;
+  if (major == 1) {
+    header_len = static_cast<uint8_t>(bytes[8]) | (static_cast<uint8_t>(bytes[9]) << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) fail(path, "truncated .npy header");
+    for (int i = 11; i >= 8; --i) header_len = (header_len << 8) | static_cast<uint8_t>(bytes[i]);
+    header_start = 12;
+  } else {
+    fail(path, "unsupported .npy format version " + std::to_string(major));
+  }
+  if (header_start + header_len > bytes.size()) fail(path, "truncated .npy header");
+  const std::string header = bytes.substr(header_start, header_len);
+
+  const std::string descr = header_field(path, header, "descr");
+  if (header_field(path, header, "fortran_order") != "False")
+    fail(path, "Fortran-order arrays are not supported (save with np.ascontiguousarray)");
+  size_t elem = 0;
+  torch::ScalarType type;
+  if (descr == "'<f4'") {
+    elem = 4;
+    type = torch::kFloat32;
+  } else if (descr == "'<f8'") {
+    elem = 8;
+    type = torch::kFloat64;
+  } else {
+    fail(path, "unsupported dtype " + descr + " (faceedit reads little-endian float32 '<f4' and float64 '<f8')");
+  }
+
+  std::vector<int64_t> shape;
+  const std::string shape_text = header_field(path, header, "shape");
+  const std::regex dim_re("\\d+");
+  for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), dim_re); it != std::sregex_iterator(); ++it)
+    shape.push_back(std::stoll(it->str()));
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  const size_t data_start = header_start + header_len;
+  const size_t need = static_cast<size_t>(numel) * elem;
+  if (bytes.size() - data_start < need)
+    fail(path, "truncated data: " + std::to_string(bytes.size() - data_start) + " bytes, shape needs " +
+                   std::to_string(need));
+  auto view = torch::from_blob(bytes.data() + data_start, shape, torch::TensorOptions().dtype(type));
+  return view.to(torch::kFloat32).clone();
+}
+
+}  // namespace faceedit::io

@@ -1,0 +1,86 @@
+#include "faceedit/models/generator.h"
+
+#include "faceedit/error.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/models/dcgan.h"
+#include "faceedit/models/stylegan2.h"
+
+namespace faceedit::models {
+
+LatentSpace parse_latent_space(const std::string& s) {
+  if (s == "z") return LatentSpace::Z;
+  if (s == "w") return LatentSpace::W;
+  if (s == "wplus" || s == "w+") return LatentSpace::WPlus;
+  fail("latent space '" + s + "'", "unknown (use z, w or wplus)");
+}
+
+std::string to_string(LatentSpace s) {
+  switch (s) {
+    case LatentSpace::Z: return "z";
+    case LatentSpace::W: return "w";
+    default: return "wplus";
+  }
+}
+
+NoiseMode parse_noise_mode(const std::string& s) {
+  if (s == "const") return NoiseMode::Const;
+  if (s == "random") return NoiseMode::Random;
+  if (s == "none") return NoiseMode::None;
+  fail("noise mode '" + s + "'", "unknown (use const, random or none)");
+}
+
+torch::Tensor Generator::truncate(const torch::Tensor& w, double, int) const { return w; }
+
+void Generator::check_latents(const torch::Tensor& latents, LatentSpace space, const std::string& what) const {
+  if (!has_space(space)) fail(what, "this " + arch() + " model has no " + to_string(space) + " space (it has z only)");
+  std::vector<int64_t> want;
+  if (space == LatentSpace::Z) want = {-1, z_dim()};
+  if (space == LatentSpace::W) want = {-1, w_dim()};
+  if (space == LatentSpace::WPlus) want = {-1, num_ws(), w_dim()};
+  bool ok = latents.dim() == static_cast<int64_t>(want.size()) && latents.size(0) > 0;
+  for (size_t i = 1; ok && i < want.size(); ++i) ok = latents.size(static_cast<int64_t>(i)) == want[i];
+  if (!ok) {
+    want[0] = 0;
+    std::string shape = "[N";
+    for (size_t i = 1; i < want.size(); ++i) shape += ", " + std::to_string(want[i]);
+    fail(what, "latents of shape " + c10::str(latents.sizes()) + " do not fit the " + to_string(space) +
+                   " space of this model, which needs " + shape + "] with N >= 1");
+  }
+  if (!torch::isfinite(latents).all().item<bool>()) fail(what, "latents contain NaN or infinite values");
+}
+
+torch::Tensor Generator::to_synthesis_codes(const torch::Tensor& latents, LatentSpace from, double psi, int cutoff) const {
+  switch (from) {
+    case LatentSpace::Z: return map(latents, psi, cutoff);
+    case LatentSpace::W: return truncate(latents.unsqueeze(1).repeat({1, num_ws(), 1}), psi, cutoff);
+    default: return truncate(latents, psi, cutoff);
+  }
+}
+
+torch::Tensor Generator::generate(const torch::Tensor& latents, LatentSpace space, double psi, NoiseMode noise,
+                                  int cutoff) const {
+  return synthesize(to_synthesis_codes(latents.to(device()), space, psi, cutoff), noise);
+}
+
+int64_t Generator::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+std::unique_ptr<Generator> load_generator(const std::string& path, torch::Device device) {
+  std::string arch;
+  {
+    io::SafetensorsReader file(path);
+    auto it = file.metadata().find("faceedit.arch");
+    if (it == file.metadata().end())
+      fail(path, "no 'faceedit.arch' in the safetensors metadata: not a faceedit model (convert third-party "
+                 "checkpoints with `faceedit convert`)");
+    arch = it->second;
+  }
+  if (arch == "stylegan2") return StyleGAN2::load(path, device);
+  if (arch == "dcgan") return DCGAN::load(path, device);
+  fail(path, "unknown model architecture '" + arch + "'");
+}
+
+}  // namespace faceedit::models

@@ -1,0 +1,90 @@
+#include "faceedit/models/model_files.h"
+
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+#include "faceedit/error.h"
+#include "faceedit/runtime.h"
+
+extern char** environ;
+
+namespace faceedit::models {
+
+namespace fs = std::filesystem;
+
+const std::vector<KnownModel>& known_models() {
+  static const std::vector<KnownModel> models = {
+      {"dcgan-celeba32", "models/dcgan-celeba32/generator.pt",
+       "pretrained DCGAN, CelebA faces at 32x32 (Apache-2.0)",
+       "github.com/fletchersarip93/face-generator (commit 50ce2ed2), generator.pt"},
+      {"stylegan2-tiny32", "fixtures/stylegan2-ada/tiny32.pkl",
+       "tiny StyleGAN2-ADA test fixture with random weights, 32x32",
+       "faceedit's shared data (fixtures/stylegan2-ada)"},
+      {"stylegan2-ffhq", "models/stylegan2-ffhq/ffhq.pkl", "NVIDIA StyleGAN2-ADA FFHQ 1024x1024",
+       "NVIDIA's stylegan2-ada-pytorch pretrained networks (ffhq.pkl)"},
+  };
+  return models;
+}
+
+void convert_checkpoint(const std::string& in, const std::string& out) {
+  const std::string python = python_interpreter();
+  const std::string script = (tools_dir() / "faceedit_convert.py").string();
+  if (!fs::exists(script)) fail(script, "converter script not found (set FACEEDIT_TOOLS to faceedit's tools/ directory)");
+  std::vector<std::string> args = {python, script, in, out};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+    fail(python, "cannot start the Python interpreter for the converter (install python3-torch)");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail(in, "conversion failed (the converter's message is above)");
+}
+
+static std::string cached_conversion(const fs::path& source) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) fail(source.string(), "cannot stat");
+  // Size and modification time identify the source version without hashing gigabytes.
+  const fs::path out = cache_dir() / (source.stem().string() + "-" + std::to_string(st.st_size) + "-" +
+                                      std::to_string(static_cast<long long>(st.st_mtime)) + ".safetensors");
+  if (!fs::exists(out)) {
+    std::error_code ec;
+    fs::create_directories(out.parent_path(), ec);
+    if (ec) fail(out.parent_path().string(), "cannot create the model cache directory: " + ec.message());
+    convert_checkpoint(source.string(), out.string());
+  }
+  return out.string();
+}
+
+std::string resolve_model(const std::string& spec) {
+  for (const auto& m : known_models()) {
+    if (m.name != spec) continue;
+    const fs::path p = shared_root() / m.relative_path;
+    if (!fs::exists(p))
+      fail(spec, m.description + ": not found at " + p.string() + ". It is published at " + m.published_at +
+                     "; put it there or set FACEEDIT_SHARED to the directory that holds " + m.relative_path);
+    return cached_conversion(p);
+  }
+  const fs::path p(spec);
+  if (!fs::exists(p)) {
+    std::string names;
+    for (const auto& m : known_models()) names += (names.empty() ? "" : ", ") + m.name;
+    fail(spec, "no such model file, and not a known model name (" + names + ")");
+  }
+  if (fs::is_directory(p)) fail(spec, "is a directory, not a model file");
+  const std::string ext = p.extension().string();
+  if (ext == ".safetensors") return spec;
+  if (ext == ".pkl" || ext == ".pt" || ext == ".pth") return cached_conversion(p);
+  fail(spec, "unknown model format '" + ext + "' (expected .safetensors, or .pkl/.pt to convert)");
+}
+
+std::unique_ptr<Generator> open_generator(const std::string& spec, torch::Device device) {
+  return load_generator(resolve_model(spec), device);
+}
+
+}  // namespace faceedit::models

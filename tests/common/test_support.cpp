@@ -1,0 +1,60 @@
+#include "test_support.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+
+#include "faceedit/models/model_files.h"
+#include "faceedit/runtime.h"
+
+namespace faceedit::test {
+
+namespace fs = std::filesystem;
+
+std::string shared_file(const std::string& relative) {
+  const fs::path p = shared_root() / relative;
+  return fs::exists(p) ? p.string() : std::string();
+}
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("faceedit-test-" + std::to_string(::getpid()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
+fs::path temp_dir() {
+  static TempDir dir;
+  return dir.path;
+}
+
+std::string converted(const std::string& relative_source) {
+  static std::map<std::string, std::string> cache;
+  auto it = cache.find(relative_source);
+  if (it != cache.end()) return it->second;
+  const std::string source = shared_file(relative_source);
+  if (source.empty()) return "";
+  const fs::path out = temp_dir() / (fs::path(source).stem().string() + ".safetensors");
+  models::convert_checkpoint(source, out.string());
+  return cache[relative_source] = out.string();
+}
+
+double relative_max_error(const torch::Tensor& a, const torch::Tensor& b) {
+  const double scale = b.abs().max().item<double>();
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() / std::max(scale, 1e-30);
+}
+
+int run_command(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace faceedit::test

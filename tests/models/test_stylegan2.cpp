@@ -1,0 +1,212 @@
+// StyleGAN2 against the official stylegan2-ada-pytorch outputs (shared fixture), autograd against
+// finite differences, and the loader's refusals.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "faceedit/error.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/models/stylegan2.h"
+#include "test_support.h"
+
+using namespace faceedit;
+using models::NoiseMode;
+using models::StyleGAN2;
+
+namespace {
+
+const char* kPkl = "fixtures/stylegan2-ada/tiny32.pkl";
+const char* kReference = "fixtures/stylegan2-ada/tiny32-reference.safetensors";
+
+models::StyleGAN2Config tiny_config() {
+  models::StyleGAN2Config c;
+  c.z_dim = 6;
+  c.w_dim = 5;
+  c.img_resolution = 8;
+  c.mapping_layers = 2;
+  c.channel_base = 32;
+  c.channel_max = 4;
+  c.conv_clamp = 256;
+  return c;
+}
+
+}  // namespace
+
+TEST(StyleGAN2, ReproducesOfficialOutputs) {
+  FACEEDIT_REQUIRE_SHARED(ref_path, kReference);
+  FACEEDIT_REQUIRE_SHARED(pkl, kPkl);
+  auto g = StyleGAN2::load(test::converted(kPkl));
+  io::SafetensorsReader ref(ref_path);
+  torch::NoGradGuard no_grad;
+  const double tol = 1e-4;
+  auto z = ref.load("z");
+  auto ws1 = g->map(z, 1.0);
+  EXPECT_LE(test::relative_max_error(ws1, ref.load("ws_psi1")), tol);
+  auto ws07 = g->map(z, 0.7);
+  EXPECT_LE(test::relative_max_error(ws07, ref.load("ws_psi07")), tol);
+  struct Case {
+    const char* key;
+    torch::Tensor ws;
+    NoiseMode noise;
+  };
+  for (const auto& c : {Case{"img_psi1_const", ref.load("ws_psi1"), NoiseMode::Const},
+                        Case{"img_psi07_const", ref.load("ws_psi07"), NoiseMode::Const},
+                        Case{"img_psi1_none", ref.load("ws_psi1"), NoiseMode::None},
+                        Case{"img_wplus_const", ref.load("wplus"), NoiseMode::Const}}) {
+    auto img = g->synthesize(c.ws, c.noise);
+    auto expected = ref.load(c.key);
+    ASSERT_EQ(img.sizes(), expected.sizes()) << c.key;
+    const double err = test::relative_max_error(img, expected);
+    EXPECT_LE(err, tol) << c.key;
+    std::cout << c.key << ": max|err|/max|ref| = " << err << "\n";
+  }
+  // End to end from z through the generic entry point.
+  EXPECT_LE(test::relative_max_error(g->generate(z, models::LatentSpace::Z, 0.7), ref.load("img_psi07_const")), tol);
+}
+
+TEST(StyleGAN2, ConfigFromCheckpointMetadata) {
+  FACEEDIT_REQUIRE_SHARED(pkl, kPkl);
+  auto g = StyleGAN2::load(test::converted(kPkl));
+  EXPECT_EQ(g->z_dim(), 128);
+  EXPECT_EQ(g->w_dim(), 128);
+  EXPECT_EQ(g->num_ws(), 8);
+  EXPECT_EQ(g->resolution(), 32);
+  EXPECT_EQ(g->stylegan2_config().conv_clamp, 256);
+}
+
+TEST(StyleGAN2, NumWsFollowsResolution) {
+  for (int64_t res : {4, 8, 256, 1024}) {
+    auto c = tiny_config();
+    c.img_resolution = res;
+    c.channel_base = 4 * res;
+    EXPECT_EQ(c.num_ws(), 2 * static_cast<int64_t>(std::log2(res)) - 2);
+    StyleGAN2 g(c, 0);
+    EXPECT_EQ(g.named_tensors().contains("synthesis.b" + std::to_string(res) + ".torgb.weight"), true);
+  }
+}
+
+TEST(StyleGAN2, TruncationWithCutoff) {
+  StyleGAN2 g(tiny_config(), 1);
+  torch::NoGradGuard no_grad;
+  {
+    auto avg = g.w_avg();
+    avg.copy_(torch::randn_like(avg));
+  }
+  auto z = g.sample_z(3, 7);
+  auto full = g.map(z, 1.0);
+  auto cut = g.map(z, 0.5, 2);
+  auto expected_head = g.w_avg() + 0.5 * (full.narrow(1, 0, 2) - g.w_avg());
+  EXPECT_TRUE(torch::allclose(cut.narrow(1, 0, 2), expected_head, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::equal(cut.narrow(1, 2, g.num_ws() - 2), full.narrow(1, 2, g.num_ws() - 2)));
+}
+
+TEST(StyleGAN2, NoiseModes) {
+  auto c = tiny_config();
+  StyleGAN2 g(c, 2);
+  torch::NoGradGuard no_grad;
+  for (auto& t : g.named_tensors())
+    if (t.key().find("noise_strength") != std::string::npos) t.value().fill_(0.5);
+  auto ws = g.map(g.sample_z(2, 0));
+  auto a = g.synthesize(ws, NoiseMode::Random), b = g.synthesize(ws, NoiseMode::Random);
+  EXPECT_GT((a - b).abs().max().item<double>(), 1e-4);
+  EXPECT_TRUE(torch::equal(g.synthesize(ws, NoiseMode::Const), g.synthesize(ws, NoiseMode::Const)));
+  EXPECT_GT((g.synthesize(ws, NoiseMode::Const) - g.synthesize(ws, NoiseMode::None)).abs().max().item<double>(), 1e-4);
+}
+
+TEST(StyleGAN2, BatchedEqualsOneByOne) {
+  StyleGAN2 g(tiny_config(), 3);
+  torch::NoGradGuard no_grad;
+  auto ws = g.map(g.sample_z(3, 1));
+  auto batched = g.synthesize(ws);
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_LE(test::relative_max_error(g.synthesize(ws.narrow(0, i, 1)), batched.narrow(0, i, 1)), 1e-5);
+}
+
+// d(sum(img * R))/d(ws) and d/d(a conv weight) by autograd vs central differences, in float64.
+TEST(StyleGAN2, GradientsMatchFiniteDifferences) {
+  StyleGAN2 g(tiny_config(), 4);
+  g.to(torch::kCPU, torch::kFloat64);
+  torch::manual_seed(0);
+  auto ws = g.map(g.sample_z(2, 3).to(torch::kFloat64)).detach().requires_grad_(true);
+  auto probe = torch::randn({2, 3, 8, 8}, torch::kFloat64);
+  auto loss_of = [&](const torch::Tensor& codes) { return (g.synthesize(codes, NoiseMode::Const) * probe).sum(); };
+  auto loss = loss_of(ws);
+  auto grad = torch::autograd::grad({loss}, {ws})[0];
+  auto weight = g.named_tensors()["synthesis.b8.conv0.weight"];
+  auto wgrad = torch::autograd::grad({loss_of(ws)}, {weight})[0];
+
+  torch::NoGradGuard no_grad;
+  const double eps = 1e-6;
+  auto flat = ws.detach().clone();
+  for (int64_t i = 0; i < flat.numel(); i += 7) {
+    auto plus = flat.clone(), minus = flat.clone();
+    plus.view(-1)[i] += eps;
+    minus.view(-1)[i] -= eps;
+    const double fd = (loss_of(plus) - loss_of(minus)).item<double>() / (2 * eps);
+    EXPECT_NEAR(grad.view(-1)[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd))) << "ws[" << i << "]";
+  }
+  for (int64_t i = 0; i < weight.numel(); i += 11) {
+    const double orig = weight.view(-1)[i].item<double>();
+    weight.view(-1)[i] = orig + eps;
+    const double lp = loss_of(flat).item<double>();
+    weight.view(-1)[i] = orig - eps;
+    const double lm = loss_of(flat).item<double>();
+    weight.view(-1)[i] = orig;
+    const double fd = (lp - lm) / (2 * eps);
+    EXPECT_NEAR(wgrad.view(-1)[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd))) << "weight[" << i << "]";
+  }
+}
+
+TEST(StyleGAN2, RefusesMismatchedFiles) {
+  StyleGAN2 g(tiny_config(), 5);
+  io::NamedTensors tensors;
+  for (const auto& t : g.named_tensors()) tensors.emplace_back(t.key(), t.value());
+  std::map<std::string, std::string> meta = {{"faceedit.arch", "stylegan2"},
+                                             {"faceedit.config", tiny_config().to_json().dump()}};
+  const auto dir = test::temp_dir();
+  const std::string ok = (dir / "ok.safetensors").string();
+  io::write_safetensors(ok, tensors, meta);
+  EXPECT_NO_THROW(StyleGAN2::load(ok));
+
+  auto expect_error = [&](const io::NamedTensors& ts, const std::map<std::string, std::string>& m,
+                          const std::string& needle) {
+    const std::string path = (dir / "bad.safetensors").string();
+    io::write_safetensors(path, ts, m);
+    try {
+      StyleGAN2::load(path);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.safetensors"), std::string::npos) << e.what();
+    }
+  };
+  auto missing = tensors;
+  missing.erase(missing.begin() + 3);
+  expect_error(missing, meta, "missing tensor '" + tensors[3].first + "'");
+  auto reshaped = tensors;
+  reshaped[0].second = torch::zeros({1, 2, 3});
+  expect_error(reshaped, meta, "has shape [1, 2, 3]");
+  auto extra = tensors;
+  extra.emplace_back("synthesis.b16.conv1.weight", torch::zeros({1}));
+  expect_error(extra, meta, "unexpected tensor 'synthesis.b16.conv1.weight'");
+  auto other_res = meta;
+  auto cfg = tiny_config();
+  cfg.img_resolution = 16;
+  other_res["faceedit.config"] = cfg.to_json().dump();
+  expect_error(tensors, other_res, "missing tensor");
+  auto no_arch = meta;
+  no_arch.erase("faceedit.arch");
+  expect_error(tensors, no_arch, "faceedit.arch");
+  auto bad_json = meta;
+  bad_json["faceedit.config"] = "{not json";
+  expect_error(tensors, bad_json, "not valid JSON");
+}
+
+TEST(StyleGAN2, RefusesLatentsOfTheWrongShape) {
+  StyleGAN2 g(tiny_config(), 6);
+  EXPECT_THROW(g.check_latents(torch::zeros({2, 7}), models::LatentSpace::Z, "x"), Error);
+  EXPECT_THROW(g.check_latents(torch::zeros({2, 3, 5}), models::LatentSpace::WPlus, "x"), Error);
+  EXPECT_THROW(g.check_latents(torch::zeros({0, 6}), models::LatentSpace::Z, "x"), Error);
+  EXPECT_THROW(g.check_latents(torch::full({1, 6}, NAN), models::LatentSpace::Z, "x"), Error);
+  EXPECT_NO_THROW(g.check_latents(torch::zeros({2, g.num_ws(), 5}), models::LatentSpace::WPlus, "x"));
+}

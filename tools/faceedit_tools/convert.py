@@ -1,0 +1,60 @@
+"""Input-kind detection and the `faceedit convert IN OUT` pipeline."""
+import os
+
+import torch
+
+from . import ToolError, dcgan, stylegan2
+from .restricted_pickle import CorruptPickle, load_network_pickle, torch_error_text
+from .safetensors_io import save_file
+
+# torch.save's legacy (non-zip) format starts with a protocol-2 pickle of this magic number.
+_TORCH_LEGACY_MAGIC = b'\x80\x02\x8a\x0a' + (0x1950a86a20f9469cfc6c).to_bytes(10, 'little')
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+def load_torch_checkpoint(path):
+    """torch.save file (legacy or zip) -> object, through torch's weights-only unpickler."""
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # truncated/corrupt files raise all kinds of errors
+        raise ToolError(f'{path}: cannot load this torch checkpoint with weights_only=True '
+                        f'({type(e).__name__}: {torch_error_text(e)})') from None
+
+
+def detect(path):
+    """'torch' (torch.save file), 'pickle' (starts with a pickle PROTO opcode) or 'unknown'."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(len(_TORCH_LEGACY_MAGIC))
+    except FileNotFoundError:
+        raise ToolError(f'{path}: no such file') from None
+    except OSError as e:
+        raise ToolError(f'{path}: cannot read ({e.strerror or e})') from None
+    if head.startswith(_ZIP_MAGIC) or head == _TORCH_LEGACY_MAGIC:
+        return 'torch'
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle PROTO opcode
+        return 'pickle'
+    return 'unknown'
+
+
+def convert_file(in_path, out_path):
+    """Convert IN to a faceedit safetensors file at OUT. Returns (arch, number of tensors)."""
+    kind = detect(in_path)
+    if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
+        raise ToolError(f'{out_path}: output would overwrite the input')
+    if kind == 'torch':
+        tensors, metadata = dcgan.convert(load_torch_checkpoint(in_path), in_path)
+    else:
+        try:
+            root = load_network_pickle(in_path)
+        except CorruptPickle:
+            if kind == 'pickle':
+                raise
+            # Protocol 0/1 pickles have no PROTO header, so anything else still goes through the
+            # restricted unpickler (a refusal is reported as such); if it is not a pickle at all:
+            raise ToolError(f'{in_path}: unrecognised input format (expected a stylegan2-ada-'
+                            'pytorch network pickle or a torch.save DCGAN generator state_dict)'
+                            ) from None
+        tensors, metadata = stylegan2.convert(root, in_path)
+    save_file(tensors, out_path, metadata)
+    return metadata['faceedit.arch'], len(tensors)
