@@ -1,1 +1,105 @@
-#!/bin/bash
+#!/usr/bin/env bash
+# End-to-end CLI checks: the happy paths, the conformance hook, and every bad input's clear refusal
+# (non-zero exit, an "error:" line naming the culprit, no output file left behind).
+set -u
+FACEEDIT="$1"
+SHARED="${FACEEDIT_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}"
+PY=/usr/bin/python3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export FACEEDIT_CACHE="$T/cache"
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
+
+# refuse NAME NEEDLE OUTFILE -- CMD...: CMD must exit non-zero, print NEEDLE on stderr, leave no OUTFILE.
+refuse() {
+  local name="$1" needle="$2" out="$3"
+  shift 4
+  "$@" >"$T/stdout" 2>"$T/stderr"
+  local rc=$?
+  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
+  if ! grep -q -- "$needle" "$T/stderr"; then bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"; return; fi
+  if grep -q "Traceback\|terminate called\|Segmentation" "$T/stderr"; then bad "$name: crashed: $(cat "$T/stderr")"; return; fi
+  if [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then bad "$name: left $(ls "$out"*)"; return; fi
+  ok "$name"
+}
+
+# --- bad input that needs no shared data ---
+refuse "missing model file" "no such model file" "$T/g.png" -- "$FACEEDIT" generate --model "$T/nope.safetensors" --seeds 0 -o "$T/g.png"
+head -c 100 /dev/urandom >"$T/junk.safetensors"
+refuse "corrupt safetensors" "junk.safetensors" "$T/g.png" -- "$FACEEDIT" generate --model "$T/junk.safetensors" --seeds 0 -o "$T/g.png"
+touch "$T/empty.txt"
+refuse "unknown extension" "unknown model format" "" -- "$FACEEDIT" info "$T/empty.txt"
+refuse "bad seeds" "--seeds" "$T/g.png" -- "$FACEEDIT" generate --seeds 5-2 -o "$T/g.png"
+refuse "unknown noise mode" "noise mode" "$T/g.png" -- "$FACEEDIT" generate --seeds 0 --noise loud -o "$T/g.png"
+refuse "absurd truncation" "truncation" "$T/g.png" -- "$FACEEDIT" generate --seeds 0 --truncation 50 -o "$T/g.png"
+refuse "no output" "give -o" "" -- "$FACEEDIT" generate --seeds 0
+printf 'not a pickle at all' >"$T/evil.pkl"
+refuse "garbage pkl" "error" "$T/out.safetensors" -- "$FACEEDIT" convert "$T/evil.pkl" "$T/out.safetensors"
+$PY -c "
+import pickle, os
+class Evil:
+    def __reduce__(self): return (os.system, ('touch $T/pwned',))
+pickle.dump({'G_ema': Evil()}, open('$T/code.pkl', 'wb'))"
+refuse "pickle that runs code" "refusing to load global" "$T/out.safetensors" -- "$FACEEDIT" convert "$T/code.pkl" "$T/out.safetensors"
+[ -e "$T/pwned" ] && bad "the malicious pickle ran code" || ok "malicious pickle did not run"
+$PY -c "import pickle; pickle.dump({'G': 1, 'D': 2}, open('$T/nog.pkl', 'wb'))"
+refuse "pkl without G_ema" "G_ema" "$T/out.safetensors" -- "$FACEEDIT" convert "$T/nog.pkl" "$T/out.safetensors"
+
+if [ ! -d "$SHARED" ]; then
+  echo "shared data not found at $SHARED: skipping model-based CLI checks"
+else
+  # --- DCGAN: info, grid + latents, regenerating from the saved latents ---
+  if "$FACEEDIT" info dcgan-celeba32 >"$T/info.json" && grep -q '"arch": "dcgan"' "$T/info.json"; then ok "info dcgan"; else bad "info dcgan"; fi
+  if "$FACEEDIT" generate --seeds 0-7 --save-tensors "$T/a.safetensors" -o "$T/grid.png" >/dev/null 2>&1 &&
+    [ -s "$T/grid.png" ] && [ -s "$T/grid.latents.safetensors" ]; then ok "generate grid"; else bad "generate grid"; fi
+  "$FACEEDIT" generate --latents "$T/grid.latents.safetensors" --space z --save-tensors "$T/b.safetensors" >/dev/null 2>&1
+  if $PY - "$T/a.safetensors" "$T/b.safetensors" <<'PYEOF'
+import sys
+sys.path.insert(0, __import__('os').environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file as read_safetensors
+a, _ = read_safetensors(sys.argv[1]); b, _ = read_safetensors(sys.argv[2])
+sys.exit(0 if (a['images'] - b['images']).abs().max() == 0 else 1)
+PYEOF
+  then ok "regenerate from saved latents"; else bad "regenerate from saved latents"; fi
+  $PY -c "
+import sys, torch; sys.path.insert(0, '${FACEEDIT_TOOLS:-tools}')
+from faceedit_tools.safetensors_io import save_file
+save_file({'latents': torch.zeros(2, 50)}, '$T/wrong.safetensors')"
+  refuse "latents of the wrong shape" "wrong.safetensors" "$T/c.safetensors" -- "$FACEEDIT" generate --latents "$T/wrong.safetensors" --save-tensors "$T/c.safetensors"
+  refuse "w space on the DCGAN" "no w space" "$T/c.safetensors" -- "$FACEEDIT" generate --latents "$T/grid.latents.safetensors" --space w --save-tensors "$T/c.safetensors"
+  refuse "missing output directory" "does not exist" "$T/nodir/x.png" -- "$FACEEDIT" generate --seeds 0 -o "$T/nodir/x.png"
+
+  # --- StyleGAN2 conformance through the CLI hook: official tiny32 outputs ---
+  REF="$SHARED/fixtures/stylegan2-ada/tiny32-reference.safetensors"
+  PKL="$SHARED/fixtures/stylegan2-ada/tiny32.pkl"
+  $PY -c "
+import sys; sys.path.insert(0, '${FACEEDIT_TOOLS:-tools}')
+from faceedit_tools.safetensors_io import load_file as read_safetensors, save_file
+t, _ = read_safetensors('$REF')
+save_file({'latents': t['z']}, '$T/z.safetensors')
+save_file({'latents': t['wplus']}, '$T/wplus.safetensors')"
+  "$FACEEDIT" generate --model "$PKL" --latents "$T/z.safetensors" --space z --truncation 0.7 --noise const --save-tensors "$T/s1.safetensors" >/dev/null 2>&1
+  "$FACEEDIT" generate --model "$PKL" --latents "$T/wplus.safetensors" --space wplus --save-tensors "$T/s2.safetensors" >/dev/null 2>&1
+  if $PY - <<PYEOF
+import sys; sys.path.insert(0, '${FACEEDIT_TOOLS:-tools}')
+from faceedit_tools.safetensors_io import load_file as read_safetensors
+ref, _ = read_safetensors('$REF')
+for out, key in (('$T/s1.safetensors', 'img_psi07_const'), ('$T/s2.safetensors', 'img_wplus_const')):
+    img, _ = read_safetensors(out)
+    err = float((img['images'] - ref[key]).abs().max() / ref[key].abs().max())
+    print(key, 'relative max error', err)
+    assert err <= 1e-4
+PYEOF
+  then ok "tiny32 conformance via --save-tensors"; else bad "tiny32 conformance via --save-tensors"; fi
+  if "$FACEEDIT" info "$PKL" | grep -q '"num_ws": 8'; then ok "info tiny32"; else bad "info tiny32"; fi
+  if "$FACEEDIT" bench "$PKL" --batch 2 --repeat 2 | grep -q '"synthesis_ms_median"'; then ok "bench tiny32"; else bad "bench tiny32"; fi
+  head -c 1000000 "$PKL" >"$T/truncated.pkl"
+  refuse "truncated pkl" "error" "$T/t.png" -- "$FACEEDIT" generate --model "$T/truncated.pkl" --seeds 0 -o "$T/t.png"
+  FACEEDIT_SHARED="$T/none" refuse "absent known model" "published at" "$T/g.png" -- "$FACEEDIT" generate --model dcgan-celeba32 --seeds 0 -o "$T/g.png"
+fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
