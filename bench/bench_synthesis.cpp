@@ -1,1 +1,110 @@
-int main(){}
+// StyleGAN2 synthesis throughput (FFHQ config-f architecture, random weights, fp32, CPU) against
+// the throughput of one plain 512->512 3x3 convolution at 64x64 measured in the same run.
+// The counter `ratio` = (synthesis GFLOP/s) / (that convolution's GFLOP/s): how close the whole
+// network gets to the machine's best-case convolution speed. Also reports peak RSS.
+//
+//   build/bench/bench_synthesis --benchmark_filter='Synthesis/1024/1'
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "faceedit/models/stylegan2.h"
+#include "faceedit/runtime.h"
+
+using faceedit::models::StyleGAN2;
+using faceedit::models::StyleGAN2Config;
+
+namespace {
+
+constexpr double kConvGflop = 2.0 * 9 * 512 * 512 * 64 * 64 / 1e9;
+
+torch::Tensor conv_input() { return torch::randn({1, 512, 64, 64}); }
+torch::Tensor conv_weight() { return torch::randn({512, 512, 3, 3}); }
+
+double seconds_of(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Baseline GFLOP/s: median of 7 timed runs after a warm-up, measured once per process.
+double conv_gflops() {
+  static const double value = [] {
+    torch::NoGradGuard no_grad;
+    auto x = conv_input(), w = conv_weight();
+    auto run = [&] { torch::conv2d(x, w, {}, 1, 1); };
+    run();
+    std::vector<double> t;
+    for (int i = 0; i < 7; ++i) t.push_back(seconds_of(run));
+    std::sort(t.begin(), t.end());
+    return kConvGflop / t[t.size() / 2];
+  }();
+  return value;
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+StyleGAN2& ffhq_config_f(int64_t resolution) {
+  static std::map<int64_t, std::unique_ptr<StyleGAN2>> models;
+  auto& m = models[resolution];
+  if (!m) {
+    StyleGAN2Config c;  // defaults are FFHQ config-f: z/w 512, mapping 8, channel_base 32768, max 512
+    c.img_resolution = resolution;
+    c.conv_clamp = 256;
+    m = std::make_unique<StyleGAN2>(c, 0);
+  }
+  return *m;
+}
+
+void BM_Conv512(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  auto x = conv_input(), w = conv_weight();
+  for (auto _ : state) benchmark::DoNotOptimize(torch::conv2d(x, w, {}, 1, 1));
+  state.counters["GFLOP/s"] = benchmark::Counter(kConvGflop * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void BM_Synthesis(benchmark::State& state) {
+  const int64_t res = state.range(0), batch = state.range(1);
+  auto& g = ffhq_config_f(res);
+  torch::NoGradGuard no_grad;
+  auto ws = g.map(g.sample_z(batch, 0), 0.7);
+  g.synthesize(ws);  // warm-up
+  const double baseline = conv_gflops();
+  for (auto _ : state) benchmark::DoNotOptimize(g.synthesize(ws));
+  const double gflop = g.synthesis_gflop() * batch;
+  state.counters["gflop_per_image"] = g.synthesis_gflop();
+  state.counters["GFLOP/s"] = benchmark::Counter(gflop * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["conv_GFLOP/s"] = baseline;
+  state.counters["peak_rss_MB"] = peak_rss_mb();
+  // ratio needs the per-iteration time: kIsRate counters divide by it after the run.
+  state.counters["ratio"] =
+      benchmark::Counter(gflop * state.iterations() / baseline, benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Conv512)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Synthesis)
+    ->Args({256, 1})
+    ->Args({256, 4})
+    ->Args({1024, 1})
+    ->Args({1024, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+
+int main(int argc, char** argv) {
+  faceedit::set_threads(0);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

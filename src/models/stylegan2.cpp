@@ -142,8 +142,8 @@ struct SynthesisLayer : torch::nn::Module {
     if (use_noise && mode == NoiseMode::Random)
       noise = torch::randn({x.size(0), 1, resolution, resolution}, x.options()) * noise_strength;
     if (use_noise && mode == NoiseMode::Const) noise = noise_const * noise_strength;
-    auto y = ops::modulated_conv2d(x, weight, styles, /*demodulate=*/true, up);
-    return ops::bias_act(y, bias, Activation::LeakyRelu, kLreluGain, conv_clamp, noise);
+    return ops::modulated_conv_bias_act(x, weight, styles, /*demodulate=*/true, up, bias, Activation::LeakyRelu,
+                                        kLreluGain, conv_clamp, noise);
   }
 };
 
@@ -159,8 +159,8 @@ struct ToRGB : torch::nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& w) const {
     auto styles = affine->forward(w) * weight_gain;
-    auto y = ops::modulated_conv2d(x, weight, styles, /*demodulate=*/false, 1);
-    return ops::bias_act(y, bias, Activation::Linear, 1.0, conv_clamp);
+    return ops::modulated_conv_bias_act(x, weight, styles, /*demodulate=*/false, 1, bias, Activation::Linear, 1.0,
+                                        conv_clamp);
   }
 };
 
@@ -193,7 +193,7 @@ struct SynthesisBlock : torch::nn::Module {
     }
     x = conv1->forward(x, ws.select(1, i++), mode);
     auto y = torgb->forward(x, ws.select(1, i));
-    img = img.defined() ? ops::upsample2d(img) + y : y;
+    img = img.defined() ? ops::upsample2d_add(img, y) : y;
   }
 };
 
@@ -211,7 +211,7 @@ struct Synthesis : torch::nn::Module {
       block->forward(x, img, ws.narrow(1, w_idx, block->num_conv() + 1), mode);
       w_idx += block->num_conv();
     }
-    return img;
+    return img.contiguous();  // the fast path works channels-last; callers get plain NCHW
   }
 };
 

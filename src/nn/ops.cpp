@@ -2,13 +2,15 @@
 
 #include <cmath>
 
+#include "fused_kernels.h"
+
 namespace faceedit::nn {
 
 namespace F = torch::nn::functional;
 
 namespace {
 
-[[maybe_unused]] bool needs_autograd(std::initializer_list<const torch::Tensor*> ts) {
+bool needs_autograd(std::initializer_list<const torch::Tensor*> ts) {
   if (!torch::GradMode::is_enabled()) return false;
   for (const auto* t : ts)
     if (t->defined() && t->requires_grad()) return true;
@@ -61,6 +63,18 @@ torch::Tensor upfirdn2d(const torch::Tensor& x_in, int up, int px0, int px1, int
 
 torch::Tensor upsample2d(const torch::Tensor& x) { return upfirdn2d(x, 2, 2, 1, 2, 1, 4.0); }
 
+torch::Tensor upsample2d_add(const torch::Tensor& img_in, const torch::Tensor& y) {
+  const bool fast = !needs_autograd({&img_in, &y}) && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
+                    img_in.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
+                    y.size(2) == 2 * img_in.size(2) && y.size(3) == 2 * img_in.size(3);
+  if (!fast) return upsample2d(img_in) + y;
+  const auto img = img_in.contiguous(torch::MemoryFormat::ChannelsLast);
+  const int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
+  for (int64_t i = 0; i < n; ++i)
+    kernels::upsample2d_add_nhwc(img[i].data_ptr<float>(), y[i].data_ptr<float>(), h, w, c);
+  return y;
+}
+
 torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                bool demodulate, int up) {
   const int64_t n = x.size(0), in_ch = x.size(1);
@@ -83,6 +97,83 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
     y = upfirdn2d(y, 1, p, p1, p, p1, 4.0);
   }
   return y.reshape({n, out_ch, y.size(2), y.size(3)});
+}
+
+torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const torch::Tensor& weight,
+                                                const torch::Tensor& styles, bool demodulate, int up,
+                                                const torch::Tensor& bias, Activation act, double gain, double clamp,
+                                                const torch::Tensor& noise) {
+  return bias_act_reference(modulated_conv2d(x, weight, styles, demodulate, up), bias, act, gain, clamp, noise);
+}
+
+namespace {
+
+// Per-sample modulated (and demodulated) weights [N, O, I, k, k], as in the reference.
+torch::Tensor modulated_weights(const torch::Tensor& weight, const torch::Tensor& styles, bool demodulate) {
+  const int64_t n = styles.size(0);
+  auto w = weight.unsqueeze(0) * styles.reshape({n, 1, -1, 1, 1});
+  if (demodulate) w = w * (w.square().sum({2, 3, 4}) + 1e-8).rsqrt().reshape({n, -1, 1, 1, 1});
+  return w;
+}
+
+torch::Tensor channels_last(const torch::Tensor& t) { return t.contiguous(torch::MemoryFormat::ChannelsLast); }
+
+torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight,
+                                           const torch::Tensor& styles, bool demodulate, int up,
+                                           const torch::Tensor& bias, Activation act, double gain, double clamp,
+                                           const torch::Tensor& noise) {
+  const int64_t n = x_in.size(0), h = x_in.size(2), w = x_in.size(3), out_ch = weight.size(0), k = weight.size(2);
+  const auto x = channels_last(x_in);
+  const auto wmod = modulated_weights(weight, styles, demodulate);
+  const auto bias_c = bias.contiguous();
+  auto noise_c = noise.defined() ? noise.contiguous() : noise;
+  kernels::Epilogue e;
+  e.bias = bias_c.data_ptr<float>();
+  e.lrelu = act == Activation::LeakyRelu;
+  e.gain = static_cast<float>(gain);
+  e.clamp = static_cast<float>(clamp);
+  const int64_t oh = h * up, ow = w * up;
+  auto noise_of = [&](int64_t i) -> const float* {
+    if (!noise_c.defined()) return nullptr;
+    return noise_c.dim() == 2 ? noise_c.data_ptr<float>() : noise_c[i].data_ptr<float>();
+  };
+  std::vector<torch::Tensor> outs;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto xi = x.narrow(0, i, 1);
+    const auto wi = wmod[i];
+    e.noise = noise_of(i);
+    if (up == 1) {
+      auto y = channels_last(torch::conv2d(xi, channels_last(wi), {}, 1, k / 2));
+      kernels::bias_act_nhwc(y.data_ptr<float>(), oh, ow, out_ch, e);
+      outs.push_back(y);
+      continue;
+    }
+    // Phase (a, b) of the stride-2 transposed conv: taps ky = {2, 0} (a = 0) or {1} (a = 1), same for kx.
+    const auto even = torch::tensor({2, 0}, torch::kLong), odd = torch::tensor({1}, torch::kLong);
+    auto phase = [&](const torch::Tensor& rows, const torch::Tensor& cols, int64_t pad_y, int64_t pad_x) {
+      auto sub = channels_last(wi.index_select(2, rows).index_select(3, cols));
+      return channels_last(torch::conv2d(xi, sub, {}, 1, {pad_y, pad_x}));
+    };
+    auto p00 = phase(even, even, 1, 1), p01 = phase(even, odd, 1, 0), p10 = phase(odd, even, 0, 1),
+         p11 = phase(odd, odd, 0, 0);
+    auto y = torch::empty({1, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    kernels::upfir_phases_nhwc(p00.data_ptr<float>(), p01.data_ptr<float>(), p10.data_ptr<float>(),
+                               p11.data_ptr<float>(), y.data_ptr<float>(), h, w, out_ch, e);
+    outs.push_back(y);
+  }
+  return n == 1 ? outs[0] : torch::cat(outs);
+}
+
+}  // namespace
+
+torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
+                                      bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
+                                      double clamp, const torch::Tensor& noise) {
+  const bool fast = !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
+                    x.scalar_type() == torch::kFloat32 && (up == 1 || weight.size(2) == 3) && bias.defined() &&
+                    (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
+  if (!fast) return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+  return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
 }
 
 torch::Tensor normalize_2nd_moment(const torch::Tensor& x) {

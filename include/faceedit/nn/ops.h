@@ -29,12 +29,29 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, int up, int pad_x0, int pad_x1, 
 // 2x upsampling of images (the skip toRGB path): upfirdn2d(x, f, up=2, padding [2,1,2,1], gain=4).
 torch::Tensor upsample2d(const torch::Tensor& x);
 
+// upsample2d(img) + y; without autograd it adds into y in place (y must not be used elsewhere).
+torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y);
+
 // Modulated convolution (StyleGAN2, fused per-sample weights as in the official inference path):
 // x [N,I,H,W], weight [O,I,k,k], styles [N,I]. With demodulate, each output filter is normalised.
 // up = 2 runs a stride-2 transposed convolution followed by the FIR filter (output 2H x 2W);
 // up = 1 a 'same' convolution. Noise is not added here (see bias_act).
 torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                bool demodulate, int up);
+
+// One synthesis layer's arithmetic: modulated_conv2d -> bias_act (noise, bias, activation, gain,
+// clamp). Under autograd this is exactly that composition. Without autograd it runs the fast path:
+// channels-last convolutions; for up = 2 the stride-2 transposed convolution is split into its four
+// output phases (2x2, 2x1, 1x2 and 1x1 sub-kernels at the input resolution: no multiply by the
+// inserted zeros), and one fused kernel interleaves the phases, applies the FIR filter, noise, bias,
+// activation, gain and clamp in a single pass. noise: [H,W], [N,1,H,W] or undefined.
+torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
+                                      bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
+                                      double clamp, const torch::Tensor& noise = {});
+torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const torch::Tensor& weight,
+                                                const torch::Tensor& styles, bool demodulate, int up,
+                                                const torch::Tensor& bias, Activation act, double gain, double clamp,
+                                                const torch::Tensor& noise = {});
 
 // x * rsqrt(mean(x^2, dim 1) + 1e-8): the mapping network's input normalisation.
 torch::Tensor normalize_2nd_moment(const torch::Tensor& x);

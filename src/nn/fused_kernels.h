@@ -1,0 +1,30 @@
+// Fused inference kernels for the StyleGAN2 synthesis layers (no autograd). Single-sample, float32,
+// channels-last ([H][W][C] memory). Tested against the LibTorch reference path in tests/nn/test_ops.cpp.
+#pragma once
+
+#include <cstdint>
+
+namespace faceedit::nn::kernels {
+
+struct Epilogue {
+  const float* bias = nullptr;   // [C]
+  const float* noise = nullptr;  // [H][W] of the output, or null
+  bool lrelu = false;            // leaky ReLU, slope 0.2
+  float gain = 1.0f;
+  float clamp = -1.0f;  // < 0: none
+};
+
+// y[h][w][c] = epilogue(y[h][w][c]) in place.
+void bias_act_nhwc(float* y, int64_t h, int64_t w, int64_t c, const Epilogue& e);
+
+// Output [2H][2W][C] from the four phases of a stride-2 transposed 3x3 convolution:
+//   p00 [H+1][W+1][C], p01 [H+1][W][C], p10 [H][W+1][C], p11 [H][W][C]
+// (phase (a, b) holds the transposed-conv output at rows 2m+a, columns 2n+b), filtered with
+// outer([1,3,3,1]) / 16 (the [1,3,3,1] FIR at gain 4, padding 1), then the epilogue.
+void upfir_phases_nhwc(const float* p00, const float* p01, const float* p10, const float* p11, float* out, int64_t h,
+                       int64_t w, int64_t c, const Epilogue& e);
+
+// y [2H][2W][C] += upsample2d(img [H][W][C]) (the skip path's image upsampling, [1,3,3,1] FIR).
+void upsample2d_add_nhwc(const float* img, float* y, int64_t h, int64_t w, int64_t c);
+
+}  // namespace faceedit::nn::kernels
