@@ -15,8 +15,7 @@ packages=(
   libdlib-dev libdlib-data                    # face detection, 68 landmarks
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-torch python3-numpy         # converters in tools/
-  nodejs npm
+  python3 python3-torch python3-numpy         # converters in tools/ (Debian python3-torch)
 )
 missing=()
 for p in "${packages[@]}"; do
