@@ -137,7 +137,8 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
     if (!noise_c.defined()) return nullptr;
     return noise_c.dim() == 2 ? noise_c.data_ptr<float>() : noise_c[i].data_ptr<float>();
   };
-  std::vector<torch::Tensor> outs;
+  std::vector<torch::Tensor> outs;  // up = 1: per-sample conv outputs
+  torch::Tensor up_out;              // up = 2: the batch output
   for (int64_t i = 0; i < n; ++i) {
     const auto xi = x.narrow(0, i, 1);
     const auto wi = wmod[i];
@@ -156,11 +157,13 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
     };
     auto p00 = phase(even, even, 1, 1), p01 = phase(even, odd, 1, 0), p10 = phase(odd, even, 0, 1),
          p11 = phase(odd, odd, 0, 0);
-    auto y = torch::empty({1, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    // Written straight into the batch output: sample i of a channels-last batch is contiguous.
+    if (!up_out.defined())
+      up_out = torch::empty({n, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
     kernels::upfir_phases_nhwc(p00.data_ptr<float>(), p01.data_ptr<float>(), p10.data_ptr<float>(),
-                               p11.data_ptr<float>(), y.data_ptr<float>(), h, w, out_ch, e);
-    outs.push_back(y);
+                               p11.data_ptr<float>(), up_out[i].data_ptr<float>(), h, w, out_ch, e);
   }
+  if (up_out.defined()) return up_out;
   return n == 1 ? outs[0] : torch::cat(outs);
 }
 
