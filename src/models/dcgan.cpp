@@ -3,6 +3,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/numpy_random.h"
+#include "weights.h"
 
 namespace faceedit::models {
 
@@ -85,18 +86,8 @@ std::unique_ptr<DCGAN> DCGAN::load(const std::string& path, torch::Device device
     fail(path, "not a faceedit DCGAN file (metadata faceedit.arch is '" +
                    (arch == file.metadata().end() ? std::string("missing") : arch->second) + "')");
   auto model = std::make_unique<DCGAN>();
-  torch::NoGradGuard no_grad;
   auto tensors = model->named_tensors();
-  for (auto& item : tensors) {
-    if (!file.contains(item.key())) fail(path, "missing tensor '" + item.key() + "'");
-    const auto& e = file.entry(item.key());
-    if (e.shape != item.value().sizes().vec())
-      fail(path, "tensor '" + item.key() + "' has shape " + c10::str(c10::IntArrayRef(e.shape)) + ", expected " +
-                     c10::str(item.value().sizes()));
-    item.value().copy_(file.load(item.key()));
-  }
-  for (const auto& e : file.entries())
-    if (!tensors.contains(e.name)) fail(path, "unexpected tensor '" + e.name + "' (not part of this DCGAN)");
+  load_tensors(file, tensors, "the DCGAN architecture");
   model->to(device);
   return model;
 }
@@ -116,11 +107,7 @@ torch::Tensor DCGAN::synthesize(const torch::Tensor& z, NoiseMode) const {
 
 std::vector<torch::Tensor> DCGAN::parameters() const { return impl_->root->parameters(); }
 
-torch::OrderedDict<std::string, torch::Tensor> DCGAN::named_tensors() const {
-  auto all = impl_->root->named_parameters();
-  for (const auto& b : impl_->root->named_buffers()) all.insert(b.key(), b.value());
-  return all;
-}
+torch::OrderedDict<std::string, torch::Tensor> DCGAN::named_tensors() const { return module_tensors(*impl_->root); }
 
 void DCGAN::to(torch::Device device, torch::ScalarType dtype) { impl_->root->to(device, dtype); }
 torch::Device DCGAN::device() const { return impl_->root->stages[0]->conv->weight.device(); }

@@ -6,6 +6,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/numpy_random.h"
 #include "faceedit/nn/ops.h"
+#include "weights.h"
 
 namespace faceedit::models {
 
@@ -258,22 +259,8 @@ std::unique_ptr<StyleGAN2> StyleGAN2::load(const std::string& path, torch::Devic
   }
   auto config = StyleGAN2Config::from_json(j, path);
   auto model = std::make_unique<StyleGAN2>(config, 0);
-  torch::NoGradGuard no_grad;
-  std::set<std::string> used;
-  for (auto& item : model->named_tensors()) {
-    const std::string& name = item.key();
-    if (!file.contains(name))
-      fail(path, "missing tensor '" + name + "' required by the config (resolution " +
-                     std::to_string(config.img_resolution) + ")");
-    const auto& e = file.entry(name);
-    if (e.shape != item.value().sizes().vec())
-      fail(path, "tensor '" + name + "' has shape " + c10::str(c10::IntArrayRef(e.shape)) + " but the config needs " +
-                     c10::str(item.value().sizes()));
-    item.value().copy_(file.load(name));
-    used.insert(name);
-  }
-  for (const auto& e : file.entries())
-    if (!used.count(e.name)) fail(path, "unexpected tensor '" + e.name + "' (file and config disagree)");
+  auto tensors = model->named_tensors();
+  load_tensors(file, tensors, "the config (resolution " + std::to_string(config.img_resolution) + ")");
   model->to(device);
   return model;
 }
@@ -311,11 +298,7 @@ torch::Tensor StyleGAN2::synthesize(const torch::Tensor& ws, NoiseMode noise) co
 
 std::vector<torch::Tensor> StyleGAN2::parameters() const { return impl_->root->parameters(); }
 
-torch::OrderedDict<std::string, torch::Tensor> StyleGAN2::named_tensors() const {
-  auto all = impl_->root->named_parameters();
-  for (const auto& b : impl_->root->named_buffers()) all.insert(b.key(), b.value());
-  return all;
-}
+torch::OrderedDict<std::string, torch::Tensor> StyleGAN2::named_tensors() const { return module_tensors(*impl_->root); }
 
 void StyleGAN2::to(torch::Device device, torch::ScalarType dtype) { impl_->root->to(device, dtype); }
 torch::Device StyleGAN2::device() const { return impl_->root->mapping->w_avg.device(); }

@@ -1,0 +1,30 @@
+#include "weights.h"
+
+#include "faceedit/error.h"
+
+namespace faceedit::models {
+
+torch::OrderedDict<std::string, torch::Tensor> module_tensors(const torch::nn::Module& module) {
+  auto all = module.named_parameters();
+  for (const auto& b : module.named_buffers()) all.insert(b.key(), b.value());
+  return all;
+}
+
+void load_tensors(const io::SafetensorsReader& file, torch::OrderedDict<std::string, torch::Tensor>& targets,
+                  const std::string& context) {
+  const std::string& path = file.path();
+  torch::NoGradGuard no_grad;
+  for (auto& item : targets) {
+    const std::string& name = item.key();
+    if (!file.contains(name)) fail(path, "missing tensor '" + name + "' required by " + context);
+    const auto& e = file.entry(name);
+    if (e.shape != item.value().sizes().vec())
+      fail(path, "tensor '" + name + "' has shape " + c10::str(c10::IntArrayRef(e.shape)) + " but " + context +
+                     " needs " + c10::str(item.value().sizes()));
+    item.value().copy_(file.load(name));
+  }
+  for (const auto& e : file.entries())
+    if (!targets.contains(e.name)) fail(path, "unexpected tensor '" + e.name + "' (file and " + context + " disagree)");
+}
+
+}  // namespace faceedit::models

@@ -1,0 +1,20 @@
+// Binding checkpoint tensors to a model's parameters and buffers by their original names.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "faceedit/io/safetensors.h"
+
+namespace faceedit::models {
+
+// Parameters and buffers of a module under their state_dict names.
+torch::OrderedDict<std::string, torch::Tensor> module_tensors(const torch::nn::Module& module);
+
+// Copies every tensor of `file` into `targets`: each target must be present with the same shape, and
+// the file may hold nothing else. Errors name the file and the tensor.
+void load_tensors(const io::SafetensorsReader& file, torch::OrderedDict<std::string, torch::Tensor>& targets,
+                  const std::string& context);
+
+}  // namespace faceedit::models
