@@ -19,8 +19,8 @@ bool needs_autograd(std::initializer_list<const torch::Tensor*> ts) {
 
 }  // namespace
 
-torch::Tensor bias_act_reference(const torch::Tensor& x_in, const torch::Tensor& b, Activation act, double gain,
-                                 double clamp, const torch::Tensor& noise) {
+torch::Tensor bias_act(const torch::Tensor& x_in, const torch::Tensor& b, Activation act, double gain, double clamp,
+                       const torch::Tensor& noise) {
   torch::Tensor x = x_in;
   if (noise.defined()) x = x + noise;
   if (b.defined()) {
@@ -32,11 +32,6 @@ torch::Tensor bias_act_reference(const torch::Tensor& x_in, const torch::Tensor&
   if (gain != 1.0) x = x * gain;
   if (clamp >= 0) x = x.clamp(-clamp, clamp);
   return x;
-}
-
-torch::Tensor bias_act(const torch::Tensor& x, const torch::Tensor& b, Activation act, double gain, double clamp,
-                       const torch::Tensor& noise) {
-  return bias_act_reference(x, b, act, gain, clamp, noise);
 }
 
 torch::Tensor resample_filter(const torch::TensorOptions& options) {
@@ -75,13 +70,24 @@ torch::Tensor upsample2d_add(const torch::Tensor& img_in, const torch::Tensor& y
   return y;
 }
 
+namespace {
+
+// Per-sample modulated (and demodulated) weights [N, O, I, k, k], as in the reference.
+torch::Tensor modulated_weights(const torch::Tensor& weight, const torch::Tensor& styles, bool demodulate) {
+  const int64_t n = styles.size(0);
+  auto w = weight.unsqueeze(0) * styles.reshape({n, 1, -1, 1, 1});
+  if (demodulate) w = w * (w.square().sum({2, 3, 4}) + 1e-8).rsqrt().reshape({n, -1, 1, 1, 1});
+  return w;
+}
+
+}  // namespace
+
 torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                bool demodulate, int up) {
   const int64_t n = x.size(0), in_ch = x.size(1);
   const int64_t out_ch = weight.size(0), k = weight.size(2);
   TORCH_CHECK(weight.size(1) == in_ch, "modulated_conv2d: weight expects ", weight.size(1), " input channels, got ", in_ch);
-  auto w = weight.unsqueeze(0) * styles.reshape({n, 1, in_ch, 1, 1});  // [N,O,I,k,k]
-  if (demodulate) w = w * (w.square().sum({2, 3, 4}) + 1e-8).rsqrt().reshape({n, out_ch, 1, 1, 1});
+  const auto w = modulated_weights(weight, styles, demodulate);  // [N,O,I,k,k]
   auto xg = x.reshape({1, n * in_ch, x.size(2), x.size(3)});
   torch::Tensor y;
   if (up == 1) {
@@ -103,18 +109,10 @@ torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const to
                                                 const torch::Tensor& styles, bool demodulate, int up,
                                                 const torch::Tensor& bias, Activation act, double gain, double clamp,
                                                 const torch::Tensor& noise) {
-  return bias_act_reference(modulated_conv2d(x, weight, styles, demodulate, up), bias, act, gain, clamp, noise);
+  return bias_act(modulated_conv2d(x, weight, styles, demodulate, up), bias, act, gain, clamp, noise);
 }
 
 namespace {
-
-// Per-sample modulated (and demodulated) weights [N, O, I, k, k], as in the reference.
-torch::Tensor modulated_weights(const torch::Tensor& weight, const torch::Tensor& styles, bool demodulate) {
-  const int64_t n = styles.size(0);
-  auto w = weight.unsqueeze(0) * styles.reshape({n, 1, -1, 1, 1});
-  if (demodulate) w = w * (w.square().sum({2, 3, 4}) + 1e-8).rsqrt().reshape({n, -1, 1, 1, 1});
-  return w;
-}
 
 torch::Tensor channels_last(const torch::Tensor& t) { return t.contiguous(torch::MemoryFormat::ChannelsLast); }
 
@@ -137,6 +135,8 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
     if (!noise_c.defined()) return nullptr;
     return noise_c.dim() == 2 ? noise_c.data_ptr<float>() : noise_c[i].data_ptr<float>();
   };
+  // Phase (a, b) of the stride-2 transposed conv: taps ky = {2, 0} (a = 0) or {1} (a = 1), same for kx.
+  const auto even = torch::tensor({2, 0}, torch::kLong), odd = torch::tensor({1}, torch::kLong);
   std::vector<torch::Tensor> outs;  // up = 1: per-sample conv outputs
   torch::Tensor up_out;              // up = 2: the batch output
   for (int64_t i = 0; i < n; ++i) {
@@ -149,8 +149,6 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
       outs.push_back(y);
       continue;
     }
-    // Phase (a, b) of the stride-2 transposed conv: taps ky = {2, 0} (a = 0) or {1} (a = 1), same for kx.
-    const auto even = torch::tensor({2, 0}, torch::kLong), odd = torch::tensor({1}, torch::kLong);
     auto phase = [&](const torch::Tensor& rows, const torch::Tensor& cols, int64_t pad_y, int64_t pad_x) {
       auto sub = channels_last(wi.index_select(2, rows).index_select(3, cols));
       return channels_last(torch::conv2d(xi, sub, {}, 1, {pad_y, pad_x}));

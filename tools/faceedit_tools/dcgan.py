@@ -4,7 +4,7 @@ import os
 
 import torch
 
-from . import ToolError
+from . import ToolError, raise_if_problems
 
 CONFIG = {'z_dim': 100, 'img_resolution': 32, 'img_channels': 3,
           'latent_distribution': 'uniform(-1,1)', 'bn_eps': 1e-5, 'leaky_relu_slope': 0.2}
@@ -59,10 +59,7 @@ def convert(state_dict, path):
         else:
             tensors[name] = t.detach().to(torch.float32).contiguous()
     problems += [f'missing {n}' for n in EXPECTED_SHAPES if n not in state_dict]
-    if problems:
-        more = f' (and {len(problems) - 5} more)' if len(problems) > 5 else ''
-        raise ToolError(f'{path}: does not match the DCGAN CelebA-32 generator: '
-                        f'{"; ".join(problems[:5])}{more}')
+    raise_if_problems(path, 'does not match the DCGAN CelebA-32 generator', problems)
     metadata = {'faceedit.arch': 'dcgan', 'faceedit.format_version': '1',
                 'faceedit.source': os.path.basename(path), 'faceedit.config': json.dumps(CONFIG)}
     return tensors, metadata

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import torch
 
-from . import ToolError
+from . import ToolError, raise_if_problems
 from .restricted_pickle import PersistentObject
 
 # Defaults of the stylegan2-ada-pytorch training/networks.py constructors.
@@ -225,10 +225,7 @@ def convert(root, path):
     problems += [f'unexpected {n}' for n in tensors if n not in expected]
     problems += [f'{n} has shape {list(tensors[n].shape)}, expected {list(s)}'
                  for n, s in expected.items() if n in tensors and tuple(tensors[n].shape) != s]
-    if problems:
-        more = f' (and {len(problems) - 5} more)' if len(problems) > 5 else ''
-        raise ToolError(f'{what}: G_ema tensors do not match its config: '
-                        f'{"; ".join(problems[:5])}{more}')
+    raise_if_problems(what, 'G_ema tensors do not match its config', problems)
 
     metadata = {'faceedit.arch': 'stylegan2', 'faceedit.format_version': '1',
                 'faceedit.source': os.path.basename(path), 'faceedit.config': json.dumps(cfg)}

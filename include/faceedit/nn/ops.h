@@ -1,9 +1,9 @@
 // faceedit — the StyleGAN2 primitive ops, as in NVIDIA's torch_utils/ops.
 //
-// Each op has one entry point. It runs the reference composition of LibTorch ops (differentiable)
-// whenever autograd may need it, and a fused kernel otherwise (inference under NoGradGuard). Tests
-// compare the two paths on random data (tests/nn/test_ops.cpp); *_reference() functions expose
-// the reference path for that.
+// Each op has one entry point built from LibTorch ops (differentiable). The two hot ones,
+// modulated_conv_bias_act and upsample2d_add, switch to fused kernels when autograd cannot need them
+// (inference under NoGradGuard); tests/nn/test_ops.cpp compares those against their reference
+// composition (*_reference) on random data, and the primitives against naive loop implementations.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,8 +16,6 @@ enum class Activation { Linear, LeakyRelu };
 // clamped to [-clamp, clamp] when clamp >= 0. noise may be undefined.
 torch::Tensor bias_act(const torch::Tensor& x, const torch::Tensor& b, Activation act, double gain = 1.0,
                        double clamp = -1.0, const torch::Tensor& noise = {});
-torch::Tensor bias_act_reference(const torch::Tensor& x, const torch::Tensor& b, Activation act, double gain = 1.0,
-                                 double clamp = -1.0, const torch::Tensor& noise = {});
 
 // The FIR filter StyleGAN2 resamples with: outer([1,3,3,1]) normalised to sum 1, 4x4.
 torch::Tensor resample_filter(const torch::TensorOptions& options = {});
