@@ -1,0 +1,236 @@
+#include "faceedit/train/train_classifier.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+#include "faceedit/progress.h"
+
+namespace faceedit::train {
+
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+using models::ClassifierHead;
+using models::FaceClassifier;
+using models::FaceClassifierConfig;
+
+TrainClassifierParams train_classifier_default_params() { return {}; }
+
+FaceClassifierConfig classifier_config_for(const std::string& set_name, int64_t input_size,
+                                           const std::vector<int64_t>& widths) {
+  FaceClassifierConfig c;
+  c.name = set_name;
+  c.widths = widths;
+  c.input.height = c.input.width = input_size;
+  if (set_name == "utkface") {
+    c.heads.push_back({"male", {}, {}});
+    c.heads.push_back({"age", kAgeGroups, {{"young", {0, 1}}}});
+  } else if (set_name == "smiles") {
+    c.input.color = "gray";  // the set is grayscale: colour would be a feature it never saw
+    c.input.mean = {0.5};
+    c.input.std = {0.5};
+    c.heads.push_back({"smiling", {}, {}});
+  } else {
+    fail(set_name, "no classifier heads defined for this labelled set");
+  }
+  return c;
+}
+
+namespace {
+
+// Flips, shifts of up to 4 px, brightness/contrast, and a low-resolution round trip for half the
+// batch (GAN faces of 32x32 reach the classifier upsampled).
+torch::Tensor augment(torch::Tensor x) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  auto flip = (torch::rand({n, 1, 1, 1}) < 0.5);
+  x = torch::where(flip, x.flip(3), x);
+  auto padded = F::pad(x, F::PadFuncOptions({4, 4, 4, 4}).mode(torch::kReplicate));
+  auto shifts = torch::randint(0, 9, {n, 2}, torch::kLong);
+  std::vector<torch::Tensor> crops;
+  crops.reserve(static_cast<size_t>(n));
+  auto s = shifts.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < n; ++i) crops.push_back(padded[i].narrow(1, s[i][0], h).narrow(2, s[i][1], w));
+  x = torch::stack(crops);
+  auto contrast = 1.0 + (torch::rand({n, 1, 1, 1}) - 0.5) * 0.4;
+  auto brightness = (torch::rand({n, 1, 1, 1}) - 0.5) * 0.2;
+  x = (x * contrast + brightness).clamp(-1.0, 1.0);
+  const int64_t half = n / 2;
+  if (half > 0) {
+    const int64_t low = torch::randint(24, 41, {1}).item<int64_t>();
+    auto part = models::resize_images(x.narrow(0, 0, half), low, low);
+    part = models::resize_images(part, h, w);
+    x = torch::cat({part, x.narrow(0, half, n - half)});
+  }
+  return x;
+}
+
+struct HeadLoss {
+  std::string label;
+  bool binary;
+  torch::Tensor pos_weight;
+};
+
+std::string params_fingerprint(const TrainClassifierParams& p, const std::string& out) {
+  nlohmann::json j = {{"dataset", p.dataset}, {"size", p.input_size}, {"widths", p.widths}, {"epochs", p.epochs},
+                      {"batch", p.batch}, {"lr", p.learning_rate}, {"holdout", p.holdout}, {"limit", p.limit},
+                      {"seed", p.seed}, {"out", out}};
+  return j.dump();
+}
+
+}  // namespace
+
+nlohmann::json evaluate_classifier(FaceClassifier& clf, const LabelledFaces& faces) {
+  torch::NoGradGuard no_grad;
+  clf.net()->eval();
+  const auto& heads = clf.config().heads;
+  auto slices = clf.head_slices();
+  std::vector<std::vector<torch::Tensor>> preds(heads.size());
+  for (int64_t b = 0; b < faces.size(); b += 256) {
+    auto imgs = to_model_range(faces.images.narrow(0, b, std::min<int64_t>(256, faces.size() - b)));
+    auto z = clf.head_logits(imgs);
+    for (size_t i = 0; i < heads.size(); ++i) {
+      auto zi = z.narrow(1, slices[i].first, slices[i].second);
+      preds[i].push_back(heads[i].classes.empty() ? (zi.squeeze(1) > 0).to(torch::kLong) : zi.argmax(1));
+    }
+  }
+  nlohmann::json report;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const auto& h = heads[i];
+    auto pred = torch::cat(preds[i]);
+    auto truth = faces.labels.at(h.name);
+    const int64_t k = h.classes.empty() ? 2 : static_cast<int64_t>(h.classes.size());
+    auto confusion = torch::zeros({k * k}, torch::kLong).index_add_(0, truth * k + pred, torch::ones_like(truth));
+    confusion = confusion.view({k, k});
+    const double acc = (pred == truth).to(torch::kDouble).mean().item<double>();
+    auto recall = confusion.diag().to(torch::kDouble) / confusion.sum(1).to(torch::kDouble).clamp_min(1);
+    std::vector<std::vector<int64_t>> cm(static_cast<size_t>(k));
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < k; ++c) cm[static_cast<size_t>(r)].push_back(confusion[r][c].item<int64_t>());
+    std::vector<std::string> names = h.classes.empty() ? std::vector<std::string>{"not " + h.name, h.name} : h.classes;
+    report[h.name] = {{"accuracy", acc}, {"balanced_accuracy", recall.mean().item<double>()},
+                      {"classes", names}, {"confusion", cm}, {"n", faces.size()}};
+  }
+  return report;
+}
+
+nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::string& out_path) {
+  if (p.epochs < 1 || p.epochs > 1000) fail("--epochs " + std::to_string(p.epochs), "must be in 1..1000");
+  if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
+  if (p.input_size < 16 || p.input_size > 256) fail("--size " + std::to_string(p.input_size), "must be in 16..256");
+  if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("--lr", "must be in (0, 1)");
+
+  torch::manual_seed(p.seed);
+  auto all = load_labelled_faces(p.dataset, p.limit, p.seed);
+  auto [train_set, test_set] = split_holdout(all, p.holdout, p.seed);
+  auto config = classifier_config_for(all.name, p.input_size, p.widths);
+  FaceClassifier clf(config);
+  auto slices = clf.head_slices();
+
+  std::vector<HeadLoss> losses;
+  for (const auto& h : config.heads) {
+    HeadLoss hl{h.name, h.classes.empty(), {}};
+    if (hl.binary) {  // class-balanced BCE: rare positives (smiles: 28%) weigh as much as negatives
+      const double pos = train_set.labels.at(h.name).sum().item<double>();
+      const double neg = static_cast<double>(train_set.size()) - pos;
+      hl.pos_weight = torch::tensor({static_cast<float>(neg / std::max(1.0, pos))});
+    }
+    losses.push_back(hl);
+  }
+
+  torch::optim::Adam optimizer(clf.net()->parameters(), torch::optim::AdamOptions(p.learning_rate));
+  const fs::path ckpt = out_path + ".ckpt";
+  const std::string fingerprint = params_fingerprint(p, out_path);
+  nlohmann::json history = nlohmann::json::array();
+  int first_epoch = 0;
+  if (fs::exists(ckpt / "state.json")) {
+    std::ifstream in(ckpt / "state.json");
+    auto state = nlohmann::json::parse(in, nullptr, false);
+    if (!state.is_discarded() && state.value("fingerprint", "") == fingerprint) {
+      auto saved = models::load_face_classifier((ckpt / "model.safetensors").string());
+      torch::NoGradGuard no_grad;
+      auto dst = clf.net()->named_parameters();
+      for (auto& t : saved->net()->named_parameters()) dst[t.key()].copy_(t.value());
+      auto dst_b = clf.net()->named_buffers();
+      for (auto& t : saved->net()->named_buffers()) dst_b[t.key()].copy_(t.value());
+      torch::load(optimizer, (ckpt / "optimizer.pt").string());
+      first_epoch = state.at("epoch").get<int>();
+      history = state.at("history");
+      torch::manual_seed(p.seed + static_cast<uint64_t>(first_epoch));
+      std::cerr << "train-classifier: resuming from " << ckpt.string() << " after epoch " << first_epoch << "\n";
+    } else {
+      std::cerr << "train-classifier: ignoring checkpoint " << ckpt.string() << " made with other settings\n";
+    }
+  }
+
+  std::cerr << "train-classifier: " << all.name << ", " << train_set.size() << " training / " << test_set.size()
+            << " held-out images, input " << p.input_size << "x" << p.input_size << ", " << p.epochs << " epochs\n";
+  const int64_t steps_per_epoch = (train_set.size() + p.batch - 1) / p.batch;
+  Progress progress("train-classifier", steps_per_epoch * p.epochs, "batches", p.progress);
+  for (int epoch = first_epoch; epoch < p.epochs; ++epoch) {
+    const double lr = p.learning_rate * 0.5 * (1 + std::cos(M_PI * epoch / p.epochs));
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    clf.net()->train();
+    auto perm = torch::randperm(train_set.size(), torch::kLong);
+    double loss_sum = 0;
+    int64_t steps = 0;
+    for (int64_t b = 0; b < train_set.size(); b += p.batch) {
+      auto idx = perm.narrow(0, b, std::min<int64_t>(p.batch, train_set.size() - b));
+      if (idx.size(0) < 2) continue;  // BatchNorm needs two samples
+      auto x = augment(to_model_range(train_set.images.index_select(0, idx)));
+      auto z = clf.head_logits(x);
+      auto loss = torch::zeros({});
+      for (size_t i = 0; i < losses.size(); ++i) {
+        auto zi = z.narrow(1, slices[i].first, slices[i].second);
+        auto y = train_set.labels.at(losses[i].label).index_select(0, idx);
+        loss = loss + (losses[i].binary
+                           ? F::binary_cross_entropy_with_logits(
+                                 zi.squeeze(1), y.to(torch::kFloat),
+                                 F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(losses[i].pos_weight))
+                           : F::cross_entropy(zi, y));
+      }
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      ++steps;
+      char extra[64];
+      std::snprintf(extra, sizeof extra, "epoch %d, loss %.4f", epoch + 1, loss_sum / steps);
+      progress.update(epoch * steps_per_epoch + steps, extra);
+    }
+    auto eval = evaluate_classifier(clf, test_set);
+    nlohmann::json row = {{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", loss_sum / std::max<int64_t>(1, steps)}};
+    std::string line;
+    for (auto& [head, r] : eval.items()) {
+      row["heldout_accuracy"][head] = r["accuracy"];
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s %.3f", head.c_str(), r["accuracy"].get<double>());
+      line += buf;
+    }
+    history.push_back(row);
+    std::cerr << "train-classifier: epoch " << epoch + 1 << "/" << p.epochs << " held-out accuracy:" << line << "\n";
+    // Checkpoint: model, optimizer, then the state file that makes them count (written last).
+    fs::create_directories(ckpt);
+    clf.save((ckpt / "model.safetensors").string());
+    {
+      io::AtomicFile opt(ckpt / "optimizer.pt");
+      torch::save(optimizer, opt.temp_path().string());
+      opt.commit();
+    }
+    const std::string state =
+        nlohmann::json{{"fingerprint", fingerprint}, {"epoch", epoch + 1}, {"history", history}}.dump(2);
+    io::write_file_atomic(ckpt / "state.json", state.data(), state.size());
+  }
+  progress.finish();
+
+  nlohmann::json report = {{"dataset", all.name}, {"train_images", train_set.size()}, {"heldout_images", test_set.size()},
+                           {"input_size", p.input_size}, {"epochs", p.epochs}, {"history", history},
+                           {"heldout", evaluate_classifier(clf, test_set)}};
+  clf.save(out_path, report);
+  fs::remove_all(ckpt);
+  return report;
+}
+
+}  // namespace faceedit::train
