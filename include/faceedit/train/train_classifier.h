@@ -19,9 +19,9 @@ namespace faceedit::train {
 
 struct TrainClassifierParams {
   std::string dataset = "utkface";  // or "smiles", or an archive path
-  int64_t input_size = 64;
+  int64_t input_size = 48;
   std::vector<int64_t> widths = {24, 48, 96, 192};
-  int epochs = 10;
+  int epochs = 8;
   int64_t batch = 128;
   double learning_rate = 2e-3;
   double holdout = 0.1;
