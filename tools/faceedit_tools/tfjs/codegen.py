@@ -226,7 +226,8 @@ def _import_source(source, class_name):
 class Converted:
     """A converted graph: scripted module + facts about it."""
 
-    def __init__(self, module, graph, builder, source):
+    def __init__(self, path, module, graph, builder, source):
+        self.path = path
         self.module = module
         self.inputs = graph.inputs
         self.outputs = graph.outputs
@@ -252,4 +253,4 @@ def convert_model(path):
                             f'({type(e).__name__}: {str(e).splitlines()[0][:300]})') from None
     finally:
         os.unlink(tmp)
-    return Converted(scripted, graph, builder, source)
+    return Converted(path, scripted, graph, builder, source)
