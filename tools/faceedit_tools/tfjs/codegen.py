@@ -253,4 +253,5 @@ def convert_model(path):
                             f'({type(e).__name__}: {str(e).splitlines()[0][:300]})') from None
     finally:
         os.unlink(tmp)
+        sys.modules.pop(cls.__module__, None)
     return Converted(path, scripted, graph, builder, source)
