@@ -30,11 +30,13 @@ const std::vector<KnownModel>& known_models() {
   return models;
 }
 
-void convert_checkpoint(const std::string& in, const std::string& out) {
+void run_python_tool(const std::string& script_name, const std::vector<std::string>& tool_args,
+                     const std::string& what_for_errors) {
   const std::string python = python_interpreter();
-  const std::string script = (tools_dir() / "faceedit_convert.py").string();
+  const std::string script = (tools_dir() / script_name).string();
   if (!fs::exists(script)) fail(script, "converter script not found (set FACEEDIT_TOOLS to faceedit's tools/ directory)");
-  std::vector<std::string> args = {python, script, in, out};
+  std::vector<std::string> args = {python, script};
+  args.insert(args.end(), tool_args.begin(), tool_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -49,7 +51,11 @@ void convert_checkpoint(const std::string& in, const std::string& out) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail(in, "conversion failed (the converter's message is above)");
+    fail(what_for_errors, "conversion failed (the converter's message is above)");
+}
+
+void convert_checkpoint(const std::string& in, const std::string& out) {
+  run_python_tool("faceedit_convert.py", {in, out}, in);
 }
 
 static std::string cached_conversion(const fs::path& source) {

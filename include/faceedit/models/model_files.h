@@ -30,6 +30,11 @@ const std::vector<KnownModel>& known_models();
 // Returns the path of a faceedit safetensors file for `spec`, converting it first when needed.
 std::string resolve_model(const std::string& spec);
 
+// Runs tools/<script_name> under python_interpreter() with `args`, its output on stderr. Throws
+// faceedit::Error naming `what_for_errors` when it fails.
+void run_python_tool(const std::string& script_name, const std::vector<std::string>& args,
+                     const std::string& what_for_errors);
+
 // Runs the Python converter: IN (.pkl/.pt) -> OUT (.safetensors). Throws faceedit::Error on failure.
 void convert_checkpoint(const std::string& in, const std::string& out);
 

@@ -1,0 +1,56 @@
+// faceedit — the editing metrics the field reports, measured by the judges (models/judges.h).
+//
+// For a batch of (original, edited) images (NCHW RGB in [-1, 1], same size) and a target attribute:
+//   target_change_rate           share of faces whose judged target label (p >= threshold) reached
+//                                the wanted side: the flipped label (direction 0), or positive (+1)
+//                                / negative (-1) for all
+//   attribute_preservation_rate  share of (face, other attribute) pairs whose judged label did not
+//                                change; other attributes = the judges' probability columns named
+//                                as CelebA attributes (male, smiling, young, ...), minus the target
+//   identity_preservation        mean cosine of the judge embeddings of original and edited face
+//   mean_abs_delta_p             per probability column, mean |p(edited) - p(original)|
+//   background_change            mean |pixel change| in [0, 1] units outside the portrait mask of
+//                                the original (weighted by 1 - mask); absent without a segmenter
+//
+//   auto judges = faceedit::models::open_judge_panel();
+//   auto m = faceedit::eval::evaluate_edits(orig, edited, judges, {"smiling"});
+//   std::cout << m.to_json().dump();
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "faceedit/models/judges.h"
+
+namespace faceedit::eval {
+
+struct EditMetricsParams {
+  std::string target;
+  int direction = 0;  // 0: flip each face's label; +1: raise; -1: lower
+  double threshold = 0.5;
+  std::vector<std::string> preserve;  // attributes checked for preservation; empty: CelebA-named columns
+  int64_t batch = 32;
+};
+
+struct EditMetrics {
+  int64_t n = 0;
+  std::string target;
+  double target_change_rate = 0, attribute_preservation_rate = 0, identity_preservation = 0;
+  double background_change = -1;  // < 0: not measured
+  std::vector<std::string> preserved_attributes;
+  std::map<std::string, double> mean_abs_delta_p;
+  std::map<std::string, double> preservation_by_attribute;
+  nlohmann::json to_json() const;
+};
+
+// The 40 CelebA attribute names, lower-case ("5_o_clock_shadow", ..., "young").
+const std::vector<std::string>& celeba_attribute_names();
+
+EditMetrics evaluate_edits(const torch::Tensor& original, const torch::Tensor& edited, models::JudgePanel& judges,
+                           const EditMetricsParams& params);
+
+}  // namespace faceedit::eval
