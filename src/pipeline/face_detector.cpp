@@ -52,7 +52,7 @@ std::string FaceDetector::default_landmarks_path() {
 
 FaceDetector::FaceDetector(const std::string& landmarks_path, Options options)
     : impl_(std::make_unique<Impl>()), path_(landmarks_path.empty() ? default_landmarks_path() : landmarks_path), options_(options) {
-  if (options_.detect_side < 80) fail("face detector", "detect_side " + std::to_string(options_.detect_side) + " is below dlib's 80-pixel window");
+  if (options_.detect_pixels < 80 * 80) fail("face detector", "detect_pixels " + std::to_string(options_.detect_pixels) + " is below dlib's 80x80 window");
   if (!std::filesystem::is_regular_file(path_)) fail(path_, std::string("landmark model not found") + kOrigin);
   impl_->hog = dlib::get_frontal_face_detector();
   try {
@@ -74,28 +74,47 @@ FaceDetector& FaceDetector::operator=(FaceDetector&&) noexcept = default;
 
 std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& photo_in) const {
   const cv::Mat photo = to_bgr(photo_in);
-  const int longer = std::max(photo.cols, photo.rows);
-  const double scale = std::min(options_.max_upsample, double(options_.detect_side) / longer);
-  cv::Mat small = photo;
-  if (std::abs(scale - 1.0) > 1e-3)
-    cv::resize(photo, small, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  if (!small.isContinuous()) small = small.clone();
-
+  const double base = std::min(options_.max_upsample, std::sqrt(double(options_.detect_pixels) / (double(photo.cols) * photo.rows)));
   dlib::frontal_face_detector hog = impl_->hog;  // private copy: the detector keeps per-image state
-  std::vector<dlib::rect_detection> found;
-  hog(dlib::cv_image<dlib::bgr_pixel>(small), found, options_.threshold);
+
+  // Boxes in photo pixels from every pass; a pass at scale * (5/6)^(i/passes) fills in between the
+  // levels of dlib's 5/6 pyramid, where a weak face can fall below the threshold.
+  std::vector<std::pair<cv::Rect, double>> boxes;
+  const int passes = std::max(1, options_.scale_passes);
+  for (int pass = 0; pass < passes; ++pass) {
+    const double scale = base * std::pow(5.0 / 6.0, double(pass) / passes);
+    cv::Mat small = photo;
+    if (std::abs(scale - 1.0) > 1e-3)
+      cv::resize(photo, small, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    if (!small.isContinuous()) small = small.clone();
+    std::vector<dlib::rect_detection> found;
+    hog(dlib::cv_image<dlib::bgr_pixel>(small), found, options_.threshold);
+    // Detector pixel centre x is photo pixel (x + 0.5) / scale - 0.5.
+    auto back = [&](long v) { return static_cast<int>(std::lround((v + 0.5) / scale - 0.5)); };
+    for (const auto& d : found) {
+      const cv::Rect r(cv::Point(back(d.rect.left()), back(d.rect.top())), cv::Point(back(d.rect.right()) + 1, back(d.rect.bottom()) + 1));
+      boxes.emplace_back(r, d.detection_confidence);
+    }
+  }
+  // One box per face: the passes find most faces twice.
+  std::sort(boxes.begin(), boxes.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::pair<cv::Rect, double>> kept;
+  for (const auto& b : boxes) {
+    const bool duplicate = std::any_of(kept.begin(), kept.end(), [&](const auto& k) {
+      return (k.first & b.first).area() > 0.5 * std::min(k.first.area(), b.first.area());
+    });
+    if (!duplicate) kept.push_back(b);
+  }
 
   const cv::Mat full = photo.isContinuous() ? photo : photo.clone();
   const dlib::cv_image<dlib::bgr_pixel> full_image(full);
-  // Detector pixel centre (x + 0.5) / scale - 0.5 in the photo.
-  auto back = [&](long v) { return static_cast<long>(std::lround((v + 0.5) / scale - 0.5)); };
   std::vector<DetectedFace> faces;
-  for (const auto& d : found) {
-    const dlib::rectangle r(back(d.rect.left()), back(d.rect.top()), back(d.rect.right()), back(d.rect.bottom()));
+  for (const auto& [box, score] : kept) {
+    const dlib::rectangle r(box.x, box.y, box.x + box.width - 1, box.y + box.height - 1);
     const dlib::full_object_detection shape = impl_->landmarks(full_image, r);
     DetectedFace face;
-    face.box = cv::Rect(int(r.left()), int(r.top()), int(r.width()), int(r.height()));
-    face.score = d.detection_confidence;
+    face.box = box;
+    face.score = score;
     for (unsigned i = 0; i < 68; ++i) face.landmarks[i] = cv::Point2f(float(shape.part(i).x()), float(shape.part(i).y()));
     faces.push_back(face);
   }

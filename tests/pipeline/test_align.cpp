@@ -201,6 +201,8 @@ TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
       if (size == kDefaultAlignSize) EXPECT_LT(mae, 2.0) << path << ": unedited paste-back MAE " << mae << "/255";
     }
   }
+  const AlignedFace one = align_single_face(detector(), io::read_image(photos[0]), 256, photos[0]);
+  EXPECT_EQ(one.crop.size(), cv::Size(256, 256));
   std::printf("%zu photos, one face each, detection %.3f s per photo (1024x1024)\n", photos.size(), detect_seconds / photos.size());
   std::printf("paste-back of the unedited crop, MAE over the whole photo (x/255):\n");
   for (int size : sizes) std::printf("  crop %4d: mean %.3f, worst %.3f\n", size, mae_sum[size] / photos.size(), mae_max[size]);
@@ -228,7 +230,7 @@ TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
     const bool left = f.box.x < 1024;
     for (const auto& p : f.landmarks) EXPECT_EQ(p.x < 1024, left) << "landmarks stay with their face";
   }
-  const std::string msg = error_of([&] { align_single_face(detector(), pair, 256, "pair.jpg"); });
+  const std::string msg = error_of([&] { align_single_face(pair, 256, "pair.jpg"); });  // process-wide detector
   EXPECT_NE(msg.find("pair.jpg: 2 faces found"), std::string::npos) << msg;
   // Grey and small inputs work too (the small one is upsampled for the detector).
   cv::Mat grey, small;
