@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "faceedit/error.h"
@@ -245,6 +246,8 @@ struct Parser {
 }  // namespace
 
 ImageHeader read_image_header(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not an image file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, "cannot open (missing file?)");
   const auto end = in.tellg();

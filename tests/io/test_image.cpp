@@ -139,6 +139,21 @@ TEST(ImageHeader, DimensionsOfEveryFormat) {
   EXPECT_EQ(io::read_image_header(save("crafted.png", crafted_png(20000, 20000))).width, 20000);
 }
 
+TEST(ImageHeader, ProgressiveAndRestartMarkerJpegs) {
+  // Segments between scans (progressive) and RSTn markers inside the data must not read as truncation.
+  cv::Mat m(48, 64, CV_8UC3);
+  cv::randu(m, 0, 255);
+  for (const std::vector<int>& params : {std::vector<int>{cv::IMWRITE_JPEG_PROGRESSIVE, 1}, std::vector<int>{cv::IMWRITE_JPEG_RST_INTERVAL, 2}}) {
+    Bytes b;
+    ASSERT_TRUE(cv::imencode(".jpg", m, b, params));
+    const std::string path = save("variant.jpg", b);
+    EXPECT_EQ(io::read_image(path).size(), m.size());
+    b.resize(b.size() - 200);
+    EXPECT_NE(error_of([&] { io::read_image(save("variant_cut.jpg", b)); }).find("truncated"), std::string::npos);
+  }
+  EXPECT_NE(error_of([&] { io::read_image(test::temp_dir().string()); }).find("directory"), std::string::npos);
+}
+
 TEST(ImageHeader, HugeImagesRefusedWithoutDecoding) {
   const std::string png = save("huge.png", crafted_png(20000, 20000));
   const std::string jpg = save("huge.jpg", huge_jpeg(60000, 50000));

@@ -19,11 +19,16 @@
 // as FFHQ pads), so paste_back() can invert it exactly.
 //
 // Landmarks: dlib's 68-point iBUG scheme (shape_predictor_68_face_landmarks.dat, Debian package
-// libdlib-data): 36-41 left eye (in the image), 42-47 right eye, 48 and 54 the mouth corners.
+// libdlib-data): 36-41 left eye (in the image), 42-47 right eye, 48 and 54 the mouth corners. dlib
+// gives whole-pixel positions, as FFHQ used them.
+//
+// Cost and accuracy (2-core CPU, 1024x1024 CelebA-HQ photos): loading ~0.6 s; detect() ~0.25 s;
+// align_face() + paste_back() of the unedited 1024 crop change the photo by 0.28/255 mean absolute
+// error (smaller crops lose detail, as any downscale would: ~3.3/255 at 256, ~10/255 at 32).
 //
 // Thread-safety: FaceDetector::detect() is const and may be called from several threads at once (each
 // call runs its own copy of the HOG detector; the landmark model is only read). The free functions
-// have no shared state.
+// have no shared state apart from align_single_face()'s process-wide detector, which is safe too.
 #pragma once
 
 #include <opencv2/core.hpp>
