@@ -137,6 +137,13 @@ TEST(ImageHeader, DimensionsOfEveryFormat) {
     EXPECT_EQ(io::read_image(path).cols, 37) << ext;
   }
   EXPECT_EQ(io::read_image_header(save("crafted.png", crafted_png(20000, 20000))).width, 20000);
+  cv::Mat m(21, 37, CV_8UC3, cv::Scalar(1, 2, 3));
+  Bytes lossless;
+  if (cv::haveImageWriter(".webp") && cv::imencode(".webp", m, lossless, {cv::IMWRITE_WEBP_QUALITY, 101})) {  // VP8L
+    const io::ImageHeader h = io::parse_image_header(lossless, "lossless.webp");
+    EXPECT_EQ(h.width, 37);
+    EXPECT_EQ(h.height, 21);
+  }
 }
 
 TEST(ImageHeader, ProgressiveAndRestartMarkerJpegs) {
