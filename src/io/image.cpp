@@ -3,6 +3,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,32 +11,55 @@
 
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
+#include "faceedit/io/image_header.h"
 
 namespace faceedit::io {
 
-cv::Mat read_image(const std::string& path, int64_t max_pixels) {
+namespace {
+
+std::string dims(int64_t w, int64_t h) { return std::to_string(w) + "x" + std::to_string(h); }
+
+void check_limits(const ImageHeader& h, const ImageLimits& limits, const std::string& path) {
+  if (h.width <= 0 || h.height <= 0) fail(path, h.format + " with an empty size " + dims(h.width, h.height) + " (corrupt file)");
+  // Both sides are < 2^32 (header fields), so the product cannot overflow.
+  if (h.width * h.height > limits.max_pixels)
+    fail(path, h.format + " of " + dims(h.width, h.height) + " pixels (" + std::to_string(h.width * h.height) +
+                   ") exceeds the limit of " + std::to_string(limits.max_pixels) + " pixels");
+  if (std::min(h.width, h.height) < limits.min_side)
+    fail(path, h.format + " of " + dims(h.width, h.height) + " pixels is too small (sides of at least " +
+                   std::to_string(limits.min_side) + " pixels expected)");
+}
+
+}  // namespace
+
+cv::Mat read_image(const std::string& path, const ImageLimits& limits) {
+  // The header alone first: refuses a huge or hostile image before reading or decoding it.
+  check_limits(read_image_header(path), limits, path);
+  const uint64_t max_bytes = static_cast<uint64_t>(std::max<int64_t>(limits.max_pixels, 0)) * 4 + (64ull << 20);
+  const uint64_t size = std::filesystem::file_size(path);
+  if (size > max_bytes)
+    fail(path, "file of " + std::to_string(size) + " bytes is larger than any image within the limit of " +
+                   std::to_string(limits.max_pixels) + " pixels could be");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open (missing file?)");
-  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) fail(path, "empty file");
-  // Peek at the dimensions without decoding the pixels (IMREAD_REDUCED would still allocate).
-  cv::Mat header_probe;
-  try {
-    header_probe = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_REDUCED_COLOR_8);
-  } catch (const cv::Exception&) {
-  }
-  if (header_probe.empty()) fail(path, "not a readable image (unknown format or corrupt data)");
-  if (static_cast<int64_t>(header_probe.rows) * header_probe.cols * 64 > max_pixels)
-    fail(path, "image of about " + std::to_string(header_probe.cols * 8) + "x" + std::to_string(header_probe.rows * 8) +
-                   " pixels exceeds the limit of " + std::to_string(max_pixels) + " pixels");
+  std::vector<uchar> bytes(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<uint64_t>(in.gcount()) != size) fail(path, "cannot read the whole file");
+  parse_image_header(bytes, path);  // again on the bytes decoded, with the truncation checks
   cv::Mat image;
   try {
     image = cv::imdecode(bytes, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     fail(path, std::string("cannot decode image: ") + e.what());
   }
-  if (image.empty()) fail(path, "not a readable image (unknown format or corrupt data)");
+  if (image.empty()) fail(path, "cannot decode the image data (corrupt file?)");
   return image;
+}
+
+cv::Mat read_image(const std::string& path, int64_t max_pixels) {
+  ImageLimits limits;
+  limits.max_pixels = max_pixels;
+  return read_image(path, limits);
 }
 
 void write_image(const std::string& path, const cv::Mat& image) {

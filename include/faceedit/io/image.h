@@ -12,9 +12,21 @@
 
 namespace faceedit::io {
 
-// Reads an image as 8-bit BGR. Refuses non-images and images larger than max_pixels (judged on a
-// 1/8-scale decode first, so the full-size decode of a huge photo is never attempted).
-cv::Mat read_image(const std::string& path, int64_t max_pixels = 64ll << 20);
+// What read_image() accepts. The pixel limit is checked on the file header (io/image_header.h),
+// before a byte of pixel data is decoded.
+struct ImageLimits {
+  int64_t max_pixels = 64ll << 20;  // width * height above this is refused (64 Mpx by default)
+  int min_side = 16;                // images narrower or shorter than this are refused
+};
+
+// Reads an image as 8-bit BGR (EXIF orientation applied). Refuses, with an error naming the file:
+// missing files, non-images and unsupported formats (PNG, JPEG, BMP, WebP, PNM are read), truncated
+// files, images above limits.max_pixels (e.g. "20000x20000 pixels (400000000) exceeds the limit
+// of 67108864 pixels", without decoding them) or below limits.min_side, and files larger than an
+// uncompressed image of max_pixels could be (4 bytes per pixel + 64 MiB of metadata).
+cv::Mat read_image(const std::string& path, const ImageLimits& limits = {});
+// Same with only the pixel limit changed.
+cv::Mat read_image(const std::string& path, int64_t max_pixels);
 
 void write_image(const std::string& path, const cv::Mat& image);
 
