@@ -18,6 +18,8 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global);
 void add_convert_command(CLI::App& app, const GlobalOptions& global);
 void add_bench_command(CLI::App& app, const GlobalOptions& global);
 void add_train_classifier_command(CLI::App& app, const GlobalOptions& global);
+void add_analyze_command(CLI::App& app, const GlobalOptions& global);
+void add_eval_classifiers_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
 
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.

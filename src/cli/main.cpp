@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   add_convert_command(app, global);
   add_bench_command(app, global);
   add_train_classifier_command(app, global);
+  add_analyze_command(app, global);
+  add_eval_classifiers_command(app, global);
   add_train_latent_classifier_command(app, global);
   try {
     app.parse(argc, argv);
