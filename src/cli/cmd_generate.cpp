@@ -11,8 +11,6 @@
 
 namespace faceedit::cli {
 
-namespace {
-
 // "0-15", "3,7,9", "0-3,10" -> seeds.
 std::vector<uint64_t> parse_seeds(const std::string& text) {
   std::vector<uint64_t> seeds;
@@ -31,6 +29,9 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
   if (seeds.empty()) fail("--seeds", "no seeds given");
   return seeds;
 }
+
+namespace {
+
 
 std::string sibling(const std::string& path, const std::string& suffix) {
   std::filesystem::path p(path);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace faceedit::cli {
 
@@ -20,7 +21,13 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global);
 void add_train_classifier_command(CLI::App& app, const GlobalOptions& global);
 void add_analyze_command(CLI::App& app, const GlobalOptions& global);
 void add_eval_classifiers_command(CLI::App& app, const GlobalOptions& global);
+void add_edit_command(CLI::App& app, const GlobalOptions& global);
+void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
+void add_report_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
+
+// "0-15", "3,7,9", "0-3,10" -> seeds (errors name --seeds).
+std::vector<uint64_t> parse_seeds(const std::string& text);
 
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
 torch::Device parse_device(const std::string& s);

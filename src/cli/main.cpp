@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   add_train_classifier_command(app, global);
   add_analyze_command(app, global);
   add_eval_classifiers_command(app, global);
+  add_edit_command(app, global);
+  add_evaluate_command(app, global);
+  add_report_command(app, global);
   add_train_latent_classifier_command(app, global);
   try {
     app.parse(argc, argv);

@@ -67,7 +67,7 @@ torch::Tensor InterFaceGANEditor::flip_sign(const torch::Tensor& latents) const 
 nlohmann::json InterFaceGANEditor::describe() const {
   return {{"method", "interfacegan"}, {"attribute", p_.attribute}, {"space", models::to_string(p_.space)},
           {"distance", p_.distance == DistanceMode::Relative ? "relative" : "absolute"},
-          {"layers", p_.layers}, {"boundary", p_.source}, {"dim", p_.normal.size(0)}};
+          {"layers", p_.layers}, {"boundary", p_.source}, {"conditions", p_.conditions}, {"dim", p_.normal.size(0)}};
 }
 
 }  // namespace faceedit::edit

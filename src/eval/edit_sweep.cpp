@@ -8,8 +8,12 @@ namespace faceedit::eval {
 
 namespace {
 
+// Z codes are truncated when mapped; W and W+ codes were truncated when they were made.
+double psi_for(models::LatentSpace space, double truncation) { return space == models::LatentSpace::Z ? truncation : 1.0; }
+
 torch::Tensor generate_batched(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
                                double truncation, int64_t batch) {
+  truncation = psi_for(space, truncation);
   std::vector<torch::Tensor> out;
   for (int64_t b = 0; b < codes.size(0); b += batch)
     out.push_back(g.generate(codes.narrow(0, b, std::min(batch, codes.size(0) - b)), space, truncation));
@@ -25,7 +29,7 @@ torch::Tensor sweep_images(const models::Generator& g, const edit::Editor& edito
   for (int64_t i = 0; i < latents.size(0); ++i) {
     auto code = latents.narrow(0, i, 1).repeat_interleave(static_cast<int64_t>(alphas.size()), 0);
     auto edited = editor.edit(code, torch::tensor(alphas, torch::kFloat).to(latents.device()));
-    rows.push_back(g.generate(edited, editor.space(), truncation));
+    rows.push_back(g.generate(edited, editor.space(), psi_for(editor.space(), truncation)));
   }
   return torch::cat(rows);
 }

@@ -28,6 +28,7 @@ struct InterFaceGANParams {
   std::vector<int64_t> layers;    // WPlus layers edited; empty: all
   DistanceMode distance = DistanceMode::Relative;
   std::string source;             // where the boundary came from, for describe()
+  std::vector<std::string> conditions;  // attributes it was made orthogonal to, for describe()
 };
 
 class InterFaceGANEditor : public Editor {

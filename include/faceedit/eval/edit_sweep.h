@@ -21,7 +21,7 @@ namespace faceedit::eval {
 struct SweepParams {
   std::vector<double> alphas = {0, 1, 2, 3};  // strengths (their magnitude is used; 0 = unedited)
   std::string judge_target;                  // the judges' column for the attribute (default: same name)
-  double truncation = 1.0;
+  double truncation = 1.0;                   // for Z codes; W/W+ codes come truncated
   int64_t batch = 50;
   int64_t grid_rows = 8;
   bool progress = true;

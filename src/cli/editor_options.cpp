@@ -1,0 +1,75 @@
+#include "editor_options.h"
+
+#include <algorithm>
+
+#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan.h"
+#include "faceedit/error.h"
+
+namespace faceedit::cli {
+
+void add_editor_options(CLI::App* cmd, EditorOptions& o) {
+  cmd->add_option("--method", o.method, "editing method: interfacegan")->capture_default_str();
+  cmd->add_option("--boundary", o.boundary, "interfacegan: boundary (.safetensors from `faceedit boundary`, or an official .npy)");
+  cmd->add_option("--condition", o.conditions, "interfacegan: boundaries the edit must not move along (comma-separated)")
+      ->delimiter(',');
+  cmd->add_option("--space", o.space, "latent space edited: z, w or wplus (default: the boundary's)");
+  cmd->add_option("--layers", o.layers, "wplus: layers edited, e.g. 0-7 (default: all)");
+  cmd->add_option("--distance", o.distance, "relative (step alpha) or absolute (end at distance alpha)")->capture_default_str();
+  cmd->add_option("--attr", o.attribute, "attribute name (default: the boundary's)");
+  cmd->add_option("--truncation", o.truncation, "truncation psi")->capture_default_str()->check(CLI::Range(0.0, 2.0));
+}
+
+static std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g) {
+  if (o.method != "interfacegan") fail("--method " + o.method, "unknown editing method (available: interfacegan)");
+  if (o.boundary.empty()) fail("--method interfacegan", "needs --boundary");
+  auto primary = edit::load_boundary(o.boundary);
+  edit::InterFaceGANParams p;
+  p.source = o.boundary;
+  p.attribute = lower(o.attribute.empty() ? primary.attribute : o.attribute);
+  const std::string space = !o.space.empty() ? o.space : !primary.space.empty() ? primary.space : "z";
+  p.space = models::parse_latent_space(space);
+  if (!g.has_space(p.space)) fail("--space " + space, "the " + g.arch() + " generator has no such latent space");
+  if (primary.space == "z" && p.space != models::LatentSpace::Z)
+    fail(o.boundary, "is a Z-space boundary; it cannot edit " + space + " codes");
+  if (primary.space == "w" && p.space == models::LatentSpace::Z)
+    fail(o.boundary, "is a W-space boundary; it cannot edit z codes (use --space w or wplus)");
+  const int64_t dim = p.space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
+  edit::check_dimension(primary, dim, o.boundary);
+  edit::Boundary used = primary;
+  if (!o.conditions.empty()) {
+    std::vector<edit::Boundary> conds;
+    for (const auto& c : o.conditions) {
+      conds.push_back(edit::load_boundary(c));
+      edit::check_dimension(conds.back(), dim, c);
+      p.conditions.push_back(lower(conds.back().attribute));
+    }
+    used = edit::condition_boundary(primary, conds);
+  }
+  p.normal = used.normal;
+  p.offset = used.offset;
+  p.num_ws = g.num_ws();
+  if (!o.layers.empty()) {
+    if (p.space != models::LatentSpace::WPlus) fail("--layers", "only W+ edits can be restricted to layers (use --space wplus)");
+    p.layers = edit::parse_layers(o.layers, g.num_ws());
+  }
+  p.distance = edit::parse_distance_mode(o.distance);
+  return std::make_unique<edit::InterFaceGANEditor>(p);
+}
+
+torch::Tensor codes_from_z(const models::Generator& g, const torch::Tensor& z, models::LatentSpace space, double truncation) {
+  if (space == models::LatentSpace::Z) return z;
+  auto wplus = g.map(z, truncation);
+  return space == models::LatentSpace::W ? wplus.select(1, 0).contiguous() : wplus;
+}
+
+torch::Tensor images_of(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space, double truncation) {
+  return g.generate(codes, space, space == models::LatentSpace::Z ? truncation : 1.0);
+}
+
+}  // namespace faceedit::cli

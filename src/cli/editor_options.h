@@ -1,0 +1,37 @@
+// Options shared by the commands that edit (edit, evaluate): which editor, which latents.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "faceedit/edit/editor.h"
+#include "faceedit/models/generator.h"
+
+namespace faceedit::cli {
+
+struct EditorOptions {
+  std::string method = "interfacegan";
+  std::string boundary;                 // interfacegan: .safetensors or official .npy
+  std::vector<std::string> conditions;  // interfacegan: boundaries to stay orthogonal to
+  std::string space;                    // z, w, wplus ("" : the boundary's own space, else z)
+  std::string layers;                   // wplus: e.g. 0-7
+  std::string distance = "relative";
+  std::string attribute;                // overrides the boundary's attribute name
+  double truncation = 1.0;
+};
+
+void add_editor_options(CLI::App* cmd, EditorOptions& o);
+
+std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g);
+
+// z latents -> codes of `space` (W/W+ through the mapping with the truncation of `o`).
+torch::Tensor codes_from_z(const models::Generator& g, const torch::Tensor& z, models::LatentSpace space, double truncation);
+
+// Images of codes in `space` (Z codes get the truncation; W/W+ codes were truncated when mapped).
+torch::Tensor images_of(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space, double truncation);
+
+}  // namespace faceedit::cli
