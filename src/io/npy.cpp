@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
 
 namespace faceedit::io {
 
@@ -71,6 +72,32 @@ torch::Tensor read_npy(const std::string& path) {
                    std::to_string(need));
   auto view = torch::from_blob(bytes.data() + data_start, shape, torch::TensorOptions().dtype(type));
   return view.to(torch::kFloat32).clone();
+}
+
+// numpy.lib.format.write_array_header_1_0: the dict repr, spaces, '\n', total a multiple of 64.
+static std::string npy_header_v1(const std::vector<int64_t>& shape) {
+  std::string dims;
+  for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() == 1) dims += ",";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const size_t prefix = 10;  // magic (6) + version (2) + u16 header length (2)
+  header.append((64 - (prefix + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  return header;
+}
+
+void write_npy(const std::string& path, const torch::Tensor& array) {
+  const torch::Tensor data = array.detach().to(torch::kCPU).to(torch::kFloat32).contiguous();
+  const std::string header = npy_header_v1(data.sizes().vec());
+  if (header.size() > 65535) fail(path, "array has too many dimensions for a .npy 1.0 header");
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(static_cast<const char*>(data.data_ptr()), static_cast<size_t>(data.numel()) * sizeof(float));
+  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 }  // namespace faceedit::io

@@ -48,6 +48,74 @@ refuse "pickle that runs code" "refusing to load global" "$T/out.safetensors" --
 $PY -c "import pickle; pickle.dump({'G': 1, 'D': 2}, open('$T/nog.pkl', 'wb'))"
 refuse "pkl without G_ema" "G_ema" "$T/out.safetensors" -- "$FACEEDIT" convert "$T/nog.pkl" "$T/out.safetensors"
 
+# --- boundary: a synthetic samples directory in the sampling job's format (faceedit.samples/1) ---
+$PY - "$T/samples" <<'PYEOF'
+import json, os, sys, torch
+sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import save_file
+d = sys.argv[1]
+os.makedirs(d)
+g = torch.Generator().manual_seed(0)
+n, k, dim = 3000, 1000, 32
+z = torch.randn(n, dim, generator=g)
+w = 0.5 * z + 0.1
+normals = torch.randn(3, dim, generator=g)
+normals[1] += normals[0]  # 'male' correlates with 'smiling', as real attributes do
+normals = normals / normals.norm(dim=1, keepdim=True)
+scores = torch.sigmoid(3 * z @ normals.T + 0.2 * torch.randn(n, 3, generator=g))
+torch.save(normals, os.path.join(d, 'normals.pt'))
+json.dump({'format': 'faceedit.samples/1', 'model': 'synthetic', 'arch': 'none', 'n': n, 'seed': 0,
+           'truncation': 1.0, 'shard_size': k, 'spaces': ['z', 'w'], 'classifiers': ['synthetic'],
+           'columns': ['smiling', 'male', 'young'], 'z_dim': dim, 'w_dim': dim},
+          open(os.path.join(d, 'manifest.json'), 'w'))
+for i in range(0, n, k):
+    save_file({'z': z[i:i + k], 'w': w[i:i + k], 'scores': scores[i:i + k]},
+              os.path.join(d, f'shard-{i // k:05d}.safetensors'), metadata={'faceedit.first_index': str(i)})
+PYEOF
+if "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --space z --ratio 0.05 -o "$T/smiling.safetensors" >"$T/b.json" 2>"$T/b.err" &&
+  $PY - "$T" <<'PYEOF'
+import json, sys, numpy as np, torch
+t = sys.argv[1]
+r = json.load(open(f'{t}/b.json'))
+b = np.load(f'{t}/smiling.npy')
+assert b.shape == (1, 32) and b.dtype == np.float32, b.shape
+assert abs(np.linalg.norm(b) - 1) < 1e-5
+normals = torch.load(f'{t}/samples/normals.pt').numpy()
+cos = float(b[0] @ normals[0])
+assert cos > 0.95, cos
+assert r['chosen'] == 150 and r['train']['positive'] == 105 and r['validation']['negative'] == 45, r
+assert r['validation']['accuracy'] > 0.9 and r['remaining']['count'] == 2700, r
+assert r['train_seconds'] >= 0 and r['svm']['solver'] == 'L2R_L2LOSS_SVC_DUAL' and r['attribute'] == 'smiling', r
+PYEOF
+then ok "boundary"; else bad "boundary: $(tail -3 "$T/b.err")"; fi
+if "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --space w --ratio 0.05 --condition male,young -o "$T/cond.safetensors" >"$T/c.json" 2>"$T/c.err" &&
+  [ -s "$T/cond.plain.npy" ] && [ -s "$T/cond.plain.safetensors" ] && $PY - "$T" <<'PYEOF'
+import json, sys, numpy as np
+t = sys.argv[1]
+r = json.load(open(f'{t}/c.json'))
+assert [c['attribute'] for c in r['conditions']] == ['male', 'young'], r['conditions']
+for c in r['conditions']:
+    assert abs(c['cosine_after']) < 1e-5 and 'training' in c, c
+assert r['conditions'][0]['cosine_before'] > 0.3, r['conditions']
+assert np.load(f'{t}/cond.npy').shape == (1, 32)
+PYEOF
+then ok "boundary --condition"; else bad "boundary --condition: $(tail -3 "$T/c.err")"; fi
+"$FACEEDIT" boundary --samples "$T/samples" --attr male --space z --ratio 0.05 -o "$T/male.safetensors" >/dev/null 2>&1
+if "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --space z --ratio 0.05 --condition-boundaries "$T/male.npy" \
+    -o "$T/cond2.safetensors" >"$T/c2.json" 2>/dev/null &&
+  $PY -c "
+import json; r = json.load(open('$T/c2.json')); c = r['conditions'][0]
+assert c['attribute'] == 'male' and c['source'].endswith('male.npy') and abs(c['cosine_after']) < 1e-5, c"
+then ok "boundary --condition-boundaries"; else bad "boundary --condition-boundaries"; fi
+$PY -c "import numpy as np; np.save('$T/b16.npy', np.ones((1, 16), np.float32) / 4)"
+refuse "boundary: missing samples" "samples directory does not exist" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/nope" --attr smiling -o "$T/bad_b.safetensors"
+refuse "boundary: unknown attribute" "columns: smiling, male, young" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr bald -o "$T/bad_b.safetensors"
+refuse "boundary: absurd ratio" "ratio" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --ratio 5 -o "$T/bad_b.safetensors"
+refuse "boundary: too few samples" "too few" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --ratio 0.0003 -o "$T/bad_b.safetensors"
+refuse "boundary: not .safetensors" "give -o" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling -o "$T/bad_b.npy"
+refuse "boundary: condition of another dimension" "expected 32" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --condition-boundaries "$T/b16.npy" -o "$T/bad_b.safetensors"
+refuse "boundary: condition parallel to the primary" "parallel" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --space z --ratio 0.05 --condition-boundaries "$T/smiling.npy" -o "$T/bad_b.safetensors"
+
 if [ ! -d "$SHARED" ]; then
   echo "shared data not found at $SHARED: skipping model-based CLI checks"
 else

@@ -69,3 +69,59 @@ TEST(Npy, OfficialInterFaceGANBoundaries) {
   }
   EXPECT_GT(count, 0);
 }
+
+namespace {
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST(Npy, WriterRoundTripsAnyShape) {
+  for (auto shape : std::vector<std::vector<int64_t>>{{}, {7}, {1, 512}, {2, 3, 4}, {0, 5}}) {
+    auto t = torch::randn(shape);
+    const std::string path = (test::temp_dir() / "rt.npy").string();
+    io::write_npy(path, t);
+    auto back = io::read_npy(path);
+    EXPECT_EQ(back.sizes(), t.sizes());
+    EXPECT_TRUE(torch::equal(back, t));
+    const std::string bytes = file_bytes(path);
+    const size_t header_len = static_cast<uint8_t>(bytes[8]) | (static_cast<uint8_t>(bytes[9]) << 8);
+    EXPECT_EQ((10 + header_len) % 64, 0u);
+    EXPECT_EQ(bytes[10 + header_len - 1], '\n');
+    EXPECT_EQ(bytes.size(), 10 + header_len + 4 * static_cast<size_t>(t.numel()));
+  }
+  // Non-contiguous and float64 inputs are stored as C-order float32.
+  auto d = torch::arange(6, torch::kFloat64).reshape({2, 3}).t();
+  const std::string path = (test::temp_dir() / "t.npy").string();
+  io::write_npy(path, d);
+  EXPECT_TRUE(torch::equal(io::read_npy(path), d.to(torch::kFloat32).contiguous()));
+  EXPECT_NE(file_bytes(path).find("'shape': (3, 2), }"), std::string::npos);
+}
+
+TEST(Npy, WriterHeaderMatchesNumpy) {
+  // numpy.save(f, np.zeros((1, 512), np.float32)) header, and 1-d / 0-d tuple spellings.
+  const std::string path = (test::temp_dir() / "h.npy").string();
+  io::write_npy(path, torch::zeros({1, 512}));
+  std::string expect = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 512), }";
+  expect.append(117 - expect.size(), ' ');
+  expect += '\n';
+  EXPECT_EQ(file_bytes(path).substr(0, 128), std::string("\x93NUMPY\x01\x00\x76\x00", 10) + expect);
+  io::write_npy(path, torch::zeros({3}));
+  EXPECT_NE(file_bytes(path).find("'shape': (3,), }"), std::string::npos);
+  io::write_npy(path, torch::zeros({}));
+  EXPECT_NE(file_bytes(path).find("'shape': (), }"), std::string::npos);
+}
+
+TEST(Npy, OfficialBoundaryReSavesByteIdentically) {
+  FACEEDIT_REQUIRE_SHARED(dir, "data/interfacegan-boundaries/stylegan2_ffhq_z");
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".npy") continue;
+    const std::string out = (test::temp_dir() / "resaved.npy").string();
+    io::write_npy(out, io::read_npy(entry.path().string()));
+    EXPECT_EQ(file_bytes(out), file_bytes(entry.path().string())) << entry.path();
+    ++count;
+  }
+  EXPECT_GT(count, 0);
+}
