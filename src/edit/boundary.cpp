@@ -126,7 +126,7 @@ torch::Tensor stack_conditions(const std::vector<torch::Tensor>& conditions, int
 void check_conditions(const torch::Tensor& c) {
   if (c.size(0) > c.size(1))
     fail("conditions", std::to_string(c.size(0)) + " directions in " + std::to_string(c.size(1)) + " dimensions are dependent");
-  const double smallest = torch::linalg::svdvals(c).min().item<double>();
+  const double smallest = torch::linalg_svdvals(c).min().item<double>();
   if (smallest < 1e-3)
     fail("conditions", "the condition directions are (nearly) parallel or linearly dependent (smallest singular value " +
                            std::to_string(smallest) + ")");

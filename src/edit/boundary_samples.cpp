@@ -32,7 +32,7 @@ nlohmann::json read_manifest(const fs::path& path) {
 }
 
 std::string shard_name(int64_t i) {
-  char buf[32];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "shard-%05lld.safetensors", static_cast<long long>(i));
   return buf;
 }
