@@ -214,6 +214,39 @@ open('$T/huge.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + ch
     refuse "analyze: huge image" "20000" "" -- "$FACEEDIT" analyze "$T/huge.png"
     refuse "analyze: not an image" "fake.jpg" "" -- bash -c "echo text > '$T/fake.jpg'; '$FACEEDIT' analyze '$T/fake.jpg'"
     refuse "analyze: unknown judge" "not a known judge\|no such classifier" "" -- "$FACEEDIT" analyze --judge nosuch "$PHOTOS/000004.jpg"
+
+    # --- edit / evaluate / report (InterFaceGAN) with a boundary file in the official .npy layout ---
+    $PY -c "
+import numpy as np
+v = np.random.RandomState(0).randn(1, 100).astype('<f4'); v /= np.linalg.norm(v)
+np.save('$T/boundary_Smiling.npy', v)"
+    if "$FACEEDIT" edit --seeds 0-2 --boundary "$T/boundary_Smiling.npy" --alpha -2:2:5 -o "$T/sweep.png" >/dev/null 2>&1 &&
+      [ -s "$T/sweep.png" ] && $PY - "$T/sweep.latents.safetensors" <<'PYEOF'
+import os, sys; sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file
+t, meta = load_file(sys.argv[1])
+assert tuple(t['latents'].shape) == (15, 100) and tuple(t['alphas'].shape) == (5,), t['latents'].shape
+# Row-major: face 0 at strengths -2..2 moves along the unit normal by exactly the strength.
+d = (t['latents'][4] - t['latents'][0]).norm().item()
+assert abs(d - 4.0) < 1e-4, d
+PYEOF
+    then ok "edit: sweep grid and latents"; else bad "edit: sweep grid and latents"; fi
+    refuse "edit: boundary of another model" "dimension 512, expected 100" "$T/sw2.png" -- "$FACEEDIT" edit --seeds 0 --boundary "$SHARED/data/interfacegan-boundaries/stylegan2_ffhq_z/boundary_Smiling.npy" -o "$T/sw2.png"
+    refuse "edit: absurd alpha" "alpha" "$T/sw3.png" -- "$FACEEDIT" edit --seeds 0 --boundary "$T/boundary_Smiling.npy" --alpha 0:1e9:3 -o "$T/sw3.png"
+    refuse "edit: layers outside W+" "layers" "$T/sw4.png" -- "$FACEEDIT" edit --seeds 0 --boundary "$T/boundary_Smiling.npy" --layers 0-3 -o "$T/sw4.png"
+    if "$FACEEDIT" evaluate --boundary "$T/boundary_Smiling.npy" --attr smiling --n 12 --alpha 0:2:2 -o "$T/eval.json" >/dev/null 2>&1 &&
+      "$FACEEDIT" report "$T/eval.json" -o "$T/report.html" >/dev/null 2>&1 &&
+      grep -q "<svg" "$T/report.html" && grep -q "data:image/png;base64" "$T/report.html" && $PY - "$T/eval.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r['n'] == 12 and len(r['metrics']) == 2
+m0 = r['metrics'][0]
+# Strength 0 changes nothing: no target change, everything preserved, identity cosine 1.
+assert m0['target_change_rate'] == 0 and m0['attribute_preservation_rate'] == 1, m0
+assert abs(m0['identity_preservation'] - 1) < 1e-5, m0
+PYEOF
+    then ok "evaluate + report"; else bad "evaluate + report"; fi
+    refuse "report of a non-result" "an.jsonl" "$T/r2.html" -- "$FACEEDIT" report "$T/an.jsonl" -o "$T/r2.html"
   fi
 fi
 
