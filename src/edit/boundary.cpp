@@ -217,7 +217,9 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   if (!(p.split > 0.0 && p.split < 1.0)) fail("split " + std::to_string(p.split), "must be in (0, 1)");
   if (!(p.C > 0.0) || !std::isfinite(p.C)) fail("C " + std::to_string(p.C), "must be positive");
   if (!(p.tolerance > 0.0)) fail("tolerance", "must be positive");
-  const auto latents = latents_in.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  // Kept in their dtype: only the rows a step needs are converted to float64.
+  const auto latents = latents_in.detach().to(torch::kCPU).contiguous();
+  if (!latents.is_floating_point()) fail("latents", "must be floating point");
   if (!torch::isfinite(latents).all().item<bool>()) fail("latents", "contain NaN or infinite values");
   if (!torch::isfinite(scores).all().item<bool>()) fail("scores", "contain NaN or infinite values");
 
@@ -244,7 +246,7 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   shuffle(neg, rng);
   auto rows_of = [&](const std::vector<int64_t>& idx, int64_t from, int64_t to) {
     std::vector<int64_t> part(idx.begin() + from, idx.begin() + to);
-    return latents.index_select(0, torch::tensor(part, torch::kInt64));
+    return latents.index_select(0, torch::tensor(part, torch::kInt64)).to(torch::kFloat64);
   };
   const auto train_x = torch::cat({rows_of(pos, 0, train_num), rows_of(neg, 0, train_num)}).contiguous();
   const auto val_x = torch::cat({rows_of(pos, train_num, chosen), rows_of(neg, train_num, chosen)});
@@ -263,13 +265,21 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   std::vector<int64_t> middle(order.begin() + chosen, order.end() - chosen);
   const double threshold = (max_score + min_score) / 2.0;
   const auto mid_idx = torch::tensor(middle, torch::kInt64);
-  const auto mid_x = latents.index_select(0, mid_idx);
   const auto mid_positive = scores.index_select(0, mid_idx).ge(threshold);
   const int64_t mid_pos_count = mid_positive.sum().item<int64_t>();
 
   const double train_acc = accuracy(torch::mv(train_x, w) + fit.b, half_labels(train_num));
   const double val_acc = accuracy(torch::mv(val_x, w) + fit.b, half_labels(val_num));
-  const double mid_acc = middle.empty() ? std::nan("") : accuracy(torch::mv(mid_x, w) + fit.b, mid_positive);
+  double mid_acc = std::nan("");
+  if (!middle.empty()) {
+    // In blocks, so that a large N never needs a float64 copy of all latents.
+    std::vector<torch::Tensor> decisions;
+    for (int64_t i = 0; i < mid_idx.numel(); i += 8192) {
+      const auto block = latents.index_select(0, mid_idx.slice(0, i, std::min(i + 8192, mid_idx.numel())));
+      decisions.push_back(torch::mv(block.to(torch::kFloat64), w) + fit.b);
+    }
+    mid_acc = accuracy(torch::cat(decisions), mid_positive);
+  }
   auto number_or_null = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
 
   Boundary b;

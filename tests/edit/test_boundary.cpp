@@ -50,7 +50,7 @@ TEST(Boundary, RecoversAKnownNormal) {
   auto s = synthetic(20000, 64, 1);
   auto b = edit::train_boundary(s.latents, s.scores, {});
   const auto& r = b.report;
-  std::cout << r.dump() << "\n";
+  std::cout << r.dump() << "\ncosine with the true normal: " << cosine(b.normal, s.normal) << "\n";
   EXPECT_GT(cosine(b.normal, s.normal), 0.99);
   EXPECT_NEAR(b.normal.norm().item<double>(), 1.0, 1e-5);
   EXPECT_GT(r["validation"]["accuracy"].get<double>(), 0.95);
