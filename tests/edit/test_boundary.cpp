@@ -306,6 +306,8 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
   const auto dir = write_samples(s, 700, "samples");
   auto samples = edit::read_boundary_samples(dir.string(), "z");
   EXPECT_TRUE(torch::equal(samples.latents, s.latents));
+  EXPECT_EQ(samples.space, "z");
+  EXPECT_EQ(edit::read_boundary_samples(dir.string(), "").space, "z");  // no w: the default falls back to z
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "smiling"), s.scores));
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "Smiling"), s.scores));
   auto b = edit::train_boundary(samples.latents, edit::score_column(samples, "smiling"), {.ratio = 0.05});
