@@ -33,14 +33,14 @@ std::string with_suffix(const std::string& out, const std::string& suffix) {
 void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
   auto* cmd = app.add_subcommand("boundary", "Train an InterFaceGAN attribute boundary (linear SVM) from sampled, scored latents");
   struct Options {
-    std::string samples, attr, space = "w", out;
+    std::string samples, attr, space, out;
     std::vector<std::string> conditions, condition_files;
     edit::BoundaryParams params;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--samples", o->samples, "samples directory (manifest.json + shards, from `faceedit sample`)")->required();
   cmd->add_option("--attr", o->attr, "score column to separate (e.g. smiling)")->required();
-  cmd->add_option("--space", o->space, "latent space: z or w")->capture_default_str();
+  cmd->add_option("--space", o->space, "latent space: z or w (default: w when the samples have it, else z)");
   cmd->add_option("--ratio", o->params.ratio, "share of samples taken as positives and as negatives, (0, 0.5]")
       ->capture_default_str();
   cmd->add_option("--split", o->params.split, "share of the chosen samples used for training, (0, 1)")->capture_default_str();
@@ -62,7 +62,7 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
     if (!o->condition_files.empty() && !o->conditions.empty() && o->conditions.size() != o->condition_files.size())
       fail("--condition-boundaries", "give one file per --condition (" + std::to_string(o->conditions.size()) +
                                          " conditions, " + std::to_string(o->condition_files.size()) + " files)");
-    if (o->space != "z" && o->space != "w") fail("--space " + o->space, "boundaries are trained in z or w");
+    if (!o->space.empty() && o->space != "z" && o->space != "w") fail("--space " + o->space, "boundaries are trained in z or w");
 
     const auto samples = edit::read_boundary_samples(o->samples, o->space);
     const auto scores = edit::score_column(samples, o->attr);
@@ -82,14 +82,14 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
 
     auto primary = edit::train_boundary(samples.latents, scores, o->params);
     primary.attribute = o->attr;
-    primary.space = o->space;
+    primary.space = samples.space;
     primary.report["attribute"] = o->attr;
-    primary.report["space"] = o->space;
+    primary.report["space"] = samples.space;
     primary.report["samples_dir"] = o->samples;
     for (size_t i = 0; i < condition_scores.size(); ++i) {
       auto c = edit::train_boundary(samples.latents, condition_scores[i], o->params);
       c.attribute = o->conditions[i];
-      c.space = o->space;
+      c.space = samples.space;
       c.report.erase("total_seconds");
       conditions.push_back(c);
     }

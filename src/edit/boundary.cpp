@@ -10,6 +10,7 @@
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "faceedit/error.h"
 #include "faceedit/io/npy.h"
@@ -48,6 +49,12 @@ void shuffle(std::vector<int64_t>& v, std::mt19937_64& rng) {
 }
 
 void silent_print(const char*) {}
+
+std::string str(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
 
 std::mutex& liblinear_mutex() {
   static std::mutex m;
@@ -129,14 +136,14 @@ void check_conditions(const torch::Tensor& c) {
   const double smallest = torch::linalg_svdvals(c).min().item<double>();
   if (smallest < 1e-3)
     fail("conditions", "the condition directions are (nearly) parallel or linearly dependent (smallest singular value " +
-                           std::to_string(smallest) + ")");
+                           str(smallest) + ")");
 }
 
 torch::Tensor finish_projection(const torch::Tensor& residual) {
   const double norm = residual.norm().item<double>();
   if (norm < 1e-3)
     fail("primary direction", "is (nearly) parallel to the condition directions: nothing is left after projecting (norm " +
-                                  std::to_string(norm) + ")");
+                                  str(norm) + ")");
   return (residual / norm).to(torch::kFloat32);
 }
 
@@ -213,11 +220,13 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   const auto scores = scores_in.detach().to(torch::kCPU, torch::kFloat64).reshape({-1});
   if (scores.numel() != n)
     fail("scores", "has " + std::to_string(scores.numel()) + " values for " + std::to_string(n) + " latents");
-  if (!(p.ratio > 0.0 && p.ratio <= 0.5)) fail("ratio " + std::to_string(p.ratio), "must be in (0, 0.5]");
-  if (!(p.split > 0.0 && p.split < 1.0)) fail("split " + std::to_string(p.split), "must be in (0, 1)");
-  if (!(p.C > 0.0) || !std::isfinite(p.C)) fail("C " + std::to_string(p.C), "must be positive");
+  if (!(p.ratio > 0.0 && p.ratio <= 0.5)) fail("ratio " + str(p.ratio), "must be in (0, 0.5]");
+  if (!(p.split > 0.0 && p.split < 1.0)) fail("split " + str(p.split), "must be in (0, 1)");
+  if (!(p.C > 0.0) || !std::isfinite(p.C)) fail("C " + str(p.C), "must be positive");
   if (!(p.tolerance > 0.0)) fail("tolerance", "must be positive");
-  const auto latents = latents_in.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  // Kept in their dtype: only the rows a step needs are converted to float64.
+  const auto latents = latents_in.detach().to(torch::kCPU).contiguous();
+  if (!latents.is_floating_point()) fail("latents", "must be floating point");
   if (!torch::isfinite(latents).all().item<bool>()) fail("latents", "contain NaN or infinite values");
   if (!torch::isfinite(scores).all().item<bool>()) fail("scores", "contain NaN or infinite values");
 
@@ -225,8 +234,8 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   const int64_t train_num = static_cast<int64_t>(std::floor(static_cast<double>(chosen) * p.split));
   const int64_t val_num = chosen - train_num;
   if (train_num < 1 || val_num < 1)
-    fail("samples", std::to_string(n) + " samples are too few for ratio " + std::to_string(p.ratio) + " and split " +
-                        std::to_string(p.split) + ": " + std::to_string(chosen) + " chosen per side, " +
+    fail("samples", std::to_string(n) + " samples are too few for ratio " + str(p.ratio) + " and split " +
+                        str(p.split) + ": " + std::to_string(chosen) + " chosen per side, " +
                         std::to_string(train_num) + " to train and " + std::to_string(val_num) +
                         " to validate (each needs at least 1; give more samples or a larger ratio)");
   const double max_score = scores.max().item<double>(), min_score = scores.min().item<double>();
@@ -244,7 +253,7 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   shuffle(neg, rng);
   auto rows_of = [&](const std::vector<int64_t>& idx, int64_t from, int64_t to) {
     std::vector<int64_t> part(idx.begin() + from, idx.begin() + to);
-    return latents.index_select(0, torch::tensor(part, torch::kInt64));
+    return latents.index_select(0, torch::tensor(part, torch::kInt64)).to(torch::kFloat64);
   };
   const auto train_x = torch::cat({rows_of(pos, 0, train_num), rows_of(neg, 0, train_num)}).contiguous();
   const auto val_x = torch::cat({rows_of(pos, train_num, chosen), rows_of(neg, train_num, chosen)});
@@ -263,13 +272,21 @@ Boundary train_boundary(const torch::Tensor& latents_in, const torch::Tensor& sc
   std::vector<int64_t> middle(order.begin() + chosen, order.end() - chosen);
   const double threshold = (max_score + min_score) / 2.0;
   const auto mid_idx = torch::tensor(middle, torch::kInt64);
-  const auto mid_x = latents.index_select(0, mid_idx);
   const auto mid_positive = scores.index_select(0, mid_idx).ge(threshold);
   const int64_t mid_pos_count = mid_positive.sum().item<int64_t>();
 
   const double train_acc = accuracy(torch::mv(train_x, w) + fit.b, half_labels(train_num));
   const double val_acc = accuracy(torch::mv(val_x, w) + fit.b, half_labels(val_num));
-  const double mid_acc = middle.empty() ? std::nan("") : accuracy(torch::mv(mid_x, w) + fit.b, mid_positive);
+  double mid_acc = std::nan("");
+  if (!middle.empty()) {
+    // In blocks, so that a large N never needs a float64 copy of all latents.
+    std::vector<torch::Tensor> decisions;
+    for (int64_t i = 0; i < mid_idx.numel(); i += 8192) {
+      const auto block = latents.index_select(0, mid_idx.slice(0, i, std::min(i + 8192, mid_idx.numel())));
+      decisions.push_back(torch::mv(block.to(torch::kFloat64), w) + fit.b);
+    }
+    mid_acc = accuracy(torch::cat(decisions), mid_positive);
+  }
   auto number_or_null = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
 
   Boundary b;

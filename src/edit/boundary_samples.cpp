@@ -49,21 +49,22 @@ BoundarySamples read_boundary_samples(const std::string& dir, const std::string&
   const fs::path manifest_path = fs::path(dir) / "manifest.json";
   BoundarySamples out;
   out.dir = dir;
-  out.space = space;
   out.manifest = read_manifest(manifest_path);
   const auto& m = out.manifest;
   std::vector<std::string> spaces;
   for (const auto& s : m["spaces"]) spaces.push_back(s.get<std::string>());
-  if (std::find(spaces.begin(), spaces.end(), space) == spaces.end()) {
+  const bool has_w = std::find(spaces.begin(), spaces.end(), "w") != spaces.end();
+  out.space = !space.empty() ? space : has_w ? "w" : "z";
+  if (std::find(spaces.begin(), spaces.end(), out.space) == spaces.end()) {
     std::string have;
     for (const auto& s : spaces) have += (have.empty() ? "" : ", ") + s;
-    fail(manifest_path.string(), "no latents of space '" + space + "' (the samples have: " + have + ")");
+    fail(manifest_path.string(), "no latents of space '" + out.space + "' (the samples have: " + have + ")");
   }
   for (const auto& c : m["columns"]) out.columns.push_back(c.get<std::string>());
   const int64_t n = m["n"].get<int64_t>(), shard_size = m["shard_size"].get<int64_t>();
   const int64_t num_shards = (n + shard_size - 1) / shard_size;
   const int64_t num_columns = static_cast<int64_t>(out.columns.size());
-  const std::string dim_key = space + "_dim";
+  const std::string dim_key = out.space + "_dim";
   int64_t dim = m.contains(dim_key) && m[dim_key].is_number_integer() ? m[dim_key].get<int64_t>() : -1;
 
   std::vector<torch::Tensor> latents, scores;
@@ -72,20 +73,20 @@ BoundarySamples read_boundary_samples(const std::string& dir, const std::string&
     const std::string path = (fs::path(dir) / shard_name(i)).string();
     if (!fs::exists(path)) fail(path, "missing shard (the manifest promises " + std::to_string(num_shards) + ")");
     io::SafetensorsReader shard(path);
-    if (!shard.contains(space)) fail(path, "has no '" + space + "' tensor");
+    if (!shard.contains(out.space)) fail(path, "has no '" + out.space + "' tensor");
     if (!shard.contains("scores")) fail(path, "has no 'scores' tensor");
-    const auto& le = shard.entry(space);
+    const auto& le = shard.entry(out.space);
     const auto& se = shard.entry("scores");
     const int64_t k = std::min(shard_size, n - rows);
     if (le.shape.size() != 2 || le.shape[0] != k || (dim > 0 && le.shape[1] != dim))
-      fail(path, "'" + space + "' must be [" + std::to_string(k) + ", " + (dim > 0 ? std::to_string(dim) : "dim") + "]");
+      fail(path, "'" + out.space + "' must be [" + std::to_string(k) + ", " + (dim > 0 ? std::to_string(dim) : "dim") + "]");
     dim = le.shape[1];  // later shards must agree with the first when the manifest gives no dimension
     if (se.shape.size() != 2 || se.shape[0] != k || se.shape[1] != num_columns)
       fail(path, "'scores' must be [" + std::to_string(k) + ", " + std::to_string(num_columns) + "] (one column per manifest column)");
     auto first = shard.metadata().find("faceedit.first_index");
     if (first != shard.metadata().end() && first->second != std::to_string(rows))
       fail(path, "faceedit.first_index is " + first->second + ", expected " + std::to_string(rows));
-    latents.push_back(shard.load(space));
+    latents.push_back(shard.load(out.space));
     scores.push_back(shard.load("scores"));
     rows += k;
   }

@@ -50,7 +50,7 @@ TEST(Boundary, RecoversAKnownNormal) {
   auto s = synthetic(20000, 64, 1);
   auto b = edit::train_boundary(s.latents, s.scores, {});
   const auto& r = b.report;
-  std::cout << r.dump() << "\n";
+  std::cout << r.dump() << "\ncosine with the true normal: " << cosine(b.normal, s.normal) << "\n";
   EXPECT_GT(cosine(b.normal, s.normal), 0.99);
   EXPECT_NEAR(b.normal.norm().item<double>(), 1.0, 1e-5);
   EXPECT_GT(r["validation"]["accuracy"].get<double>(), 0.95);
@@ -306,6 +306,8 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
   const auto dir = write_samples(s, 700, "samples");
   auto samples = edit::read_boundary_samples(dir.string(), "z");
   EXPECT_TRUE(torch::equal(samples.latents, s.latents));
+  EXPECT_EQ(samples.space, "z");
+  EXPECT_EQ(edit::read_boundary_samples(dir.string(), "").space, "z");  // no w: the default falls back to z
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "smiling"), s.scores));
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "Smiling"), s.scores));
   auto b = edit::train_boundary(samples.latents, edit::score_column(samples, "smiling"), {.ratio = 0.05});

@@ -39,7 +39,8 @@
 //
 // Thread-safety: liblinear keeps global state (rand(), its print hook); train_boundary serialises
 // its liblinear calls with a process-wide mutex, so it may be called from several threads (they
-// then train one at a time). Everything else is free of shared state.
+// then train one at a time). It reseeds the C library's rand() (srand(seed)) for reproducible
+// coordinate order. Everything else is free of shared state.
 #pragma once
 
 #include <torch/torch.h>

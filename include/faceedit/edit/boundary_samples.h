@@ -34,6 +34,7 @@ struct BoundarySamples {
   nlohmann::json manifest;
 };
 
+// space "z" or "w"; "" picks w when the samples have it (StyleGAN2), else z.
 BoundarySamples read_boundary_samples(const std::string& dir, const std::string& space);
 
 // The scores column named `attribute` (exact, else case-insensitive match), [N]. Throws listing the
