@@ -21,6 +21,7 @@ void add_train_classifier_command(CLI::App& app, const GlobalOptions& global);
 void add_analyze_command(CLI::App& app, const GlobalOptions& global);
 void add_eval_classifiers_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
+void add_sample_command(CLI::App& app, const GlobalOptions& global);
 
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
 torch::Device parse_device(const std::string& s);

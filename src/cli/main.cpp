@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   add_analyze_command(app, global);
   add_eval_classifiers_command(app, global);
   add_train_latent_classifier_command(app, global);
+  add_sample_command(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
