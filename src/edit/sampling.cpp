@@ -75,7 +75,7 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 // --- interruption: a flag checked between batches ---
 volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_stop_signal(int sig) {
+void on_stop_signal(int sig) {
   g_interrupted = 1;
   std::signal(sig, SIG_DFL);  // a second signal stops at once (atomic writes keep the directory valid)
 }
@@ -181,10 +181,10 @@ T field(const nlohmann::json& m, const char* key, const fs::path& path) {
 
 std::string sample_command(const nlohmann::json& m, const std::string& dir) {
   std::ostringstream cmd;
-  cmd << "faceedit sample --model " << shell_quote(m.value("model", std::string("?"))) << " --n " << m.value("n", 0);
+  cmd << "faceedit sample --model " << shell_quote(m.value("model", std::string("?"))) << " --n " << m.value("n", int64_t{0});
   for (const auto& c : m.value("classifiers", std::vector<std::string>{})) cmd << " --classifier " << shell_quote(c);
-  cmd << " --seed " << m.value("seed", uint64_t{0}) << " --truncation " << m.value("truncation", 1.0).dump()
-      << " --shard-size " << m.value("shard_size", 0) << " -o " << shell_quote(dir);
+  cmd << " --seed " << m.value("seed", uint64_t{0}) << " --truncation " << nlohmann::json(m.value("truncation", 1.0)).dump()
+      << " --shard-size " << m.value("shard_size", int64_t{0}) << " -o " << shell_quote(dir);
   return cmd.str();
 }
 
@@ -302,8 +302,8 @@ SampleSet load_samples(const std::string& dir_str) {
     else if (first_missing.empty()) first_missing = shard_file_name(i);
   }
   if (present < shards)
-    fail(dir_str, "has " + std::to_string(present) + " of " + std::to_string(shards) + " shards (" + first_missing +
-                      " is missing); finish with `" + sample_command(m, dir_str) + "`");
+    fail(dir_str, "has " + std::to_string(present) + " of " + std::to_string(shards) + " shards; finish with `" +
+                      sample_command(m, dir_str) + "` (first missing: " + first_missing + ")");
 
   std::vector<torch::Tensor> zs, ws, scores;
   const int64_t c = static_cast<int64_t>(set.columns.size());

@@ -181,6 +181,7 @@ TEST(Sampling, StyleGAN2StoresTruncatedW) {
   EXPECT_EQ(set.manifest["spaces"], nlohmann::json({"z", "w"}));
   EXPECT_EQ(set.manifest["w_dim"], g->w_dim());
   EXPECT_TRUE(torch::equal(set.z, z));
-  EXPECT_LT((set.w - ws.select(1, 0)).abs().max().item<double>(), 1e-6);
+  // Batches of 3 here vs. 10 at once: float rounding of the mapping network's matmuls only.
+  EXPECT_LT(test::relative_max_error(set.w, ws.select(1, 0)), 1e-5);
   EXPECT_LT((set.scores - score_directly(g->synthesize(ws))).abs().max().item<double>(), 1e-5);
 }
