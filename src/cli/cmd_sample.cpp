@@ -1,0 +1,44 @@
+// `faceedit sample`: the resumable sampling job (edit/sampling.h). Rerunning the same command after
+// an interruption resumes it; the final line on stdout is a JSON summary.
+#include <iostream>
+
+#include "commands.h"
+#include "faceedit/edit/sampling.h"
+
+namespace faceedit::cli {
+
+void add_sample_command(CLI::App& app, const GlobalOptions& global) {
+  auto* cmd = app.add_subcommand(
+      "sample", "Sample latents, generate and score their images (resumable shards for InterFaceGAN boundaries)");
+  struct Options {
+    edit::SampleJobParams job = edit::sample_job_default_params();
+    std::string out;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--model,-m", o->job.model_spec, "generator (file or known name)")->required();
+  cmd->add_option("--n", o->job.n, "samples")->required()->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  cmd->add_option("--classifier", o->job.classifier_specs,
+                  "image classifier scoring the samples (utkface, smiles, a judge, a file); repeatable")
+      ->required();
+  cmd->add_option("--seed", o->job.seed, "seed of the latents (numpy's stream)")->capture_default_str();
+  cmd->add_option("--truncation", o->job.truncation, "truncation psi (1: none)")
+      ->check(CLI::Range(-2.0, 2.0))
+      ->capture_default_str();
+  cmd->add_option("--shard-size", o->job.shard_size, "samples per shard file")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}))
+      ->capture_default_str();
+  cmd->add_option("--batch", o->job.batch, "images per forward pass")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->capture_default_str();
+  cmd->add_option("-o,--output", o->out, "sample directory (created; an existing one is resumed)")->required();
+  cmd->add_flag("--quiet,-q", o->quiet, "no progress lines");
+  cmd->callback([o, &global] {
+    o->job.device = parse_device(global.device);
+    o->job.progress = !o->quiet;
+    auto summary = edit::run_sample_job(o->job, o->out);
+    std::cout << summary.dump() << "\n";
+  });
+}
+
+}  // namespace faceedit::cli
