@@ -81,10 +81,7 @@ DCGAN::~DCGAN() = default;
 
 std::unique_ptr<DCGAN> DCGAN::load(const std::string& path, torch::Device device) {
   io::SafetensorsReader file(path);
-  auto arch = file.metadata().find("faceedit.arch");
-  if (arch == file.metadata().end() || arch->second != "dcgan")
-    fail(path, "not a faceedit DCGAN file (metadata faceedit.arch is '" +
-                   (arch == file.metadata().end() ? std::string("missing") : arch->second) + "')");
+  require_arch(file, "dcgan", "DCGAN");
   auto model = std::make_unique<DCGAN>();
   auto tensors = model->named_tensors();
   load_tensors(file, tensors, "the DCGAN architecture");

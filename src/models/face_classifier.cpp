@@ -136,19 +136,7 @@ void FaceClassifier::save(const std::string& path, const nlohmann::json& extra) 
 
 std::unique_ptr<FaceClassifier> load_face_classifier(const std::string& path) {
   io::SafetensorsReader file(path);
-  const auto& meta = file.metadata();
-  auto arch = meta.find("faceedit.arch");
-  if (arch == meta.end() || arch->second != "face-classifier")
-    fail(path, "not a faceedit face classifier (metadata faceedit.arch is '" +
-                   (arch == meta.end() ? std::string("absent") : arch->second) + "')");
-  auto cfg = meta.find("faceedit.config");
-  if (cfg == meta.end()) fail(path, "metadata has no faceedit.config");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(cfg->second);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, std::string("faceedit.config is not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = read_config(file, "face-classifier", "face classifier");
   auto clf = std::make_unique<FaceClassifier>(FaceClassifierConfig::from_json(j, path));
   auto targets = module_tensors(*clf->net());
   load_tensors(file, targets, "the face classifier config in its metadata");

@@ -71,15 +71,7 @@ void LatentClassifierImpl::save(const std::string& path, const nlohmann::json& r
 
 LatentClassifier load_latent_classifier(const std::string& path) {
   io::SafetensorsReader file(path);
-  const auto& meta = file.metadata();
-  auto arch = meta.find("faceedit.arch");
-  if (arch == meta.end() || arch->second != "latent-classifier")
-    fail(path, "not a faceedit latent classifier (metadata faceedit.arch is '" +
-                   (arch == meta.end() ? std::string("absent") : arch->second) + "')");
-  auto cfg = meta.find("faceedit.config");
-  if (cfg == meta.end()) fail(path, "metadata has no faceedit.config");
-  auto j = nlohmann::json::parse(cfg->second, nullptr, false);
-  if (j.is_discarded()) fail(path, "faceedit.config is not valid JSON");
+  const nlohmann::json j = read_config(file, "latent-classifier", "latent classifier");
   LatentClassifier lc(LatentClassifierConfig::from_json(j, path));
   auto targets = module_tensors(*lc);
   load_tensors(file, targets, "the latent classifier config in its metadata");

@@ -244,19 +244,7 @@ StyleGAN2::~StyleGAN2() = default;
 
 std::unique_ptr<StyleGAN2> StyleGAN2::load(const std::string& path, torch::Device device) {
   io::SafetensorsReader file(path);
-  const auto& meta = file.metadata();
-  auto arch = meta.find("faceedit.arch");
-  if (arch == meta.end() || arch->second != "stylegan2")
-    fail(path, "not a faceedit StyleGAN2 file (metadata faceedit.arch is '" +
-                   (arch == meta.end() ? std::string("missing") : arch->second) + "')");
-  auto cfg = meta.find("faceedit.config");
-  if (cfg == meta.end()) fail(path, "metadata has no faceedit.config");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(cfg->second);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, std::string("faceedit.config is not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = read_config(file, "stylegan2", "StyleGAN2");
   auto config = StyleGAN2Config::from_json(j, path);
   auto model = std::make_unique<StyleGAN2>(config, 0);
   auto tensors = model->named_tensors();

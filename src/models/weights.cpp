@@ -27,4 +27,21 @@ void load_tensors(const io::SafetensorsReader& file, torch::OrderedDict<std::str
     if (!targets.contains(e.name)) fail(path, "unexpected tensor '" + e.name + "' (file and " + context + " disagree)");
 }
 
+void require_arch(const io::SafetensorsReader& file, const std::string& arch, const std::string& description) {
+  const auto& meta = file.metadata();
+  auto it = meta.find("faceedit.arch");
+  if (it == meta.end() || it->second != arch)
+    fail(file.path(), "not a faceedit " + description + " file (metadata faceedit.arch is '" +
+                          (it == meta.end() ? std::string("missing") : it->second) + "')");
+}
+
+nlohmann::json read_config(const io::SafetensorsReader& file, const std::string& arch, const std::string& description) {
+  require_arch(file, arch, description);
+  auto cfg = file.metadata().find("faceedit.config");
+  if (cfg == file.metadata().end()) fail(file.path(), "metadata has no faceedit.config");
+  auto j = nlohmann::json::parse(cfg->second, nullptr, false);
+  if (j.is_discarded()) fail(file.path(), "faceedit.config is not valid JSON");
+  return j;
+}
+
 }  // namespace faceedit::models

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "faceedit/io/safetensors.h"
@@ -16,5 +17,11 @@ torch::OrderedDict<std::string, torch::Tensor> module_tensors(const torch::nn::M
 // the file may hold nothing else. Errors name the file and the tensor.
 void load_tensors(const io::SafetensorsReader& file, torch::OrderedDict<std::string, torch::Tensor>& targets,
                   const std::string& context);
+
+// Checks the file's metadata "faceedit.arch" is `arch` (else an Error naming `description`).
+void require_arch(const io::SafetensorsReader& file, const std::string& arch, const std::string& description);
+
+// require_arch() + the parsed "faceedit.config" JSON.
+nlohmann::json read_config(const io::SafetensorsReader& file, const std::string& arch, const std::string& description);
 
 }  // namespace faceedit::models
