@@ -161,7 +161,10 @@ void check_manifest(const nlohmann::json& existing, const nlohmann::ordered_json
 void remove_stray_temp_files(const fs::path& dir, bool verbose) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.find(".tmp-") == std::string::npos) continue;
+    // Only our own outputs' temp files (io::AtomicFile names them "<target>.tmp-<pid>").
+    const bool ours = name.rfind("manifest.json.tmp-", 0) == 0 ||
+                      (name.rfind("shard-", 0) == 0 && name.find(".safetensors.tmp-") != std::string::npos);
+    if (!ours) continue;
     std::error_code ec;
     fs::remove(e.path(), ec);
     if (verbose) std::cerr << "sample: removed " << name << " (left by an interrupted run)\n";

@@ -179,8 +179,9 @@ PYEOF
 
   # --- sample: the resumable job; Ctrl-C and kill -9 mid-run, resumed, equal to an uninterrupted run ---
   if [ ! -s "$T/smiles.safetensors" ]; then bad "sample: no classifier (train-classifier failed)"; else
-    SN=2400
-    SARGS=(sample --model dcgan-celeba32 --n $SN --classifier "$T/smiles.safetensors" --seed 3 --shard-size 100 --batch 50)
+    SN=480
+    SBASE=(sample --model dcgan-celeba32 --n $SN --classifier "$T/smiles.safetensors" --shard-size 20 --batch 20)
+    SARGS=("${SBASE[@]}" --seed 3)
     shards_in() { ls "$1" 2>/dev/null | grep -c '^shard-.*\.safetensors$'; }
     # wait_shards DIR COUNT PID: until DIR has COUNT shards (or PID ended, or 30 s passed).
     wait_shards() { for _ in $(seq 600); do [ "$(shards_in "$1")" -ge "$2" ] && return 0; kill -0 "$3" 2>/dev/null || return 1; sleep 0.05; done; return 1; }
@@ -225,7 +226,7 @@ for name in names:
 assert count == n, count
 PYEOF
     then ok "sample: interrupted + resumed == uninterrupted, $SN samples"; else bad "sample: resumed run differs from the uninterrupted one"; fi
-    refuse "sample: other seed on an existing dir" "seed = 3, not 4" "" -- "$FACEEDIT" "${SARGS[@]}" --seed 4 -o "$T/s_ref"
+    refuse "sample: other seed on an existing dir" "seed = 3, not 4" "" -- "$FACEEDIT" "${SBASE[@]}" --seed 4 -o "$T/s_ref"
     if "$FACEEDIT" train-latent-classifier --samples "$T/s_ref" --epochs 1 -o "$T/lcs.safetensors" 2>/dev/null | grep -q '"label_agreement"'; then
       ok "train-latent-classifier --samples"; else bad "train-latent-classifier --samples"; fi
     cp -r "$T/s_ref" "$T/s_part" && rm "$T/s_part/shard-00005.safetensors"
