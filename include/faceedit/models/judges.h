@@ -42,7 +42,7 @@ std::unique_ptr<PortraitSegmenter> open_segmenter(const std::string& spec);  // 
 // The judges that metrics and `faceedit analyze` use.
 struct JudgePanelSpec {
   std::vector<std::string> attributes = {"faceres", "emotion"};  // male, age, young; smiling + 7 emotions
-  std::string identity = "mobilefacenet";
+  std::string identity = "faceres-descriptor";  // mobilefacenet is near-constant on our inputs (see README)
   std::string segmenter = "selfie";
 };
 JudgePanelSpec judge_panel_default_spec();
