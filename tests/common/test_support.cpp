@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "faceedit/error.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/runtime.h"
 
@@ -50,6 +51,15 @@ std::string converted(const std::string& relative_source) {
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b) {
   const double scale = b.abs().max().item<double>();
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() / std::max(scale, 1e-30);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 int run_command(const std::string& command) {

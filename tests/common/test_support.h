@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace faceedit::test {
@@ -20,6 +21,9 @@ std::string converted(const std::string& relative_source);
 
 // max |a - b| / max |b|.
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b);
+
+// The message of the faceedit::Error that f throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 // Runs a command through the shell; returns its exit status.
 int run_command(const std::string& command);

@@ -35,14 +35,6 @@ double cosine(const torch::Tensor& a, const torch::Tensor& b) {
   return (x.dot(y) / (x.norm() * y.norm())).item<double>();
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -115,7 +107,7 @@ TEST(Boundary, RatioAndSplitBookkeeping) {
 
 TEST(Boundary, RefusesBadInput) {
   auto s = synthetic(1000, 8, 6);
-  EXPECT_NE(message_of([&] { edit::train_boundary(s.latents.slice(0, 0, 50), s.scores.slice(0, 0, 50), {}); }).find("too few"),
+  EXPECT_NE(test::error_of([&] { edit::train_boundary(s.latents.slice(0, 0, 50), s.scores.slice(0, 0, 50), {}); }).find("too few"),
             std::string::npos);
   EXPECT_THROW(edit::train_boundary(s.latents, s.scores, {.ratio = 0.0}), Error);
   EXPECT_THROW(edit::train_boundary(s.latents, s.scores, {.ratio = 0.6}), Error);
@@ -185,7 +177,7 @@ TEST(Boundary, SaveLoadRoundTrips) {
   EXPECT_THROW(edit::load_boundary((dir / "absent.safetensors").string()), Error);
   // A safetensors file that is not a boundary is refused by arch.
   io::write_safetensors((dir / "other.safetensors").string(), {{"normal", torch::ones({1, 4})}});
-  EXPECT_NE(message_of([&] { edit::load_boundary((dir / "other.safetensors").string()); }).find("not a boundary"),
+  EXPECT_NE(test::error_of([&] { edit::load_boundary((dir / "other.safetensors").string()); }).find("not a boundary"),
             std::string::npos);
 }
 
@@ -197,7 +189,7 @@ TEST(Boundary, OfficialNpyLoadsAsItIs) {
   EXPECT_EQ(b.offset, 0.0);
   EXPECT_EQ(b.attribute, "Smiling");
   EXPECT_NO_THROW(edit::check_dimension(b, 512, "stylegan2 w"));
-  const std::string msg = message_of([&] { edit::check_dimension(b, 100, "dcgan-celeba32 z"); });
+  const std::string msg = test::error_of([&] { edit::check_dimension(b, 100, "dcgan-celeba32 z"); });
   EXPECT_NE(msg.find("dcgan-celeba32 z"), std::string::npos) << msg;
   EXPECT_NE(msg.find("dimension 512, expected 100"), std::string::npos) << msg;
   EXPECT_THROW(edit::signed_distance(torch::zeros({3, 100}), b), Error);
@@ -252,7 +244,7 @@ TEST(Projection, AlreadyOrthogonalStaysAndDegenerateIsRefused) {
   }
   EXPECT_TRUE(torch::allclose(edit::project_orthogonal(primary, {e(0), e(1), e(4)}), primary / 5, 0, 1e-6));
   // The primary within the conditions' span, parallel conditions, dependent conditions, wrong size.
-  EXPECT_NE(message_of([&] { edit::project_orthogonal(primary, {primary * -2}); }).find("parallel"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::project_orthogonal(primary, {primary * -2}); }).find("parallel"), std::string::npos);
   EXPECT_THROW(edit::project_orthogonal(primary, {e(2), e(3)}), Error);
   EXPECT_THROW(edit::project_orthogonal(primary, {e(0), e(0) * 2}), Error);
   EXPECT_THROW(edit::project_orthogonal(primary, {e(0), e(1), e(0) + e(1)}), Error);
@@ -313,12 +305,12 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
   auto b = edit::train_boundary(samples.latents, edit::score_column(samples, "smiling"), {.ratio = 0.05});
   EXPECT_GT(cosine(b.normal, s.normal), 0.97);
 
-  EXPECT_NE(message_of([&] { edit::score_column(samples, "bald"); }).find("columns: smiling, male"), std::string::npos);
-  EXPECT_NE(message_of([&] { edit::read_boundary_samples(dir.string(), "w"); }).find("no latents of space 'w'"),
+  EXPECT_NE(test::error_of([&] { edit::score_column(samples, "bald"); }).find("columns: smiling, male"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), "w"); }).find("no latents of space 'w'"),
             std::string::npos);
   EXPECT_THROW(edit::read_boundary_samples((test::temp_dir() / "absent").string(), "z"), Error);
   std::filesystem::remove(dir / "shard-00004.safetensors");
-  EXPECT_NE(message_of([&] { edit::read_boundary_samples(dir.string(), "z"); }).find("shard-00004"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), "z"); }).find("shard-00004"), std::string::npos);
 }
 
 // Timing at InterFaceGAN's scale (N = 100,000 x 512); run with FACEEDIT_BOUNDARY_TIMING=1.

@@ -58,14 +58,6 @@ std::string bytes_of(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -115,8 +107,8 @@ TEST(Sampling, SmallRunMatchesDirectScoringAndResumesBitIdentically) {
   fs::remove(b / "shard-00001.safetensors");
   fs::remove(b / "shard-00004.safetensors");
   { std::ofstream(b / "shard-00004.safetensors.tmp-999999") << "half a shard"; }
-  EXPECT_NE(error_of([&] { edit::load_samples(b.string()); }).find("has 3 of 5 shards"), std::string::npos);
-  EXPECT_NE(error_of([&] { edit::load_samples(b.string()); }).find("finish with `faceedit sample --model"),
+  EXPECT_NE(test::error_of([&] { edit::load_samples(b.string()); }).find("has 3 of 5 shards"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::load_samples(b.string()); }).find("finish with `faceedit sample --model"),
             std::string::npos);
   summary = edit::run_sample_job(p, b.string());
   EXPECT_EQ(summary["shards_skipped"], 3);
@@ -137,29 +129,29 @@ TEST(Sampling, SmallRunMatchesDirectScoringAndResumesBitIdentically) {
   // Other parameters on an existing directory: refused, naming the field.
   auto q = p;
   q.seed = 8;
-  EXPECT_NE(error_of([&] { edit::run_sample_job(q, a.string()); }).find("seed = 7, not 8"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::run_sample_job(q, a.string()); }).find("seed = 7, not 8"), std::string::npos);
   q = p;
   q.n = 301;
-  EXPECT_NE(error_of([&] { edit::run_sample_job(q, a.string()); }).find("n = 300"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::run_sample_job(q, a.string()); }).find("n = 300"), std::string::npos);
   q = p;
   q.classifier_specs.pop_back();
-  EXPECT_NE(error_of([&] { edit::run_sample_job(q, a.string()); }).find("classifiers"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::run_sample_job(q, a.string()); }).find("classifiers"), std::string::npos);
   q = p;
   q.truncation = 0.5;
-  EXPECT_NE(error_of([&] { edit::run_sample_job(q, a.string()); }).find("use a new -o directory"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::run_sample_job(q, a.string()); }).find("use a new -o directory"), std::string::npos);
   q = p;
   q.n = 0;
   EXPECT_THROW(edit::run_sample_job(q, (test::temp_dir() / "x").string()), Error);
 
   // Corrupt or wrong shards: load_samples names the file.
   fs::resize_file(b / "shard-00002.safetensors", 100);
-  EXPECT_NE(error_of([&] { edit::load_samples(b.string()); }).find("shard-00002.safetensors"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::load_samples(b.string()); }).find("shard-00002.safetensors"), std::string::npos);
   io::write_safetensors((b / "shard-00002.safetensors").string(), {{"z", torch::zeros({64, 99})}, {"scores", torch::zeros({64, 5})}},
                         {{"faceedit.first_index", "128"}});
-  auto err = error_of([&] { edit::load_samples(b.string()); });
+  auto err = test::error_of([&] { edit::load_samples(b.string()); });
   EXPECT_NE(err.find("shard-00002.safetensors"), std::string::npos) << err;
   EXPECT_NE(err.find("[64, 99]"), std::string::npos) << err;
-  EXPECT_NE(error_of([&] { edit::load_samples((test::temp_dir() / "nowhere").string()); }).find("nowhere"),
+  EXPECT_NE(test::error_of([&] { edit::load_samples((test::temp_dir() / "nowhere").string()); }).find("nowhere"),
             std::string::npos);
 }
 

@@ -110,14 +110,6 @@ Bytes huge_jpeg(uint16_t width, uint16_t height) {
   return b;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -156,9 +148,9 @@ TEST(ImageHeader, ProgressiveAndRestartMarkerJpegs) {
     const std::string path = save("variant.jpg", b);
     EXPECT_EQ(io::read_image(path).size(), m.size());
     b.resize(b.size() - 200);
-    EXPECT_NE(error_of([&] { io::read_image(save("variant_cut.jpg", b)); }).find("truncated"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { io::read_image(save("variant_cut.jpg", b)); }).find("truncated"), std::string::npos);
   }
-  EXPECT_NE(error_of([&] { io::read_image(test::temp_dir().string()); }).find("directory"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_image(test::temp_dir().string()); }).find("directory"), std::string::npos);
 }
 
 TEST(ImageHeader, HugeImagesRefusedWithoutDecoding) {
@@ -166,7 +158,7 @@ TEST(ImageHeader, HugeImagesRefusedWithoutDecoding) {
   const std::string jpg = save("huge.jpg", huge_jpeg(60000, 50000));
   for (const auto& [path, dims] : {std::pair{png, "20000x20000"}, std::pair{jpg, "60000x50000"}}) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string msg = error_of([&] { io::read_image(path); });
+    const std::string msg = test::error_of([&] { io::read_image(path); });
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%s refused in %.2f ms: %s\n", path.c_str(), ms, msg.c_str());
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
@@ -178,7 +170,7 @@ TEST(ImageHeader, HugeImagesRefusedWithoutDecoding) {
 
 TEST(ImageHeader, BrokenAndTinyFilesNamed) {
   auto expect_error = [](const std::string& path, const std::string& part, io::ImageLimits limits = {}) {
-    const std::string msg = error_of([&] { io::read_image(path, limits); });
+    const std::string msg = test::error_of([&] { io::read_image(path, limits); });
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find(part), std::string::npos) << "expected '" << part << "' in: " << msg;
   };
