@@ -125,13 +125,7 @@ torch::Tensor FaceClassifier::predict(const torch::Tensor& images) { return colu
 torch::Tensor FaceClassifier::logits(const torch::Tensor& images) { return columns_from_logits(head_logits(images), true); }
 
 void FaceClassifier::save(const std::string& path, const nlohmann::json& extra) const {
-  io::NamedTensors tensors;
-  for (const auto& t : module_tensors(*net_)) tensors.emplace_back(t.key(), t.value().detach().to(torch::kCPU));
-  std::map<std::string, std::string> meta = {{"faceedit.arch", "face-classifier"},
-                                             {"faceedit.format_version", "1"},
-                                             {"faceedit.config", config_.to_json().dump()}};
-  if (!extra.is_null()) meta["faceedit.training"] = extra.dump();
-  io::write_safetensors(path, tensors, meta);
+  save_module(path, *net_, "face-classifier", config_.to_json(), extra);
 }
 
 std::unique_ptr<FaceClassifier> load_face_classifier(const std::string& path) {

@@ -60,13 +60,7 @@ int64_t LatentClassifierImpl::column(const std::string& name) const {
 }
 
 void LatentClassifierImpl::save(const std::string& path, const nlohmann::json& report) const {
-  io::NamedTensors tensors;
-  for (const auto& t : module_tensors(*this)) tensors.emplace_back(t.key(), t.value().detach().to(torch::kCPU));
-  std::map<std::string, std::string> meta = {{"faceedit.arch", "latent-classifier"},
-                                             {"faceedit.format_version", "1"},
-                                             {"faceedit.config", config_.to_json().dump()}};
-  if (!report.is_null()) meta["faceedit.training"] = report.dump();
-  io::write_safetensors(path, tensors, meta);
+  save_module(path, *this, "latent-classifier", config_.to_json(), report);
 }
 
 LatentClassifier load_latent_classifier(const std::string& path) {

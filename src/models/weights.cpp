@@ -44,4 +44,14 @@ nlohmann::json read_config(const io::SafetensorsReader& file, const std::string&
   return j;
 }
 
+void save_module(const std::string& path, const torch::nn::Module& module, const std::string& arch,
+                 const nlohmann::json& config, const nlohmann::json& training_report) {
+  io::NamedTensors tensors;
+  for (const auto& t : module_tensors(module)) tensors.emplace_back(t.key(), t.value().detach().to(torch::kCPU));
+  std::map<std::string, std::string> meta = {
+      {"faceedit.arch", arch}, {"faceedit.format_version", "1"}, {"faceedit.config", config.dump()}};
+  if (!training_report.is_null()) meta["faceedit.training"] = training_report.dump();
+  io::write_safetensors(path, tensors, meta);
+}
+
 }  // namespace faceedit::models

@@ -24,4 +24,9 @@ void require_arch(const io::SafetensorsReader& file, const std::string& arch, co
 // require_arch() + the parsed "faceedit.config" JSON.
 nlohmann::json read_config(const io::SafetensorsReader& file, const std::string& arch, const std::string& description);
 
+// Writes a module's parameters and buffers (CPU float32) with faceedit's metadata: arch, format
+// version, config JSON, and the training report when given. Atomic.
+void save_module(const std::string& path, const torch::nn::Module& module, const std::string& arch,
+                 const nlohmann::json& config, const nlohmann::json& training_report);
+
 }  // namespace faceedit::models

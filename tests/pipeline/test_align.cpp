@@ -72,15 +72,6 @@ cv::Mat blob_image(cv::Size size, cv::Point2d at, double sigma) {
 
 double mae_255(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_L1) / double(a.total() * a.channels()); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 // dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
 #define REQUIRE_LANDMARK_MODEL()                                     \
   if (!fs::exists(FaceDetector::default_landmarks_path()))           \
@@ -221,7 +212,7 @@ TEST(FaceDetector, NoFaceInNoiseOrFlatImages) {
   cv::randu(noise, 0, 255);
   EXPECT_TRUE(detector().detect(noise).empty());
   EXPECT_TRUE(detector().detect(cv::Mat(480, 640, CV_8UC3, cv::Scalar(120, 130, 140))).empty());
-  const std::string msg = error_of([&] { align_single_face(detector(), noise, 256, "noise.png"); });
+  const std::string msg = test::error_of([&] { align_single_face(detector(), noise, 256, "noise.png"); });
   EXPECT_NE(msg.find("noise.png: no face found"), std::string::npos) << msg;
 }
 
@@ -239,7 +230,7 @@ TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
     const bool left = f.box.x < 1024;
     for (const auto& p : f.landmarks) EXPECT_EQ(p.x < 1024, left) << "landmarks stay with their face";
   }
-  const std::string msg = error_of([&] { align_single_face(pair, 256, "pair.jpg"); });  // process-wide detector
+  const std::string msg = test::error_of([&] { align_single_face(pair, 256, "pair.jpg"); });  // process-wide detector
   EXPECT_NE(msg.find("pair.jpg: 2 faces found"), std::string::npos) << msg;
   // Grey and small inputs work too (the small one is upsampled for the detector).
   cv::Mat grey, small;
@@ -267,13 +258,13 @@ TEST(FaceDetector, ConcurrentDetectCallsAgree) {
 
 TEST(FaceDetector, MissingOrCorruptModelNamed) {
   const std::string missing = (test::temp_dir() / "nope.dat").string();
-  std::string msg = error_of([&] { FaceDetector d(missing); });
+  std::string msg = test::error_of([&] { FaceDetector d(missing); });
   EXPECT_NE(msg.find(missing), std::string::npos) << msg;
   EXPECT_NE(msg.find("libdlib-data"), std::string::npos) << msg;
 
   const std::string garbage = (test::temp_dir() / "garbage.dat").string();
   std::ofstream(garbage) << "this is not a dlib model";
-  msg = error_of([&] { FaceDetector d(garbage); });
+  msg = test::error_of([&] { FaceDetector d(garbage); });
   EXPECT_NE(msg.find(garbage + ": corrupt"), std::string::npos) << msg;
   EXPECT_NE(msg.find("libdlib-data"), std::string::npos) << msg;
 
@@ -286,6 +277,6 @@ TEST(FaceDetector, MissingOrCorruptModelNamed) {
     in.read(head.data(), head.size());
     std::ofstream(cut, std::ios::binary).write(head.data(), in.gcount());
   }
-  msg = error_of([&] { FaceDetector d(cut); });
+  msg = test::error_of([&] { FaceDetector d(cut); });
   EXPECT_NE(msg.find(cut + ": corrupt or truncated"), std::string::npos) << msg;
 }
