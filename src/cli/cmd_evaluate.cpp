@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "editor_options.h"
 #include "faceedit/error.h"
+#include "faceedit/eval/edit_sequence.h"
 #include "faceedit/eval/edit_sweep.h"
 #include "faceedit/eval/html_report.h"
 #include "faceedit/io/atomic_file.h"
@@ -60,25 +61,86 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   });
 }
 
+void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
+  auto* cmd = app.add_subcommand("evaluate-sequence",
+                                 "Apply edits one after another (e.g. smile, then age) to held-out samples; judge each stage");
+  struct Options {
+    std::string model = "dcgan-celeba32", output;
+    std::vector<std::string> steps;
+    int64_t n = 500;
+    uint64_t seed = 1000000;
+    double truncation = 1.0;
+    models::JudgePanelSpec judges = models::judge_panel_default_spec();
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
+  cmd->add_option("--step", o->steps,
+                  "an edit, in order, as key=value pairs: method=interfacegan,boundary=B[,conditions=C1+C2]"
+                  "[,strength=S] or method=transformer|l2m,editor=E[,strength=S] (repeat --step)")
+      ->required();
+  cmd->add_option("--n", o->n, "held-out samples")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  cmd->add_option("--seed", o->seed, "seed of the held-out samples")->capture_default_str();
+  cmd->add_option("--truncation", o->truncation, "truncation psi")->capture_default_str()->check(CLI::Range(0.0, 2.0));
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
+  cmd->add_option("-o,--output", o->output, "JSON results (a grid PNG of the stages is written beside it)")->required();
+  cmd->callback([o, &global] {
+    const auto device = parse_device(global.device);
+    auto g = models::open_generator(o->model, device);
+    std::vector<std::unique_ptr<edit::Editor>> editors;
+    std::vector<eval::SequenceStep> steps;
+    for (const auto& text : o->steps) {
+      auto spec = parse_editor_spec(text);
+      spec.options.truncation = o->truncation;
+      editors.push_back(make_editor(spec.options, *g));
+      steps.push_back({editors.back().get(), spec.strength, spec.judge_target});
+    }
+    auto judges = models::open_judge_panel(o->judges);
+    judges.attributes->to(device);
+    torch::Tensor codes;
+    {
+      torch::NoGradGuard no_grad;
+      codes = codes_from_z(*g, g->sample_z(o->n, o->seed), steps[0].editor->space(), o->truncation);
+    }
+    eval::SequenceParams sp;
+    sp.truncation = o->truncation;
+    auto result = eval::evaluate_sequence(*g, steps, codes, judges, sp);
+    const std::filesystem::path out(o->output);
+    const std::string grid = (out.parent_path() / (out.stem().string() + ".png")).string();
+    io::write_image(grid, result.grid);
+    result.json["grid_png"] = grid;
+    result.json["model"] = o->model;
+    result.json["seed"] = o->seed;
+    const std::string text = result.json.dump(2);
+    io::write_file_atomic(o->output, text.data(), text.size());
+    std::cout << result.json.dump() << "\n";
+  });
+}
+
 void add_report_command(CLI::App& app, const GlobalOptions&) {
   auto* cmd = app.add_subcommand("report", "Self-contained HTML report of `faceedit evaluate` results: plots, tables, sweep grids");
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
   auto title = std::make_shared<std::string>("faceedit editing report");
-  cmd->add_option("results", *inputs, "JSON files written by `faceedit evaluate`")->required();
+  auto matched = std::make_shared<std::vector<double>>(std::vector<double>{0.5, 0.8});
+  cmd->add_option("results", *inputs, "JSON files written by `faceedit evaluate` and `faceedit evaluate-sequence`")->required();
+  cmd->add_option("--match", *matched, "target change rates at which the editors are compared side by side")
+      ->capture_default_str()->delimiter(',');
   cmd->add_option("-o,--output", *out, "HTML file")->required();
   cmd->add_option("--title", *title, "page title")->capture_default_str();
-  cmd->callback([inputs, out, title] {
+  cmd->callback([inputs, out, title, matched] {
     std::vector<nlohmann::json> sweeps;
     for (const auto& f : *inputs) {
       std::ifstream in(f);
       if (!in) fail(f, "cannot open");
       auto j = nlohmann::json::parse(in, nullptr, false);
       if (j.is_discarded()) fail(f, "not valid JSON");
-      if (!j.contains("metrics") || !j.contains("editor")) fail(f, "not a `faceedit evaluate` result (no metrics/editor)");
+      const bool sweep = j.contains("metrics") && j.contains("editor"), sequence = j.contains("steps") && j.contains("after");
+      if (!sweep && !sequence) fail(f, "not a `faceedit evaluate` or `evaluate-sequence` result");
       sweeps.push_back(j);
     }
-    eval::write_sweep_report(*out, *title, sweeps);
+    for (double t : *matched)
+      if (!(t > 0 && t <= 1)) fail("--match", "target change rates must lie in (0, 1]");
+    eval::write_sweep_report(*out, *title, sweeps, *matched);
     std::cout << "wrote " << *out << "\n";
   });
 }

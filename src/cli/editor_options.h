@@ -16,6 +16,7 @@ namespace faceedit::cli {
 struct EditorOptions {
   std::string method = "interfacegan";
   std::string boundary;                 // interfacegan: .safetensors or official .npy
+  std::string editor;                   // transformer, l2m: the trained editor (.safetensors)
   std::vector<std::string> conditions;  // interfacegan: boundaries to stay orthogonal to
   std::string space;                    // z, w, wplus ("" : the boundary's own space, else z)
   std::string layers;                   // wplus: e.g. 0-7
@@ -25,6 +26,18 @@ struct EditorOptions {
 };
 
 void add_editor_options(CLI::App* cmd, EditorOptions& o);
+
+// One editor written as a single argument, for commands that take several (evaluate-sequence):
+// "method=interfacegan,boundary=smiling.safetensors,conditions=male.safetensors+young.safetensors,strength=1.5".
+// Keys are the long options of add_editor_options (method, boundary, editor, conditions [joined by
+// '+'], space, layers, distance, attr, truncation) plus `strength` and `judge-target`, which go to
+// the returned extras. Unknown keys and malformed pairs are errors naming the spec.
+struct EditorSpec {
+  EditorOptions options;
+  double strength = 1.0;
+  std::string judge_target;
+};
+EditorSpec parse_editor_spec(const std::string& spec);
 
 std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g);
 

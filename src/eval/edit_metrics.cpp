@@ -30,21 +30,63 @@ nlohmann::json EditMetrics::to_json() const {
   return j;
 }
 
+namespace {
+
+void check_panel(const models::JudgePanel& judges) {
+  if (!judges.attributes || !judges.identity) fail("edit metrics", "needs attribute and identity judges");
+}
+
+}  // namespace
+
+Judgments judge_images(const torch::Tensor& images, models::JudgePanel& judges, bool with_background, int64_t batch) {
+  check_panel(judges);
+  if (images.dim() != 4) fail("edit metrics", "images must be [N, 3, H, W], got " + c10::str(images.sizes()));
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> probs, embeddings, backgrounds;
+  for (int64_t b = 0; b < images.size(0); b += batch) {
+    auto x = images.narrow(0, b, std::min(batch, images.size(0) - b));
+    probs.push_back(judges.attributes->predict(x));
+    embeddings.push_back(judges.identity->embed(x));
+    if (with_background && judges.segmenter) backgrounds.push_back(1.0 - judges.segmenter->segment(x));
+  }
+  Judgments j;
+  j.images = images;
+  j.probs = torch::cat(probs);
+  j.embeddings = torch::cat(embeddings);
+  if (!backgrounds.empty()) j.background = torch::cat(backgrounds);
+  return j;
+}
+
 EditMetrics evaluate_edits(const torch::Tensor& original, const torch::Tensor& edited, models::JudgePanel& judges,
                            const EditMetricsParams& params) {
   if (original.sizes() != edited.sizes() || original.dim() != 4)
     fail("edit metrics", "original " + c10::str(original.sizes()) + " and edited " + c10::str(edited.sizes()) +
                              " must be equal-sized [N, 3, H, W] batches");
+  check_panel(judges);
+  return compare_judgments(judge_images(original, judges, /*with_background=*/true, params.batch),
+                           judge_images(edited, judges, /*with_background=*/false, params.batch),
+                           judges.attributes->columns(), params);
+}
+
+EditMetrics compare_judgments(const Judgments& original, const Judgments& edited,
+                              const std::vector<models::AttributeColumn>& cols, const EditMetricsParams& params) {
+  if (original.images.sizes() != edited.images.sizes())
+    fail("edit metrics", "original " + c10::str(original.images.sizes()) + " and edited " +
+                             c10::str(edited.images.sizes()) + " must be equal-sized batches");
   if (params.direction < -1 || params.direction > 1) fail("edit metrics", "direction must be -1, 0 or +1");
-  if (!judges.attributes || !judges.identity) fail("edit metrics", "needs attribute and identity judges");
-  auto& clf = *judges.attributes;
-  const int64_t target = clf.column(params.target);
-  const auto& cols = clf.columns();
+  auto column_of = [&](const std::string& name) -> int64_t {
+    for (size_t i = 0; i < cols.size(); ++i)
+      if (cols[i].name == name) return static_cast<int64_t>(i);
+    std::string known;
+    for (const auto& c : cols) known += (known.empty() ? "" : ", ") + c.name;
+    fail("edit metrics", "the attribute judge has no column '" + name + "' (it has: " + known + ")");
+  };
+  const int64_t target = column_of(params.target);
   if (cols[static_cast<size_t>(target)].kind != models::ColumnKind::Probability)
     fail("edit metrics", "target '" + params.target + "' is not a probability column");
 
   EditMetrics m;
-  m.n = original.size(0);
+  m.n = original.images.size(0);
   m.target = params.target;
   std::vector<int64_t> keep;
   for (size_t i = 0; i < cols.size(); ++i) {
@@ -54,25 +96,11 @@ EditMetrics evaluate_edits(const torch::Tensor& original, const torch::Tensor& e
     keep.push_back(static_cast<int64_t>(i));
     m.preserved_attributes.push_back(cols[i].name);
   }
-  for (const auto& want : params.preserve) clf.column(want);  // unknown names are errors, not silence
+  for (const auto& want : params.preserve) column_of(want);  // unknown names are errors, not silence
 
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> p0s, p1s, cosines;
-  double bg_num = 0, bg_den = 0;
-  for (int64_t b = 0; b < m.n; b += params.batch) {
-    const int64_t len = std::min(params.batch, m.n - b);
-    auto x0 = original.narrow(0, b, len), x1 = edited.narrow(0, b, len);
-    p0s.push_back(clf.predict(x0));
-    p1s.push_back(clf.predict(x1));
-    cosines.push_back((judges.identity->embed(x0) * judges.identity->embed(x1)).sum(1));
-    if (judges.segmenter) {
-      auto background = 1.0 - judges.segmenter->segment(x0);
-      auto change = (x1 - x0).abs().mean(1, /*keepdim=*/true) * 0.5;  // [-1, 1] -> [0, 1] units
-      bg_num += (change * background).sum().item<double>();
-      bg_den += background.sum().item<double>();
-    }
-  }
-  auto p0 = torch::cat(p0s), p1 = torch::cat(p1s);
+  const auto& p0 = original.probs;
+  const auto& p1 = edited.probs;
   auto label0 = p0 >= params.threshold, label1 = p1 >= params.threshold;
   auto t0 = label0.select(1, target), t1 = label1.select(1, target);
   auto wanted = params.direction == 0 ? t0.logical_not()
@@ -87,11 +115,15 @@ EditMetrics evaluate_edits(const torch::Tensor& original, const torch::Tensor& e
   } else {
     m.attribute_preservation_rate = 1.0;
   }
-  m.identity_preservation = torch::cat(cosines).mean().item<double>();
+  m.identity_preservation = (original.embeddings * edited.embeddings).sum(1).mean().item<double>();
   auto delta = (p1 - p0).abs().mean(0);
   for (size_t i = 0; i < cols.size(); ++i)
     if (cols[i].kind == models::ColumnKind::Probability) m.mean_abs_delta_p[cols[i].name] = delta[static_cast<int64_t>(i)].item<double>();
-  if (judges.segmenter) m.background_change = bg_den > 0 ? bg_num / bg_den : 0.0;
+  if (original.background.defined()) {
+    auto change = (edited.images - original.images).abs().mean(1, /*keepdim=*/true) * 0.5;  // [-1, 1] -> [0, 1] units
+    const double den = original.background.sum().item<double>();
+    m.background_change = den > 0 ? (change * original.background).sum().item<double>() / den : 0.0;
+  }
   return m;
 }
 

@@ -41,6 +41,9 @@ SweepResult evaluate_sweep(const models::Generator& g, const edit::Editor& edito
   const int64_t n = latents.size(0);
   const auto space = editor.space();
   auto original = generate_batched(g, latents, space, p.truncation, p.batch);
+  if (!judges.attributes) fail("sweep", "needs an attribute judge");
+  // The originals are judged once; each strength then costs one judging of its edits.
+  const auto judged_original = judge_images(original, judges, /*with_background=*/true);
   auto sign = editor.flip_sign(latents);
   EditMetricsParams mp;
   mp.target = p.judge_target.empty() ? editor.attribute() : p.judge_target;
@@ -54,7 +57,9 @@ SweepResult evaluate_sweep(const models::Generator& g, const edit::Editor& edito
   for (size_t i = 0; i < magnitudes.size(); ++i) {
     auto edited_codes = editor.edit(latents, sign * magnitudes[i]);
     auto edited = generate_batched(g, edited_codes, space, p.truncation, p.batch);
-    auto m = evaluate_edits(original, edited, judges, mp).to_json();
+    auto m = compare_judgments(judged_original, judge_images(edited, judges, /*with_background=*/false),
+                               judges.attributes->columns(), mp)
+                 .to_json();
     m["alpha"] = magnitudes[i];
     // How far the edit moved the codes (the cost side of "strength").
     m["mean_latent_shift"] = (edited_codes - latents).flatten(1).norm(2, 1).mean().item<double>();

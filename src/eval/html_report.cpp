@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "faceedit/error.h"
+#include "faceedit/eval/tradeoff.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
 
@@ -113,11 +114,77 @@ std::string fmt(double v) {
 
 }  // namespace
 
-void write_sweep_report(const std::string& path, const std::string& title, const std::vector<nlohmann::json>& sweeps) {
+namespace {
+
+std::string fmt_or_dash(const nlohmann::json& v) { return v.is_number() ? fmt(v.get<double>()) : "-"; }
+
+std::string embedded_grid(const nlohmann::json& result, const std::string& caption) {
+  if (!result.contains("grid_png") || !std::filesystem::exists(result["grid_png"].get<std::string>())) return "";
+  return "<p>" + html_escape(caption) + "</p><img src='" +
+         png_data_uri(io::read_image(result["grid_png"].get<std::string>())) + "'>";
+}
+
+PlotSeries metric_series(const nlohmann::json& sweep, const std::string& x_key, const std::string& y_key) {
+  PlotSeries ps{editor_label(sweep), {}, {}};
+  for (const auto& m : sweep["metrics"]) {
+    ps.x.push_back(m[x_key].get<double>());
+    ps.y.push_back(m[y_key].get<double>());
+  }
+  return ps;
+}
+
+void write_matched_table(std::ostringstream& h, const std::vector<const nlohmann::json*>& list, double target) {
+  h << "<table><tr><th>editor (target change " << fmt(target)
+    << ")</th><th>strength</th><th>attribute preservation</th><th>identity</th><th>background change</th></tr>";
+  for (const auto* s : list) {
+    const auto at = at_target_change(*s, target);
+    h << "<tr><td style='text-align:left'>" << html_escape(editor_label(*s)) << "</td>";
+    if (!at.reached) {
+      h << "<td colspan='4' style='text-align:left'>not reached (at most " << fmt(at.max_target_change) << ")</td></tr>";
+      continue;
+    }
+    h << "<td>" << fmt(at.alpha) << "</td><td>" << fmt_or_dash(at.metrics.value("attribute_preservation_rate", nlohmann::json()))
+      << "</td><td>" << fmt_or_dash(at.metrics.value("identity_preservation", nlohmann::json())) << "</td><td>"
+      << fmt_or_dash(at.metrics.value("background_change", nlohmann::json())) << "</td></tr>";
+  }
+  h << "</table>";
+}
+
+void write_sequence(std::ostringstream& h, const nlohmann::json& seq) {
+  std::string title;
+  for (const auto& step : seq["steps"])
+    title += (title.empty() ? "" : " then ") + step.value("judge_target", "?") + " (" + editor_label(step) + ", " +
+             fmt(step.value("strength", 0.0)) + ")";
+  h << "<h3>" << html_escape(title) << "</h3><p>n = " << seq.value("n", 0)
+    << "; each step flips the attribute each face originally had.</p><table><tr><th>after step</th>";
+  std::vector<std::string> targets;
+  for (const auto& step : seq["steps"]) targets.push_back(step.value("judge_target", "?"));
+  for (const auto& t : targets) h << "<th>" << html_escape(t) << " changed</th>";
+  h << "<th>other attributes preserved</th><th>identity</th><th>background change</th></tr>";
+  for (size_t k = 0; k < seq["after"].size(); ++k) {
+    const auto& a = seq["after"][k];
+    h << "<tr><td>" << k + 1 << "</td>";
+    for (const auto& t : targets) h << "<td>" << fmt_or_dash(a["target_change_rate"].value(t, nlohmann::json())) << "</td>";
+    h << "<td>" << fmt_or_dash(a.value("attribute_preservation_rate", nlohmann::json())) << "</td><td>"
+      << fmt_or_dash(a.value("identity_preservation", nlohmann::json())) << "</td><td>"
+      << fmt_or_dash(a.value("background_change", nlohmann::json())) << "</td></tr>";
+  }
+  h << "</table>" << embedded_grid(seq, "Rows: faces; columns: original, then after each step.");
+}
+
+}  // namespace
+
+void write_sweep_report(const std::string& path, const std::string& title, const std::vector<nlohmann::json>& results,
+                        const std::vector<double>& matched_targets) {
   std::map<std::string, std::vector<const nlohmann::json*>> by_attr;
-  for (const auto& s : sweeps) {
-    if (!s.contains("metrics") || !s.contains("editor")) fail(path, "a sweep result lacks \"metrics\" or \"editor\"");
-    by_attr[s["editor"].value("attribute", "?")].push_back(&s);
+  std::vector<const nlohmann::json*> sequences;
+  for (const auto& r : results) {
+    if (r.contains("steps") && r.contains("after")) {
+      sequences.push_back(&r);
+      continue;
+    }
+    if (!r.contains("metrics") || !r.contains("editor")) fail(path, "a sweep result lacks \"metrics\" or \"editor\"");
+    by_attr[r["editor"].value("attribute", "?")].push_back(&r);
   }
   std::ostringstream h;
   h << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << html_escape(title) << "</title><style>"
@@ -128,7 +195,9 @@ void write_sweep_report(const std::string& path, const std::string& title, const
   h << "<p>Each held-out face is edited towards the other side of its own attribute; metrics are measured by "
        "the pretrained judges, which no method is guided by. Target change: share of faces whose judged target "
        "flipped. Attribute preservation: share of other judged attributes unchanged. Identity: mean cosine of "
-       "judge embeddings. Background: mean pixel change outside the portrait mask.</p>";
+       "judge embeddings. Background: mean pixel change outside the portrait mask. Methods' strengths are in "
+       "different units, so they are compared where they reach the same target change rate (interpolated "
+       "along each sweep).</p>";
   const std::vector<std::pair<std::string, std::string>> metrics = {
       {"target_change_rate", "target change rate"},
       {"attribute_preservation_rate", "attribute preservation"},
@@ -136,18 +205,19 @@ void write_sweep_report(const std::string& path, const std::string& title, const
   for (const auto& [attr, list] : by_attr) {
     h << "<h2>" << html_escape(attr) << "</h2><div class='plots'>";
     for (const auto& [key, label] : metrics) {
+      if (key == "target_change_rate") continue;
       std::vector<PlotSeries> series;
-      for (const auto* s : list) {
-        PlotSeries ps{editor_label(*s), {}, {}};
-        for (const auto& m : (*s)["metrics"]) {
-          ps.x.push_back(m["alpha"].get<double>());
-          ps.y.push_back(m[key].get<double>());
-        }
-        series.push_back(ps);
-      }
+      for (const auto* s : list) series.push_back(metric_series(*s, "target_change_rate", key));
+      h << svg_line_plot(label + " vs target change", "target change rate", label, series);
+    }
+    h << "</div><div class='plots'>";
+    for (const auto& [key, label] : metrics) {
+      std::vector<PlotSeries> series;
+      for (const auto* s : list) series.push_back(metric_series(*s, "alpha", key));
       h << svg_line_plot(label + " vs strength", "strength (alpha)", label, series);
     }
     h << "</div>";
+    for (double t : matched_targets) write_matched_table(h, list, t);
     for (const auto* s : list) {
       h << "<h3>" << html_escape(editor_label(*s)) << "</h3><p><code>" << html_escape((*s)["editor"].dump()) << "</code>, n = "
         << (*s).value("n", 0) << "</p><table><tr><th>alpha</th><th>target change</th><th>attribute preservation</th>"
@@ -155,16 +225,14 @@ void write_sweep_report(const std::string& path, const std::string& title, const
       for (const auto& m : (*s)["metrics"]) {
         h << "<tr><td>" << fmt(m["alpha"].get<double>()) << "</td><td>" << fmt(m["target_change_rate"].get<double>())
           << "</td><td>" << fmt(m["attribute_preservation_rate"].get<double>()) << "</td><td>"
-          << fmt(m["identity_preservation"].get<double>()) << "</td><td>"
-          << (m["background_change"].is_null() ? "-" : fmt(m["background_change"].get<double>())) << "</td><td>"
-          << fmt(m.value("mean_latent_shift", 0.0)) << "</td></tr>";
+          << fmt(m["identity_preservation"].get<double>()) << "</td><td>" << fmt_or_dash(m["background_change"])
+          << "</td><td>" << fmt(m.value("mean_latent_shift", 0.0)) << "</td></tr>";
       }
-      h << "</table>";
-      if (s->contains("grid_png") && std::filesystem::exists((*s)["grid_png"].get<std::string>()))
-        h << "<p>Sweep (rows: faces; columns: strengths as above, towards the other side):</p><img src='"
-          << png_data_uri(io::read_image((*s)["grid_png"].get<std::string>())) << "'>";
+      h << "</table>" << embedded_grid(*s, "Sweep (rows: faces; columns: strengths as above, towards the other side):");
     }
   }
+  if (!sequences.empty()) h << "<h2>Sequential edits</h2>";
+  for (const auto* s : sequences) write_sequence(h, *s);
   h << "</body></html>\n";
   const std::string text = h.str();
   io::write_file_atomic(path, text.data(), text.size());

@@ -53,4 +53,19 @@ const std::vector<std::string>& celeba_attribute_names();
 EditMetrics evaluate_edits(const torch::Tensor& original, const torch::Tensor& edited, models::JudgePanel& judges,
                            const EditMetricsParams& params);
 
+// The judges' verdicts on one batch of images, so a set of originals is judged once and compared
+// with many edits (a sweep): evaluate_edits(o, e) == compare_judgments(judge_images(o, with
+// background), judge_images(e)).
+struct Judgments {
+  torch::Tensor images;      // the images judged (kept for the background change)
+  torch::Tensor probs;       // [N, columns] the attribute judge's outputs
+  torch::Tensor embeddings;  // [N, D] unit identity embeddings
+  torch::Tensor background;  // [N, 1, H, W] 1 - portrait mask; undefined unless asked for
+};
+Judgments judge_images(const torch::Tensor& images, models::JudgePanel& judges, bool with_background,
+                       int64_t batch = 32);
+// `original` must carry its background (judged with_background) for background_change.
+EditMetrics compare_judgments(const Judgments& original, const Judgments& edited,
+                              const std::vector<models::AttributeColumn>& columns, const EditMetricsParams& params);
+
 }  // namespace faceedit::eval

@@ -24,9 +24,13 @@ std::string png_data_uri(const cv::Mat& bgr);
 std::string base64(const std::string& bytes);
 std::string html_escape(const std::string& text);
 
-// Report of sweep evaluations (edit_sweep.h JSON, each with an optional "grid_png" path): per
-// attribute, plots of each metric against strength with one line per editor, the metrics tables,
-// and the sweep grids. Written atomically.
-void write_sweep_report(const std::string& path, const std::string& title, const std::vector<nlohmann::json>& sweeps);
+// Report of evaluations, written atomically. Sweeps (edit_sweep.h JSON, each with an optional
+// "grid_png" path) are grouped per attribute: plots of each metric against strength and the
+// trade-off curves (attribute and identity preservation against target change rate), one line per
+// editor; a table comparing the editors at each of `matched_targets` target change rates
+// (tradeoff.h); the metrics tables and sweep grids. Sequences (edit_sequence.h JSON) get a table
+// per stage and their stage grid.
+void write_sweep_report(const std::string& path, const std::string& title, const std::vector<nlohmann::json>& results,
+                        const std::vector<double>& matched_targets = {0.5, 0.8});
 
 }  // namespace faceedit::eval
