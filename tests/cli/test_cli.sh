@@ -303,6 +303,27 @@ assert abs(m0['identity_preservation'] - 1) < 1e-5, m0
 PYEOF
     then ok "evaluate + report"; else bad "evaluate + report"; fi
     refuse "report of a non-result" "an.jsonl" "$T/r2.html" -- "$FACEEDIT" report "$T/an.jsonl" -o "$T/r2.html"
+    # --- sequential edits: smile, then a second (orthogonal) direction; report with matched table ---
+    $PY -c "
+import numpy as np
+v = np.random.RandomState(1).randn(1, 100).astype('<f4'); v /= np.linalg.norm(v)
+np.save('$T/boundary_Male.npy', v)"
+    if "$FACEEDIT" evaluate-sequence --n 6 --step "method=interfacegan,boundary=$T/boundary_Smiling.npy,attr=smiling,strength=2" \
+        --step "method=interfacegan,boundary=$T/boundary_Male.npy,attr=male,strength=0" -o "$T/seq.json" >/dev/null 2>&1 &&
+      [ -s "$T/seq.png" ] && "$FACEEDIT" report "$T/eval.json" "$T/seq.json" --match 0.1 -o "$T/report2.html" >/dev/null 2>&1 &&
+      grep -q "Sequential edits" "$T/report2.html" && grep -q "target change 0.100" "$T/report2.html" && $PY - "$T/seq.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r['after']
+assert r['n'] == 6 and len(a) == 2 and len(r['steps']) == 2, r
+# The second step has strength 0: the images, hence every judgment, equal those after step 1.
+assert a[1]['attribute_preservation_rate'] == a[0]['attribute_preservation_rate'], a
+assert abs(a[1]['target_change_rate']['smiling'] - a[0]['target_change_rate']['smiling']) < 1e-12, a
+assert abs(a[1]['identity_preservation'] - a[0]['identity_preservation']) < 1e-6, a
+PYEOF
+    then ok "evaluate-sequence + report"; else bad "evaluate-sequence + report"; fi
+    refuse "evaluate-sequence: malformed step" "not key=value" "$T/seq2.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,oops" -o "$T/seq2.json"
+    refuse "evaluate-sequence: unknown key" "unknown key 'colour'" "$T/seq3.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,colour=red" -o "$T/seq3.json"
   fi
 fi
 
