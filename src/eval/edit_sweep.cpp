@@ -56,8 +56,10 @@ SweepResult evaluate_sweep(const models::Generator& g, const edit::Editor& edito
                     "strengths", p.progress);
   for (size_t i = 0; i < magnitudes.size(); ++i) {
     auto edited_codes = editor.edit(latents, sign * magnitudes[i]);
-    auto edited = generate_batched(g, edited_codes, space, p.truncation, p.batch);
-    auto m = compare_judgments(judged_original, judge_images(edited, judges, /*with_background=*/false),
+    // An edit that leaves the codes as they were (strength 0) is judged as the originals were.
+    const bool unchanged = torch::equal(edited_codes, latents);
+    auto edited = unchanged ? original : generate_batched(g, edited_codes, space, p.truncation, p.batch);
+    auto m = compare_judgments(judged_original, unchanged ? judged_original : judge_images(edited, judges, false),
                                judges.attributes->columns(), mp)
                  .to_json();
     m["alpha"] = magnitudes[i];
