@@ -322,6 +322,18 @@ assert abs(a[1]['target_change_rate']['smiling'] - a[0]['target_change_rate']['s
 assert abs(a[1]['identity_preservation'] - a[0]['identity_preservation']) < 1e-6, a
 PYEOF
     then ok "evaluate-sequence + report"; else bad "evaluate-sequence + report"; fi
+    # --- evaluate-images: a photo against itself changes nothing; two different people are not one ---
+    if "$FACEEDIT" evaluate-images --original "$PHOTOS/000004.jpg" "$PHOTOS/000009.jpg" --edited "$PHOTOS/000004.jpg" "$PHOTOS/000004.jpg" \
+        --attr smiling --label swap -o "$T/ei.json" >/dev/null 2>&1 && [ -s "$T/ei.png" ] && $PY - "$T/ei.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r['metrics'][0]
+assert r['n'] == 2 and r['editor']['label'] == 'swap', r
+# Pair 1 is identical (cosine 1), pair 2 two different people (faceres-descriptor: 0.2-0.5).
+assert 0.5 < m['identity_preservation'] < 0.8, m
+PYEOF
+    then ok "evaluate-images"; else bad "evaluate-images"; fi
+    refuse "evaluate-images: unpaired" "give them in pairs" "$T/ei2.json" -- "$FACEEDIT" evaluate-images --original "$PHOTOS/000004.jpg" --edited "$PHOTOS/000004.jpg" "$PHOTOS/000009.jpg" --attr smiling --label x -o "$T/ei2.json"
     refuse "evaluate-sequence: malformed step" "not key=value" "$T/seq2.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,oops" -o "$T/seq2.json"
     refuse "evaluate-sequence: unknown key" "unknown key 'colour'" "$T/seq3.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,colour=red" -o "$T/seq3.json"
   fi

@@ -1,0 +1,94 @@
+// evaluate-images: the editing metrics for pairs of images edited by any means (e.g. `faceedit
+// photo` crops): the same judges and JSON as `evaluate`, one "strength" per run, so the results
+// sit beside the latent-space sweeps in `report`.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "faceedit/error.h"
+#include "faceedit/eval/edit_metrics.h"
+#include "faceedit/io/atomic_file.h"
+#include "faceedit/io/image.h"
+#include "faceedit/models/face_analysis.h"
+#include "faceedit/models/judges.h"
+
+namespace faceedit::cli {
+
+void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
+  auto* cmd = app.add_subcommand("evaluate-images",
+                                 "Judge pairs of original and edited images (e.g. aligned crops before/after `faceedit photo`)");
+  struct Options {
+    std::vector<std::string> originals, edited;
+    std::string attr, label, output, timings, direction = "flip";
+    double strength = 1.0;
+    int size = 256;
+    models::JudgePanelSpec judges = models::judge_panel_default_spec();
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--original", o->originals, "original images")->required();
+  cmd->add_option("--edited", o->edited, "edited images, in the same order")->required();
+  cmd->add_option("--attr", o->attr, "the attribute that was edited (a judge column, e.g. smiling)")->required();
+  cmd->add_option("--label", o->label, "the method's name in the report")->required();
+  cmd->add_option("--direction", o->direction,
+                  "what counts as a change: flip (each face's judged label flipped), raise or lower (label positive/negative)")
+      ->capture_default_str()->check(CLI::IsMember({"flip", "raise", "lower"}));
+  cmd->add_option("--strength", o->strength, "the strength the edits used (the report's x axis)")->capture_default_str();
+  cmd->add_option("--size", o->size, "images are judged at this size")->capture_default_str()->check(CLI::Range(16, 1024));
+  cmd->add_option("--timings", o->timings, "JSON Lines of per-image stage timings to average into the result");
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
+  cmd->add_option("-o,--output", o->output, "JSON results (a before/after grid PNG is written beside it)")->required();
+  cmd->callback([o] {
+    if (o->originals.size() != o->edited.size())
+      fail("evaluate-images", std::to_string(o->originals.size()) + " originals but " + std::to_string(o->edited.size()) +
+                                  " edited images: give them in pairs");
+    std::vector<torch::Tensor> before, after, grid;
+    for (size_t i = 0; i < o->originals.size(); ++i) {
+      auto a = models::resize_images(io::image_to_tensor(io::read_image(o->originals[i])).to(torch::kFloat), o->size, o->size);
+      auto b = models::resize_images(io::image_to_tensor(io::read_image(o->edited[i])).to(torch::kFloat), o->size, o->size);
+      before.push_back(a);
+      after.push_back(b);
+      if (i < 8) grid.insert(grid.end(), {a, b});
+    }
+    auto judges = models::open_judge_panel(o->judges);
+    eval::EditMetricsParams mp;
+    mp.target = o->attr;
+    mp.direction = o->direction == "raise" ? 1 : o->direction == "lower" ? -1 : 0;
+    auto m = eval::evaluate_edits(torch::cat(before), torch::cat(after), judges, mp).to_json();
+    m["alpha"] = o->strength;
+    nlohmann::json result = {{"editor", {{"method", o->label}, {"label", o->label}, {"attribute", o->attr}}},
+                             {"n", before.size()},
+                             {"alphas", {o->strength}},
+                             {"judge_target", o->attr},
+                             {"direction", o->direction},
+                             {"metrics", {m}},
+                             {"originals", o->originals},
+                             {"edited", o->edited}};
+    if (!o->timings.empty()) {
+      std::ifstream in(o->timings);
+      if (!in) fail(o->timings, "cannot open");
+      std::map<std::string, double> sum;
+      int64_t count = 0;
+      for (std::string line; std::getline(in, line);) {
+        if (line.empty()) continue;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) fail(o->timings, "line " + std::to_string(count + 1) + " is not a JSON object");
+        for (auto& [k, v] : j.items())
+          if (v.is_number()) sum[k] += v.get<double>();
+        ++count;
+      }
+      nlohmann::json mean = nlohmann::json::object();
+      for (auto& [k, v] : sum) mean[k] = count ? v / static_cast<double>(count) : 0.0;
+      result["mean_timings"] = mean;
+    }
+    const std::filesystem::path out(o->output);
+    const std::string grid_png = (out.parent_path() / (out.stem().string() + ".png")).string();
+    io::write_image(grid_png, io::make_grid(torch::cat(grid), 4));
+    result["grid_png"] = grid_png;
+    const std::string text = result.dump(2);
+    io::write_file_atomic(o->output, text.data(), text.size());
+    std::cout << result.dump() << "\n";
+  });
+}
+
+}  // namespace faceedit::cli
