@@ -1,0 +1,195 @@
+"""Peephole fusion planned on the graph before code generation.
+
+TF.js graphs exported from Keras often keep batch-norm and activations as separate nodes after a
+convolution: Conv2D -> Mul(scale) -> Add(shift) -> Relu -> Minimum(6) -> Maximum(0). Emitted one
+line per node, each of those is a full pass over the activation tensor, and in MobileNet-like
+judges they cost as much time as the convolutions. This pass finds such chains so the code
+generator can emit one line per chain:
+
+* a convolution without fused activation absorbs the per-output-channel constant Mul/Add/Sub
+  nodes after it: they become scaled weights and a bias (exact up to float rounding);
+* any node absorbs the Relu/Relu6/Minimum(c)/Maximum(c) nodes after it: they become one
+  torch.clamp (a chain that starts after an unfusable node becomes a clamp node of its own).
+
+A node is only absorbed when the value before it has no other consumer (and is not a graph
+output), and its constant operand is per-channel broadcastable; otherwise the graph is left as
+it is.
+"""
+import math
+
+import torch
+
+from . import ops
+
+CONVS = ('Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative',
+         'DepthwiseConv2d')
+AFFINE = ('Mul', 'Add', 'AddV2', 'BiasAdd', 'Sub')
+CLAMPS = ('Relu', 'Relu6', 'Minimum', 'Maximum')
+
+
+class Fusion:
+    """What the head node absorbs: `absorbed` nodes, an affine y*scale + shift (per output
+    channel, applied to the convolution's weights and bias) and a final clamp to [lo, hi]."""
+
+    def __init__(self, head):
+        self.head = head
+        self.absorbed = []
+        self.scale = self.shift = None   # float64 [C] tensors, convolutions only
+        self.lo, self.hi = -math.inf, math.inf
+        self.clamp_input = None          # input index when the head is itself a clamp op
+
+    @property
+    def clamps(self):
+        return self.lo != -math.inf or self.hi != math.inf
+
+    def fold(self, w, bias):
+        """OIHW weight, bias [O] or None -> the weight and bias with the affine folded in."""
+        scale = self.scale if self.scale is not None else torch.ones(w.shape[0], dtype=torch.float64)
+        shift = self.shift if self.shift is not None else torch.zeros_like(scale)
+        b = bias.double() if bias is not None else torch.zeros_like(scale)
+        w = w.double() * scale.view(-1, 1, 1, 1)
+        return w.float(), (b * scale + shift).float()
+
+    def wrap(self, expr):
+        """expr with the absorbed clamp applied."""
+        if not self.clamps:
+            return expr
+        if self.lo == 0.0 and self.hi == math.inf:
+            return f'torch.relu({expr})'
+        lo = 'None' if self.lo == -math.inf else ops._num(self.lo)
+        hi = 'None' if self.hi == math.inf else ops._num(self.hi)
+        return f'torch.clamp({expr}, {lo}, {hi})'
+
+
+def plan(graph, model):
+    """node name -> Fusion for every head that absorbs something; absorbed name -> head name."""
+    graph_outputs = set(graph.outputs)
+    consumers = {}
+    for node in graph.order:
+        for i in range(len(node.inputs)):
+            consumers.setdefault(node.input_node(i), []).append(node)
+    consts = {}
+
+    def const(name):
+        node = graph.nodes[name]
+        if node.op != 'Const':
+            return None
+        if name not in consts:
+            consts[name] = ops.const_value(node, model)
+        return consts[name]
+
+    def only_consumer(name):
+        users = consumers.get(name, [])
+        if name in graph_outputs or len(users) != 1:
+            return None
+        return users[0]
+
+    def operand(node, name):
+        """(the constant other input, index of `name`) of a binary node, or (None, None)."""
+        a, b = node.input_node(0), node.input_node(1)
+        if a == name and b != name:
+            return const(b), 0
+        if b == name and a != name:
+            return const(a), 1
+        return None, None
+
+    fusions, alias = {}, {}
+    for node in graph.order:
+        if node.name in alias or node.op in ('Const', 'Placeholder'):
+            continue
+        fusion, tail = Fusion(node.name), node
+        if node.op in CONVS and (node.attr('fused_ops') or []) in ([], ['BiasAdd']):
+            tail = _absorb_affine(fusion, node, only_consumer, operand, const)
+        if node.op in CLAMPS:
+            # A chain whose producer could not take it: the first clamp op becomes the head.
+            fusion.clamp_input = _clamp_step(fusion, node, None, operand)
+            if fusion.clamp_input is None:
+                continue
+        tail = _absorb_clamps(fusion, tail, only_consumer, operand)
+        if fusion.absorbed:
+            fusions[node.name] = fusion
+            alias.update((name, node.name) for name in fusion.absorbed)
+    return fusions, alias
+
+
+def _channels(c, out_channels):
+    """c as a float64 [C] vector when it broadcasts per output channel over NHWC, else None."""
+    if c is None or c.dtype != torch.float32 or c.dim() > 4:
+        return None
+    if c.numel() == 1:
+        return c.double().reshape(1).expand(out_channels).clone()
+    if c.numel() == out_channels and c.shape[-1] == out_channels:
+        return c.double().reshape(-1)
+    return None
+
+
+def _absorb_affine(fusion, conv, only_consumer, operand, const):
+    w = const(conv.input_node(1))
+    if w is None or w.dim() != 4:
+        return conv
+    depthwise = conv.op not in ('Conv2D', '_FusedConv2D')
+    out_channels = int(w.shape[2] * w.shape[3]) if depthwise else int(w.shape[3])
+    scale = torch.ones(out_channels, dtype=torch.float64)
+    shift = torch.zeros(out_channels, dtype=torch.float64)
+    tail = conv
+    while True:
+        nxt = only_consumer(tail.name)
+        if nxt is None or nxt.op not in AFFINE or len(nxt.inputs) != 2:
+            break
+        c, index = operand(nxt, tail.name)
+        c = _channels(c, out_channels)
+        if c is None or (nxt.op == 'Sub' and index != 0):
+            break
+        if nxt.op == 'Mul':
+            scale, shift = scale * c, shift * c
+        elif nxt.op == 'Sub':
+            shift = shift - c
+        else:
+            shift = shift + c
+        fusion.absorbed.append(nxt.name)
+        tail = nxt
+    if tail is not conv:
+        fusion.scale, fusion.shift = scale, shift
+    return tail
+
+
+def _clamp_step(fusion, node, source, operand):
+    """Narrow fusion's [lo, hi] by clamp op `node` reading `source` (None: the head's own input).
+    Returns the index of the clamped input; None when node is not a clamp by a scalar constant,
+    or the narrowed range would be empty (clamps that do not overlap give a constant, which
+    torch.clamp would not)."""
+    index = 0
+    if node.op == 'Relu':
+        lo, hi = 0.0, math.inf
+    elif node.op == 'Relu6':
+        lo, hi = 0.0, 6.0
+    elif node.op in ('Minimum', 'Maximum') and len(node.inputs) == 2:
+        if source is None:  # the head: whichever input is not the constant
+            c, index = operand(node, node.input_node(0))
+            if c is None:
+                c, index = operand(node, node.input_node(1))
+        else:
+            c, index = operand(node, source)
+        # A scalar only: a larger constant could broadcast the value to another shape.
+        if c is None or c.dtype != torch.float32 or c.dim() > 1 or c.numel() != 1:
+            return None
+        v = float(c.reshape(-1)[0])
+        if math.isnan(v):
+            return None
+        lo, hi = (-math.inf, v) if node.op == 'Minimum' else (v, math.inf)
+    else:
+        return None
+    lo, hi = max(fusion.lo, lo), min(fusion.hi, hi)
+    if lo > hi:
+        return None
+    fusion.lo, fusion.hi = lo, hi
+    return index
+
+
+def _absorb_clamps(fusion, tail, only_consumer, operand):
+    while True:
+        nxt = only_consumer(tail.name) if tail.op != 'Const' else None
+        if nxt is None or nxt.op not in CLAMPS or _clamp_step(fusion, nxt, tail.name, operand) is None:
+            return tail
+        fusion.absorbed.append(nxt.name)
+        tail = nxt
