@@ -90,7 +90,7 @@ class Builder:
         else:
             expr = ops.EMITTERS[node.op](ctx)
             if fusion is not None:
-                expr = fusion.wrap(expr)
+                expr = fusion.wrap(expr, fresh=node.op in fuse.CONVS)
         if ctx.folding:
             env = self.env()
             env.update(ctx.fold_env)

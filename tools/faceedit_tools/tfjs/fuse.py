@@ -50,15 +50,16 @@ class Fusion:
         w = w.double() * scale.view(-1, 1, 1, 1)
         return w.float(), (b * scale + shift).float()
 
-    def wrap(self, expr):
-        """expr with the absorbed clamp applied."""
+    def wrap(self, expr, fresh=False):
+        """expr with the absorbed clamp applied; in place when expr is a fresh tensor (a conv's
+        output), which saves allocating (and page-faulting) another activation-sized tensor."""
         if not self.clamps:
             return expr
         if self.lo == 0.0 and self.hi == math.inf:
-            return f'torch.relu({expr})'
+            return f'torch.relu_({expr})' if fresh else f'torch.relu({expr})'
         lo = 'None' if self.lo == -math.inf else ops._num(self.lo)
         hi = 'None' if self.hi == math.inf else ops._num(self.hi)
-        return f'torch.clamp({expr}, {lo}, {hi})'
+        return f'torch.clamp{"_" if fresh else ""}({expr}, {lo}, {hi})'
 
 
 def plan(graph, model):
