@@ -207,6 +207,61 @@ class TinyGraphs(unittest.TestCase):
         torch.testing.assert_close(module(torch.ones(3, 2)), torch.tensor([[2.0, -1.0]] * 3))
 
 
+class Fusion(unittest.TestCase):
+    """The peephole fusion (faceedit_tools.tfjs.fuse): same outputs as the node-by-node graph,
+    fewer ops, and nothing fused where a value has another consumer."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='faceedit_tfjs_test_')
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def _model(self):
+        conv = {'strides': _attr_list([1, 1, 1, 1]), 'padding': _b64('SAME'),
+                'data_format': _b64('NHWC')}
+        rng = np.random.default_rng(0)
+        consts = {  # name -> value; written to one shard in this order
+            'w1': rng.normal(size=[3, 3, 2, 4]), 's': rng.uniform(0.5, 2, [4]),
+            't': rng.normal(size=[1, 1, 1, 4]), 'six': np.array(6.0), 'zero': np.array(0.0),
+            'w2': rng.normal(size=[3, 3, 2, 1]), 'b2': rng.normal(size=[2]),
+            'k': rng.normal(size=[6, 6, 2]),
+        }
+        nodes = [placeholder('x', [-1, 6, 6, 2])] + [{'name': n, 'op': 'Const'} for n in consts]
+        nodes += [
+            # conv -> BN (mul, add) -> relu6 as Keras exports it: one conv with a clamp
+            {'name': 'conv', 'op': 'Conv2D', 'input': ['x', 'w1'], 'attr': conv},
+            {'name': 'mul', 'op': 'Mul', 'input': ['s', 'conv']},
+            {'name': 'add', 'op': 'AddV2', 'input': ['mul', 't']},
+            {'name': 'relu', 'op': 'Relu', 'input': ['add']},
+            {'name': 'min', 'op': 'Minimum', 'input': ['relu', 'six']},
+            {'name': 'out1', 'op': 'Maximum', 'input': ['min', 'zero']},
+            # depthwise + bias, whose output is also read by `side`: the clamp stays separate
+            {'name': 'dw', 'op': 'DepthwiseConv2dNative', 'input': ['x', 'w2'], 'attr': conv},
+            {'name': 'dwadd', 'op': 'BiasAdd', 'input': ['dw', 'b2']},
+            {'name': 'relu2', 'op': 'Relu', 'input': ['dwadd']},
+            {'name': 'out2', 'op': 'Minimum', 'input': ['six', 'relu2']},
+            {'name': 'side', 'op': 'Mul', 'input': ['dwadd', 'k']},  # not per-channel
+        ]
+        weights = [{'name': n, 'shape': list(v.shape), 'dtype': 'float32'} for n, v in consts.items()]
+        blob = b''.join(np.asarray(v, '<f4').tobytes() for v in consts.values())
+        return write_model(self.dir, nodes, weights, [blob])
+
+    def test_fused_graph_matches_and_has_fewer_ops(self):
+        path = self._model()
+        fused, plain = convert_model(path), convert_model(path, fusion=False)
+        self.assertEqual(fused.outputs, ['out1', 'out2', 'side'])
+        x = torch.randn(3, 6, 6, 2) * 3  # wide enough to hit both ends of the clamp
+        with torch.no_grad():
+            for a, b in zip(fused.module(x), plain.module(x)):
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        lines = lambda c: [l for l in c.source.splitlines() if l.startswith('        v')]
+        self.assertEqual(len(lines(plain)), 11)
+        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side
+        self.assertEqual(len(lines(fused)), 4, fused.source)
+        self.assertNotIn('torch.minimum', fused.source)
+        self.assertNotIn('torch.maximum', fused.source)
+        self.assertEqual(fused.source.count('clamp'), 2)
+
+
 # --- the human models against tfjs -------------------------------------------------------------
 
 def model_input(name, batch, shape, seed):
