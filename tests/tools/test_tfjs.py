@@ -444,6 +444,18 @@ class HumanJudges(unittest.TestCase):
             torch.jit.load(os.path.join(self.dir, name + '.pt'), _extra_files=extra)
             self.assertEqual(json.loads(extra['faceedit.json']), meta)
 
+    def test_faceres_judges_share_the_backbone(self):
+        # C++ runs backbone() once for both judges and each judge's head() on its outputs.
+        attrs, attrs_meta = self.load('faceres')
+        desc, desc_meta = self.load('faceres-descriptor')
+        self.assertEqual(attrs_meta['backbone'], desc_meta['backbone'])
+        self.assertNotIn('backbone', self.load('gear')[1])
+        x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(5))
+        with torch.no_grad():
+            raw = attrs.backbone(x)
+            torch.testing.assert_close(attrs.head(raw), attrs(x), rtol=0, atol=0)
+            torch.testing.assert_close(desc.head(raw), desc(x), rtol=0, atol=0)
+
     def test_judges_reproduce_raw_outputs(self):
         gen = torch.Generator().manual_seed(3)
         for name in JUDGES:
