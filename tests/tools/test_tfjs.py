@@ -223,7 +223,7 @@ class Fusion(unittest.TestCase):
             'w1': rng.normal(size=[3, 3, 2, 4]), 's': rng.uniform(0.5, 2, [4]),
             't': rng.normal(size=[1, 1, 1, 4]), 'six': np.array(6.0), 'zero': np.array(0.0),
             'w2': rng.normal(size=[3, 3, 2, 1]), 'b2': rng.normal(size=[2]),
-            'k': rng.normal(size=[6, 6, 2]),
+            'k': rng.normal(size=[6, 6, 2]), 'alpha': rng.uniform(0, 1, [2]), 'half': np.array(0.5),
         }
         nodes = [placeholder('x', [-1, 6, 6, 2])] + [{'name': n, 'op': 'Const'} for n in consts]
         nodes += [
@@ -240,6 +240,19 @@ class Fusion(unittest.TestCase):
             {'name': 'relu2', 'op': 'Relu', 'input': ['dwadd']},
             {'name': 'out2', 'op': 'Minimum', 'input': ['six', 'relu2']},
             {'name': 'side', 'op': 'Mul', 'input': ['dwadd', 'k']},  # not per-channel
+            # Keras PReLU: relu(x) + (x - |x|) * (alpha * 0.5) -> one PReLU
+            {'name': 'ha', 'op': 'Mul', 'input': ['alpha', 'half']},  # folded constant
+            {'name': 'p_relu', 'op': 'Relu', 'input': ['x']},
+            {'name': 'p_abs', 'op': 'Abs', 'input': ['x']},
+            {'name': 'p_sub', 'op': 'Sub', 'input': ['x', 'p_abs']},
+            {'name': 'p_mul', 'op': 'Mul', 'input': ['p_sub', 'ha']},
+            {'name': 'out3', 'op': 'AddV2', 'input': ['p_relu', 'p_mul']},
+            # the same after a relu: the relu's output itself
+            {'name': 'r', 'op': 'Relu', 'input': ['x']},
+            {'name': 'q_abs', 'op': 'Abs', 'input': ['r']},
+            {'name': 'q_sub', 'op': 'Sub', 'input': ['r', 'q_abs']},
+            {'name': 'q_mul', 'op': 'Mul', 'input': ['ha', 'q_sub']},
+            {'name': 'out4', 'op': 'Add', 'input': ['r', 'q_mul']},
         ]
         weights = [{'name': n, 'shape': list(v.shape), 'dtype': 'float32'} for n, v in consts.items()]
         blob = b''.join(np.asarray(v, '<f4').tobytes() for v in consts.values())
@@ -248,15 +261,20 @@ class Fusion(unittest.TestCase):
     def test_fused_graph_matches_and_has_fewer_ops(self):
         path = self._model()
         fused, plain = convert_model(path), convert_model(path, fusion=False)
-        self.assertEqual(fused.outputs, ['out1', 'out2', 'side'])
+        self.assertEqual(fused.outputs, ['out1', 'out2', 'side', 'out3', 'out4'])
         x = torch.randn(3, 6, 6, 2) * 3  # wide enough to hit both ends of the clamp
         with torch.no_grad():
-            for a, b in zip(fused.module(x), plain.module(x)):
-                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+            outs = list(zip(fused.module(x), plain.module(x)))
+        for a, b in outs[:3]:
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        for a, b in outs[3:]:  # the PReLU rewrites are exact
+            self.assertTrue(torch.equal(a, b))
         lines = lambda c: [l for l in c.source.splitlines() if l.startswith('        v')]
-        self.assertEqual(len(lines(plain)), 11)
-        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side
-        self.assertEqual(len(lines(fused)), 4, fused.source)
+        self.assertEqual(len(lines(plain)), 21)
+        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side, the PReLU, r (= out4)
+        self.assertEqual(len(lines(fused)), 6, fused.source)
+        self.assertIn('rt.prelu_nhwc', fused.source)
+        self.assertNotIn('torch.abs', fused.source)
         self.assertNotIn('torch.minimum', fused.source)
         self.assertNotIn('torch.maximum', fused.source)
         self.assertEqual(fused.source.count('clamp'), 2)

@@ -79,14 +79,27 @@ class Builder:
             head = self.alias[node.name]
             if head in self.const:
                 self.const[node.name] = self.const[head]
-            else:
+            elif head in self.var:
                 self.var[node.name] = self.var[head]
+            # else: an inner node of a pattern whose head comes later (PReLU); only that
+            # pattern's nodes read it
+            return
+        fusion = self.fusions.get(node.name)
+        if fusion is not None and fusion.same_as is not None:  # the node computes its input
+            x = fusion.same_as
+            if x in self.const:
+                self.const[node.name] = self.const[x]
+            else:
+                self.var[node.name] = self.var[x]
             return
         inputs = [node.input_node(i) for i in range(len(node.inputs))]
         ctx = NodeContext(self, node, inputs, folding=all(i in self.const for i in inputs))
-        fusion = ctx.fusion = self.fusions.get(node.name)
+        ctx.fusion = fusion
         if fusion is not None and fusion.clamp_input is not None:
             expr = fusion.wrap(ctx.ref(fusion.clamp_input))  # a clamp chain: one op
+        elif fusion is not None and fusion.prelu is not None:
+            x, alpha = fusion.prelu
+            expr = fusion.wrap(f'rt.prelu_nhwc({ctx.ref_node(x)}, {ctx.new_buffer(alpha)})')
         else:
             expr = ops.EMITTERS[node.op](ctx)
             if fusion is not None:
@@ -191,11 +204,13 @@ class NodeContext:
 
     def ref(self, i):
         """Expression for input i inside forward."""
-        name = self.inputs[i]
+        return self.ref_node(self.inputs[i], f'k{i}')
+
+    def ref_node(self, name, key=None):
+        """Expression for the value of node `name` (a fused pattern reads beyond its inputs)."""
         if name in self.b.var:
             return self.b.var[name]
-        if self.folding:
-            key = f'k{i}'
+        if self.folding and key is not None:
             self.fold_env[key] = self.b.const[name]
             return key
         return self.b.add_buffer(self.b.const[name], name)

@@ -9,7 +9,10 @@ generator can emit one line per chain:
 * a convolution without fused activation absorbs the per-output-channel constant Mul/Add/Sub
   nodes after it: they become scaled weights and a bias (exact up to float rounding);
 * any node absorbs the Relu/Relu6/Minimum(c)/Maximum(c) nodes after it: they become one
-  torch.clamp (a chain that starts after an unfusable node becomes a clamp node of its own).
+  torch.clamp (a chain that starts after an unfusable node becomes a clamp node of its own);
+* Keras' PReLU as TF exports it, relu(x) + (x - |x|) * c (five nodes), becomes one PReLU with
+  alpha = 2c (bit-identical: x - |x| = 2x for x < 0, and doubling is exact); and the variant
+  x + (x - |x|) * c of an x that is a Relu output is x itself (x - |x| = 0 when x >= 0).
 
 A node is only absorbed when the value before it has no other consumer (and is not a graph
 output), and its constant operand is per-channel broadcastable; otherwise the graph is left as
@@ -25,6 +28,9 @@ CONVS = ('Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2
          'DepthwiseConv2d')
 AFFINE = ('Mul', 'Add', 'AddV2', 'BiasAdd', 'Sub')
 CLAMPS = ('Relu', 'Relu6', 'Minimum', 'Maximum')
+_CONST_ARITHMETIC = {'Identity': (1, lambda a: a), 'Mul': (2, lambda a, b: a * b),
+                     'Add': (2, lambda a, b: a + b), 'AddV2': (2, lambda a, b: a + b),
+                     'Sub': (2, lambda a, b: a - b)}
 
 
 class Fusion:
@@ -37,6 +43,8 @@ class Fusion:
         self.scale = self.shift = None   # float64 [C] tensors, convolutions only
         self.lo, self.hi = -math.inf, math.inf
         self.clamp_input = None          # input index when the head is itself a clamp op
+        self.prelu = None                # (x node name, alpha tensor) for a PReLU head
+        self.same_as = None              # x when the head's value is x (PReLU of a relu output)
 
     @property
     def clamps(self):
@@ -72,11 +80,17 @@ def plan(graph, model):
     consts = {}
 
     def const(name):
-        node = graph.nodes[name]
-        if node.op != 'Const':
-            return None
+        """The value of a Const node, or of simple arithmetic on them (TF leaves e.g. the 0.5 *
+        alpha of PReLU unfolded; the code generator folds it the same way); else None."""
         if name not in consts:
-            consts[name] = ops.const_value(node, model)
+            node, value = graph.nodes[name], None
+            if node.op == 'Const':
+                value = ops.const_value(node, model)
+            elif node.op in _CONST_ARITHMETIC and len(node.inputs) == _CONST_ARITHMETIC[node.op][0]:
+                args = [const(node.input_node(i)) for i in range(len(node.inputs))]
+                if all(a is not None and a.dtype == torch.float32 for a in args):
+                    value = _CONST_ARITHMETIC[node.op][1](*args)
+            consts[name] = value
         return consts[name]
 
     def only_consumer(name):
@@ -99,6 +113,18 @@ def plan(graph, model):
         if node.name in alias or node.op in ('Const', 'Placeholder'):
             continue
         fusion, tail = Fusion(node.name), node
+        if node.op in ('Add', 'AddV2'):
+            prelu = _prelu_pattern(node, graph, only_consumer, const)
+            if prelu and not any(n in fusions for n in prelu[2]):
+                fusion.prelu = prelu[:2]
+                fusion.absorbed = prelu[2]
+            same = _prelu_of_nonnegative(node, graph, only_consumer, const)
+            if same and not any(n in fusions for n in same[1]):
+                # The value is x itself: no line at all; nothing more is absorbed.
+                fusion.same_as, fusion.absorbed = same
+                fusions[node.name] = fusion
+                alias.update((name, node.name) for name in fusion.absorbed)
+                continue
         if node.op in CONVS and (node.attr('fused_ops') or []) in ([], ['BiasAdd']):
             tail = _absorb_affine(fusion, node, only_consumer, operand, const)
         if node.op in CLAMPS:
@@ -194,3 +220,61 @@ def _absorb_clamps(fusion, tail, only_consumer, operand):
             return tail
         fusion.absorbed.append(nxt.name)
         tail = nxt
+
+
+def _prelu_pattern(add, graph, only_consumer, const):
+    """add = Relu(x) + Mul(Sub(x, Abs(x)), c), each inner node read once, c per channel or a
+    scalar -> (x, alpha = 2c, the four inner node names); else None."""
+    nodes = graph.nodes
+    for r, m in ((0, 1), (1, 0)):
+        relu, mul = nodes[add.input_node(r)], nodes[add.input_node(m)]
+        if relu.op != 'Relu' or mul.op != 'Mul' or len(mul.inputs) != 2:
+            continue
+        x = relu.input_node(0)
+        for s_i in (0, 1):
+            sub, c = nodes[mul.input_node(s_i)], const(mul.input_node(1 - s_i))
+            if sub.op != 'Sub' or len(sub.inputs) != 2 or sub.input_node(0) != x:
+                continue
+            ab = nodes[sub.input_node(1)]
+            if ab.op != 'Abs' or ab.input_node(0) != x:
+                continue
+            inner = [relu, ab, sub, mul]
+            if any(only_consumer(n.name) is not next_ for n, next_ in
+                   zip(inner, [add, sub, mul, add])):
+                continue
+            if c is None or c.dtype != torch.float32 or c.dim() > 4 or \
+                    any(d != 1 for d in c.shape[:-1]):
+                continue
+            return x, c * 2, [n.name for n in inner]
+    return None
+
+
+def _nonnegative(node):
+    if node.op in ('Relu', 'Relu6'):
+        return True
+    fused = node.attr('fused_ops') or []  # conv/matmul + BiasAdd + activation
+    return node.op.startswith(('_Fused', 'Fused')) and len(fused) == 2 and fused[1] in ('Relu', 'Relu6')
+
+
+def _prelu_of_nonnegative(add, graph, only_consumer, const):
+    """add = x + Mul(Sub(x, Abs(x)), c) with x >= 0 (a relu output), c finite and at most 1-D
+    (so it cannot broadcast x to another shape) -> (x, the three inner node names); else None."""
+    nodes = graph.nodes
+    for x_i in (0, 1):
+        x, mul = add.input_node(x_i), nodes[add.input_node(1 - x_i)]
+        if not _nonnegative(nodes[x]) or mul.op != 'Mul' or len(mul.inputs) != 2:
+            continue
+        for s_i in (0, 1):
+            sub, c = nodes[mul.input_node(s_i)], const(mul.input_node(1 - s_i))
+            if sub.op != 'Sub' or len(sub.inputs) != 2 or sub.input_node(0) != x:
+                continue
+            ab = nodes[sub.input_node(1)]
+            if ab.op != 'Abs' or ab.input_node(0) != x:
+                continue
+            inner = [ab, sub, mul]
+            if any(only_consumer(n.name) is not next_ for n, next_ in zip(inner, [sub, mul, add])):
+                continue
+            if c is None or c.dtype != torch.float32 or c.dim() > 1 or not bool(torch.isfinite(c).all()):
+                continue
+            return x, [n.name for n in inner]
+    return None
