@@ -82,12 +82,14 @@ def resize_bilinear_nhwc(x: torch.Tensor, size: List[int], align_corners: bool,
     h_in, w_in = x.size(1), x.size(2)
     y0, y1, fy = _source_coords(size[0], h_in, align_corners, half_pixel, x)
     x0, x1, fx = _source_coords(size[1], w_in, align_corners, half_pixel, x)
-    top = x.index_select(1, y0)
-    bottom = x.index_select(1, y1)
+    # Advanced indexing, not index_select: on CPU index_select along a non-leading dimension
+    # copies slice by slice and is ~15x slower (a quarter of selfie's time).
+    top = x[:, y0]
+    bottom = x[:, y1]
     fy = fy.view(1, -1, 1, 1)
     rows = top + (bottom - top) * fy
-    left = rows.index_select(2, x0)
-    right = rows.index_select(2, x1)
+    left = rows[:, :, x0]
+    right = rows[:, :, x1]
     return left + (right - left) * fx.view(1, 1, -1, 1)
 
 
