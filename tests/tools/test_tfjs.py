@@ -224,6 +224,7 @@ class Fusion(unittest.TestCase):
             't': rng.normal(size=[1, 1, 1, 4]), 'six': np.array(6.0), 'zero': np.array(0.0),
             'w2': rng.normal(size=[3, 3, 2, 1]), 'b2': rng.normal(size=[2]),
             'k': rng.normal(size=[6, 6, 2]), 'alpha': rng.uniform(0, 1, [2]), 'half': np.array(0.5),
+            'sixth': np.array(0.1666259765625), 'three': np.array(3.0),  # selfie's float16 1/6
         }
         nodes = [placeholder('x', [-1, 6, 6, 2])] + [{'name': n, 'op': 'Const'} for n in consts]
         nodes += [
@@ -253,6 +254,11 @@ class Fusion(unittest.TestCase):
             {'name': 'q_sub', 'op': 'Sub', 'input': ['r', 'q_abs']},
             {'name': 'q_mul', 'op': 'Mul', 'input': ['ha', 'q_sub']},
             {'name': 'out4', 'op': 'Add', 'input': ['r', 'q_mul']},
+            # hard-swish as MediaPipe exports it: (x * c) * relu6(x + 3)
+            {'name': 'h_mul', 'op': 'Mul', 'input': ['sixth', 'x']},
+            {'name': 'h_add', 'op': 'AddV2', 'input': ['x', 'three']},
+            {'name': 'h_relu6', 'op': 'Relu6', 'input': ['h_add']},
+            {'name': 'out5', 'op': 'Mul', 'input': ['h_mul', 'h_relu6']},
         ]
         weights = [{'name': n, 'shape': list(v.shape), 'dtype': 'float32'} for n, v in consts.items()]
         blob = b''.join(np.asarray(v, '<f4').tobytes() for v in consts.values())
@@ -261,19 +267,20 @@ class Fusion(unittest.TestCase):
     def test_fused_graph_matches_and_has_fewer_ops(self):
         path = self._model()
         fused, plain = convert_model(path), convert_model(path, fusion=False)
-        self.assertEqual(fused.outputs, ['out1', 'out2', 'side', 'out3', 'out4'])
+        self.assertEqual(fused.outputs, ['out1', 'out2', 'side', 'out3', 'out4', 'out5'])
         x = torch.randn(3, 6, 6, 2) * 3  # wide enough to hit both ends of the clamp
         with torch.no_grad():
             outs = list(zip(fused.module(x), plain.module(x)))
-        for a, b in outs[:3]:
+        for i, (a, b) in enumerate(outs):
+            if i in (3, 4):  # the PReLU rewrites are exact
+                self.assertTrue(torch.equal(a, b))
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-        for a, b in outs[3:]:  # the PReLU rewrites are exact
-            self.assertTrue(torch.equal(a, b))
         lines = lambda c: [l for l in c.source.splitlines() if l.startswith('        v')]
-        self.assertEqual(len(lines(plain)), 21)
-        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side, the PReLU, r (= out4)
-        self.assertEqual(len(lines(fused)), 6, fused.source)
+        self.assertEqual(len(lines(plain)), 25)
+        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side, the PReLU, r (= out4), hswish
+        self.assertEqual(len(lines(fused)), 7, fused.source)
         self.assertIn('rt.prelu_nhwc', fused.source)
+        self.assertIn('F.hardswish', fused.source)
         self.assertNotIn('torch.abs', fused.source)
         self.assertNotIn('torch.minimum', fused.source)
         self.assertNotIn('torch.maximum', fused.source)

@@ -97,9 +97,10 @@ class Builder:
         ctx.fusion = fusion
         if fusion is not None and fusion.clamp_input is not None:
             expr = fusion.wrap(ctx.ref(fusion.clamp_input))  # a clamp chain: one op
-        elif fusion is not None and fusion.prelu is not None:
-            x, alpha = fusion.prelu
-            expr = fusion.wrap(f'rt.prelu_nhwc({ctx.ref_node(x)}, {ctx.new_buffer(alpha)})')
+        elif fusion is not None and fusion.call is not None:  # PReLU, hard-swish (fuse.py)
+            template, x, alpha = fusion.call
+            alpha = ctx.new_buffer(alpha) if alpha is not None else None
+            expr = fusion.wrap(template.format(x=ctx.ref_node(x), alpha=alpha))
         else:
             expr = ops.EMITTERS[node.op](ctx)
             if fusion is not None:

@@ -12,7 +12,10 @@ generator can emit one line per chain:
   torch.clamp (a chain that starts after an unfusable node becomes a clamp node of its own);
 * Keras' PReLU as TF exports it, relu(x) + (x - |x|) * c (five nodes), becomes one PReLU with
   alpha = 2c (bit-identical: x - |x| = 2x for x < 0, and doubling is exact); and the variant
-  x + (x - |x|) * c of an x that is a Relu output is x itself (x - |x| = 0 when x >= 0).
+  x + (x - |x|) * c of an x that is a Relu output is x itself (x - |x| = 0 when x >= 0);
+* hard-swish as MediaPipe exports it, (x * c) * relu6(x + 3) with c ~ 1/6 (four nodes),
+  becomes F.hardswish(x) * 6c (two; equal up to float rounding). c is not exactly 1/6 in
+  selfie.json (float16-rounded), hence the explicit factor.
 
 A node is only absorbed when the value before it has no other consumer (and is not a graph
 output), and its constant operand is per-channel broadcastable; otherwise the graph is left as
@@ -43,7 +46,8 @@ class Fusion:
         self.scale = self.shift = None   # float64 [C] tensors, convolutions only
         self.lo, self.hi = -math.inf, math.inf
         self.clamp_input = None          # input index when the head is itself a clamp op
-        self.prelu = None                # (x node name, alpha tensor) for a PReLU head
+        self.call = None                 # (template, x node name, alpha tensor or None) for
+                                         # a PReLU/hard-swish head: the template's {x}, {alpha}
         self.same_as = None              # x when the head's value is x (PReLU of a relu output)
 
     @property
@@ -109,33 +113,49 @@ def plan(graph, model):
         return None, None
 
     fusions, alias = {}, {}
+
+    def add(fusion):
+        fusions[fusion.head] = fusion
+        alias.update((name, fusion.head) for name in fusion.absorbed)
+
+    # Pass 1: whole activation patterns (their inner nodes would otherwise be taken by pass 2).
     for node in graph.order:
-        if node.name in alias or node.op in ('Const', 'Placeholder'):
+        fusion = Fusion(node.name)
+        if node.op in ('Add', 'AddV2'):
+            same = _prelu_of_nonnegative(node, graph, only_consumer, const)
+            if same:  # the value is x itself: no line at all
+                fusion.same_as, fusion.absorbed = same
+            prelu = _prelu_pattern(node, graph, only_consumer, const)
+            if prelu:
+                fusion.call = ('rt.prelu_nhwc({x}, {alpha})',) + prelu[:2]
+                fusion.absorbed = prelu[2]
+        elif node.op == 'Mul':
+            swish = _hardswish_pattern(node, graph, only_consumer, const)
+            if swish:
+                fusion.call = ('(F.hardswish({x}) * {alpha})',) + swish[:2]
+                fusion.absorbed = swish[2]
+        if fusion.absorbed and not any(n in alias or n in fusions for n in fusion.absorbed):
+            add(fusion)
+
+    # Pass 2: convolutions with their affine and clamp chains, clamp chains after other nodes.
+    def free_consumer(name):
+        user = only_consumer(name)
+        return None if user is None or user.name in alias or user.name in fusions else user
+
+    for node in graph.order:
+        if node.name in alias or node.name in fusions or node.op in ('Const', 'Placeholder'):
             continue
         fusion, tail = Fusion(node.name), node
-        if node.op in ('Add', 'AddV2'):
-            prelu = _prelu_pattern(node, graph, only_consumer, const)
-            if prelu and not any(n in fusions for n in prelu[2]):
-                fusion.prelu = prelu[:2]
-                fusion.absorbed = prelu[2]
-            same = _prelu_of_nonnegative(node, graph, only_consumer, const)
-            if same and not any(n in fusions for n in same[1]):
-                # The value is x itself: no line at all; nothing more is absorbed.
-                fusion.same_as, fusion.absorbed = same
-                fusions[node.name] = fusion
-                alias.update((name, node.name) for name in fusion.absorbed)
-                continue
         if node.op in CONVS and (node.attr('fused_ops') or []) in ([], ['BiasAdd']):
-            tail = _absorb_affine(fusion, node, only_consumer, operand, const)
+            tail = _absorb_affine(fusion, node, free_consumer, operand, const)
         if node.op in CLAMPS:
             # A chain whose producer could not take it: the first clamp op becomes the head.
             fusion.clamp_input = _clamp_step(fusion, node, None, operand)
             if fusion.clamp_input is None:
                 continue
-        tail = _absorb_clamps(fusion, tail, only_consumer, operand)
+        _absorb_clamps(fusion, tail, free_consumer, operand)
         if fusion.absorbed:
-            fusions[node.name] = fusion
-            alias.update((name, node.name) for name in fusion.absorbed)
+            add(fusion)
     return fusions, alias
 
 
@@ -277,4 +297,39 @@ def _prelu_of_nonnegative(add, graph, only_consumer, const):
             if c is None or c.dtype != torch.float32 or c.dim() > 1 or not bool(torch.isfinite(c).all()):
                 continue
             return x, [n.name for n in inner]
+    return None
+
+
+def _scalar(c, value=None):
+    """Whether c is a finite float32 scalar (equal to `value` when given)."""
+    if c is None or c.dtype != torch.float32 or c.dim() > 1 or c.numel() != 1:
+        return False
+    v = float(c.reshape(-1)[0])
+    return math.isfinite(v) and (value is None or v == value)
+
+
+def _hardswish_pattern(mul, graph, only_consumer, const):
+    """mul = Mul(x, c) * Relu6(Add(x, 3)) (operands in any order), c a scalar, inner nodes read
+    once -> (x, 6c, the three inner node names); else None."""
+    nodes = graph.nodes
+    if len(mul.inputs) != 2:
+        return None
+    for s_i in (0, 1):
+        scale, relu6 = nodes[mul.input_node(s_i)], nodes[mul.input_node(1 - s_i)]
+        if scale.op != 'Mul' or len(scale.inputs) != 2 or relu6.op != 'Relu6':
+            continue
+        add = nodes[relu6.input_node(0)]
+        if add.op not in ('Add', 'AddV2') or len(add.inputs) != 2:
+            continue
+        for x_i in (0, 1):
+            x, c = scale.input_node(x_i), const(scale.input_node(1 - x_i))
+            if not _scalar(c):
+                continue
+            if not any(add.input_node(i) == x and _scalar(const(add.input_node(1 - i)), 3.0)
+                       for i in (0, 1)):
+                continue
+            inner = [scale, add, relu6]
+            if any(only_consumer(n.name) is not next_ for n, next_ in zip(inner, [mul, relu6, mul])):
+                continue
+            return x, (c.double() * 6).float().reshape([]), [n.name for n in inner]
     return None
