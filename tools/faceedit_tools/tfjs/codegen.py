@@ -115,8 +115,8 @@ class Builder:
         self.var[node.name] = var
         fused = ''
         if fusion is not None:
-            ops_ = [self.graph.nodes[n].op for n in fusion.absorbed]
-            fused = ' + ' + ' '.join(ops_) + ' ' + _comment(self.graph.nodes[fusion.absorbed[-1]].name)
+            absorbed = [self.graph.nodes[n] for n in fusion.absorbed]
+            fused = f' + {" ".join(n.op for n in absorbed)} {_comment(absorbed[-1].name)}'
         self.lines.append(f'        {var} = {expr}  # {node.op} {_comment(node.name)}{fused}')
 
     def _eval(self, node, expr, env):

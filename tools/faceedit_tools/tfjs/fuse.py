@@ -56,7 +56,8 @@ class Fusion:
 
     def fold(self, w, bias):
         """OIHW weight, bias [O] or None -> the weight and bias with the affine folded in."""
-        scale = self.scale if self.scale is not None else torch.ones(w.shape[0], dtype=torch.float64)
+        ones = torch.ones(w.shape[0], dtype=torch.float64)
+        scale = self.scale if self.scale is not None else ones
         shift = self.shift if self.shift is not None else torch.zeros_like(scale)
         b = bias.double() if bias is not None else torch.zeros_like(scale)
         w = w.double() * scale.view(-1, 1, 1, 1)
@@ -236,7 +237,8 @@ def _clamp_step(fusion, node, source, operand):
 def _absorb_clamps(fusion, tail, only_consumer, operand):
     while True:
         nxt = only_consumer(tail.name) if tail.op != 'Const' else None
-        if nxt is None or nxt.op not in CLAMPS or _clamp_step(fusion, nxt, tail.name, operand) is None:
+        if nxt is None or nxt.op not in CLAMPS or \
+                _clamp_step(fusion, nxt, tail.name, operand) is None:
             return tail
         fusion.absorbed.append(nxt.name)
         tail = nxt
@@ -273,7 +275,8 @@ def _nonnegative(node):
     if node.op in ('Relu', 'Relu6'):
         return True
     fused = node.attr('fused_ops') or []  # conv/matmul + BiasAdd + activation
-    return node.op.startswith(('_Fused', 'Fused')) and len(fused) == 2 and fused[1] in ('Relu', 'Relu6')
+    return (node.op.startswith(('_Fused', 'Fused')) and len(fused) == 2
+            and fused[1] in ('Relu', 'Relu6'))
 
 
 def _prelu_of_nonnegative(add, graph, only_consumer, const):
@@ -294,7 +297,8 @@ def _prelu_of_nonnegative(add, graph, only_consumer, const):
             inner = [ab, sub, mul]
             if any(only_consumer(n.name) is not next_ for n, next_ in zip(inner, [sub, mul, add])):
                 continue
-            if c is None or c.dtype != torch.float32 or c.dim() > 1 or not bool(torch.isfinite(c).all()):
+            if c is None or c.dtype != torch.float32 or c.dim() > 1 or \
+                    not bool(torch.isfinite(c).all()):
                 continue
             return x, [n.name for n in inner]
     return None
@@ -329,7 +333,8 @@ def _hardswish_pattern(mul, graph, only_consumer, const):
                        for i in (0, 1)):
                 continue
             inner = [scale, add, relu6]
-            if any(only_consumer(n.name) is not next_ for n, next_ in zip(inner, [mul, relu6, mul])):
+            if any(only_consumer(n.name) is not next_
+                   for n, next_ in zip(inner, [mul, relu6, mul])):
                 continue
             return x, (c.double() * 6).float().reshape([]), [n.name for n in inner]
     return None
