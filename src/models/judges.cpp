@@ -39,7 +39,7 @@ std::string resolve_judge(const std::string& name) {
     for (const auto& j : known_judges()) names += (names.empty() ? "" : ", ") + j.name;
     fail(name, "not a known judge (known: " + names + ")");
   }
-  const fs::path dir = cache_dir() / "judges-human-models-3.0.4";
+  const fs::path dir = cache_dir() / "judges-human-models-3.0.4-v2";
   const fs::path pt = dir / (name + ".pt");
   if (fs::exists(pt) && fs::exists(dir / (name + ".json"))) return pt.string();
   const fs::path models = human_models_dir();

@@ -1,8 +1,11 @@
 // TorchScript networks with a faceedit metadata file (see face_analysis.h for the format).
+#include <c10/core/GradMode.h>
 #include <torch/script.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "faceedit/error.h"
 #include "faceedit/models/face_analysis.h"
@@ -13,20 +16,66 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The last backbone outputs per backbone ID (+ input section): networks that declare the same
+// "backbone" (face_analysis.h) reuse them when handed the very same image batch. The batch is
+// recognised by its storage and version counter; holding a reference to it keeps the storage
+// alive, so its address cannot be reused by another batch while the entry exists.
+struct BackboneCache {
+  std::mutex mutex;
+  struct Entry {
+    torch::Tensor images;
+    int64_t version = -1;
+    torch::IValue raw;
+  };
+  std::map<std::string, Entry> entries;
+
+  static bool same_batch(const Entry& e, const torch::Tensor& images) {
+    return e.images.defined() && e.version == static_cast<int64_t>(images._version()) &&
+           e.images.data_ptr() == images.data_ptr() && e.images.sizes() == images.sizes() &&
+           e.images.strides() == images.strides() && e.images.dtype() == images.dtype() &&
+           e.images.device() == images.device();
+  }
+};
+
+BackboneCache& backbone_cache() {
+  static auto* cache = new BackboneCache;  // never destroyed: CUDA may be gone at exit
+  return *cache;
+}
+
 struct ScriptedNetwork {
   std::string path;
   nlohmann::json meta;
   InputSpec input;
   torch::jit::Module module;
+  std::string backbone;  // "" or the shared-backbone key (ID + input section)
 
-  torch::Tensor run(const torch::Tensor& images) {
-    auto x = input.prepare(images);
-    torch::IValue out;
+  torch::IValue forward(const std::string& method, torch::IValue x) {
     try {
-      out = module.forward({x});
+      return method.empty() ? module.forward({std::move(x)}) : module.get_method(method)({std::move(x)});
     } catch (const c10::Error& e) {
       fail(path, std::string("forward pass failed: ") + e.what_without_backtrace());
     }
+  }
+
+  torch::IValue backbone_outputs(const torch::Tensor& images) {
+    // With autograd on, a shared graph would be freed by the first backward: run it afresh.
+    if (c10::GradMode::is_enabled()) return forward("backbone", input.prepare(images));
+    auto& cache = backbone_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto& entry = cache.entries[backbone];
+    if (!BackboneCache::same_batch(entry, images)) {
+      entry = {};  // drop the old batch before computing the new one
+      torch::IValue raw = forward("backbone", input.prepare(images));
+      entry.images = images;
+      entry.version = static_cast<int64_t>(images._version());
+      entry.raw = raw;
+    }
+    return entry.raw;
+  }
+
+  torch::Tensor run(const torch::Tensor& images) {
+    torch::IValue out = backbone.empty() ? forward("", input.prepare(images))
+                                         : forward("head", backbone_outputs(images));
     if (!out.isTensor()) fail(path, "forward() must return one tensor (see face_analysis.h)");
     return out.toTensor();
   }
@@ -57,6 +106,12 @@ ScriptedNetwork open_network(const std::string& path, const std::string& expecte
     fail(path, std::string("not a loadable TorchScript file: ") + e.what_without_backtrace());
   }
   net.module.eval();
+  if (net.meta.contains("backbone")) {
+    if (!net.meta["backbone"].is_string()) fail(meta_path.string(), "\"backbone\" must be a string");
+    if (!net.module.find_method("backbone") || !net.module.find_method("head"))
+      fail(path, "declares a shared \"backbone\" but has no backbone() and head() methods");
+    net.backbone = net.meta["backbone"].get<std::string>() + "\n" + net.meta["input"].dump();
+  }
   return net;
 }
 

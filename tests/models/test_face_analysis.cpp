@@ -53,7 +53,7 @@ namespace {
 
 // Writes net.pt + net.json: forward(x) = sigmoid(mean over pixels of x @ W) as [N, 2].
 fs::path script_network(const std::string& name, const std::string& kind, const std::string& meta_extra,
-                        const std::string& forward_body) {
+                        const std::string& forward_body, const std::string& init_extra = "") {
   const fs::path dir = test::temp_dir();
   const fs::path pt = dir / (name + ".pt");
   const std::string py = dir.string() + "/make_" + name + ".py";
@@ -62,7 +62,7 @@ fs::path script_network(const std::string& name, const std::string& kind, const 
                        "    def __init__(self):\n"
                        "        super().__init__()\n"
                        "        self.register_buffer('w', torch.tensor([[1.0, -2.0], [0.5, 0.0], [0.0, 3.0]]))\n"
-                       "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+                    << init_extra << "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
                     << forward_body
                     << "torch.jit.script(Net()).save('" << pt.string() << "')\n";
   EXPECT_EQ(test::run_command("/usr/bin/python3 " + py), 0);
@@ -137,4 +137,44 @@ TEST(TorchScript, EmbedderAndSegmenterAndMismatches) {
   EXPECT_THROW(load_attribute_classifier((dir / "junk.pt").string()), Error);
   fs::copy_file(dir / "clf.pt", dir / "nometa.pt");
   EXPECT_THROW(load_attribute_classifier((dir / "nometa.pt").string()), Error);
+}
+
+// Networks declaring the same "backbone" run it once for the same image batch (faceres and its
+// descriptor): backbone() counts its runs in a buffer and head() reports the count.
+TEST(TorchScript, SharedBackboneRunsOncePerBatch) {
+  if (test::run_command("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
+    GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string init = "        self.register_buffer('runs', torch.zeros(1, 1))\n";
+  const std::string body =
+      "        return self.head(self.backbone(x))\n"
+      "    @torch.jit.export\n"
+      "    def backbone(self, x: torch.Tensor) -> torch.Tensor:\n"
+      "        self.runs.add_(1.0)\n"
+      "        return torch.cat([x.mean(dim=[2, 3]) @ self.w, self.runs.expand(x.size(0), 1)], 1)\n"
+      "    @torch.jit.export\n"
+      "    def head(self, raw: torch.Tensor) -> torch.Tensor:\n"
+      "        return raw[:, 1:3]\n";
+  const std::string shared = R"(, "backbone": "test-backbone")";
+  auto clf_pt = script_network("shared_clf", "attributes",
+                               shared + R"(, "outputs": [{"name": "score", "kind": "value"}, {"name": "runs", "kind": "value"}])",
+                               body, init);
+  auto emb_pt = script_network("shared_emb", "embedding", shared + R"(, "embedding_dim": 2)", body, init);
+  auto clf = load_attribute_classifier(clf_pt.string());  // the load-time trial run: runs = 1
+  auto emb = load_identity_embedder(emb_pt.string());
+  auto runs = [&](const torch::Tensor& x) { return clf->predict(x)[0][1].item<double>(); };
+  auto x = torch::rand({2, 3, 8, 8});
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_EQ(runs(x), 2.0);
+    emb->embed(x);            // the same batch: no second pass
+    EXPECT_EQ(runs(x), 2.0);  // nor a third
+    x.add_(0.5);              // the same tensor changed in place
+    EXPECT_EQ(runs(x), 3.0);
+    EXPECT_EQ(runs(x.clone()), 4.0);  // another batch
+  }
+  EXPECT_EQ(runs(x), 5.0);  // with autograd on, every call runs its own pass
+  EXPECT_EQ(runs(x), 6.0);
+  // A declared backbone without the methods is refused at load.
+  auto broken = script_network("shared_bad", "embedding", shared, "        return x.mean(dim=[2, 3]) @ self.w\n");
+  EXPECT_THROW(load_identity_embedder(broken.string()), Error);
 }

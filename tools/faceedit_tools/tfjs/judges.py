@@ -7,12 +7,15 @@ feeds (x - mean[c]) / std[c]. Each model's own input scaling, taken from human's
 src/gender/gender.ts of human 1.9 for the grayscale gender model), is folded into mean/std.
 """
 import json
+from typing import List
 
 import torch
 
 from .. import ToolError
 
 HUMAN_MODELS_VERSION = '3.0.4'
+# The C++ side caches conversions in cache_dir()/judges-human-models-3.0.4-v2 (src/models/
+# judges.cpp): change that suffix whenever the generated modules change (v2: fused ops).
 GRAY = [0.2989, 0.5870, 0.1140]  # human's rgb2gray weights (constants.rgb)
 YOUNG_PIVOT, YOUNG_WIDTH = 35.0, 5.0  # CelebA marks ~77% of faces Young: "under ~35"
 YOUNG_RULE = (f'young = sigmoid(({YOUNG_PIVOT:g} - age) / {YOUNG_WIDTH:g}): 0.5 at age '
@@ -84,28 +87,49 @@ class GearJudge(torch.nn.Module):
 
 
 class FaceresJudge(torch.nn.Module):
-    """faceres.json: (P(male), descriptor[1024], age softmax over 0..99 years) -> [male, age, young]."""
+    """faceres.json: (P(male), descriptor[1024], age softmax over 0..99 years) -> [male, age, young].
+
+    backbone() and head() split forward so that the C++ side can run the network once for both
+    faceres and faceres-descriptor (metadata "backbone"; see torchscript_models.cpp)."""
 
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
         self.register_buffer('years', torch.arange(100, dtype=torch.float32).reshape(-1, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        male, _, bins = self.graph(_nhwc(x))
+    @torch.jit.export
+    def backbone(self, x: torch.Tensor) -> List[torch.Tensor]:
+        male, descriptor, bins = self.graph(_nhwc(x))
+        return [male, descriptor, bins]
+
+    @torch.jit.export
+    def head(self, raw: List[torch.Tensor]) -> torch.Tensor:
+        male, bins = raw[0], raw[2]
         age = bins.matmul(self.years)
         return torch.cat([male, age, _young(age)], 1)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
 
 class FaceresDescriptor(torch.nn.Module):
-    """faceres.json's 1024-d global-pooling descriptor."""
+    """faceres.json's 1024-d global-pooling descriptor (backbone/head as in FaceresJudge)."""
 
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
 
+    @torch.jit.export
+    def backbone(self, x: torch.Tensor) -> List[torch.Tensor]:
+        male, descriptor, bins = self.graph(_nhwc(x))
+        return [male, descriptor, bins]
+
+    @torch.jit.export
+    def head(self, raw: List[torch.Tensor]) -> torch.Tensor:
+        return raw[1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.graph(_nhwc(x))[1]
+        return self.head(self.backbone(x))
 
 
 class SingleOutput(torch.nn.Module):
@@ -171,6 +195,7 @@ JUDGES = {
                     "for human's rank-weighted heuristic); " + YOUNG_RULE + '.'),
     'faceres': dict(
         file='faceres.json', wrapper=FaceresJudge, kind='attributes', color='rgb',
+        shared_backbone=True,
         mean=[0.0, 0.0, 0.0], std=[1 / 255] * 3,
         graph_outputs=['gender_pred/Sigmoid', 'global_pooling/Mean', 'age_pred/Softmax'],
         outputs=[_p('male'), _AGE, _p('young')],
@@ -180,6 +205,7 @@ JUDGES = {
                     'its non-smooth version); ' + YOUNG_RULE + '.'),
     'faceres-descriptor': dict(
         file='faceres.json', wrapper=FaceresDescriptor, kind='embedding', color='rgb',
+        shared_backbone=True,
         mean=[0.0, 0.0, 0.0], std=[1 / 255] * 3,
         graph_outputs=['gender_pred/Sigmoid', 'global_pooling/Mean', 'age_pred/Softmax'],
         description='HSE FaceRes MobileNet (human src/face/faceres.ts: 224x224 RGB in 0..255) '
@@ -215,6 +241,9 @@ def metadata(name, converted, embedding_dim=None):
         meta['outputs'] = spec['outputs']
     if spec['kind'] == 'embedding':
         meta['embedding_dim'] = embedding_dim
+    if spec.get('shared_backbone'):
+        # Judges converted from the same file share one forward pass of its graph (C++ side).
+        meta['backbone'] = meta['source']
     meta['description'] = spec['description']
     return meta
 

@@ -174,6 +174,10 @@ def _conv(ctx, depthwise):
         w_t = w.permute(3, 2, 0, 1)
     bias_index, activate = _fused(ctx, 2)
     bias = ctx.ref(bias_index) if bias_index is not None else 'None'
+    if ctx.fusion is not None and ctx.fusion.scale is not None:
+        # Per-channel Mul/Add nodes after the conv (fuse.py): fold them into weight and bias.
+        w_t, b = ctx.fusion.fold(w_t, ctx.const(bias_index) if bias_index is not None else None)
+        bias = ctx.new_buffer(b)
     expr = (f'rt.conv2d_nhwc({ctx.ref(0)}, {ctx.new_buffer(w_t)}, {bias}, {_ints(s)}, '
             f'{_ints(pads)}, {_ints(d)}, {groups})')
     return activate(expr)

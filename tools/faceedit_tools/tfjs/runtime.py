@@ -82,12 +82,14 @@ def resize_bilinear_nhwc(x: torch.Tensor, size: List[int], align_corners: bool,
     h_in, w_in = x.size(1), x.size(2)
     y0, y1, fy = _source_coords(size[0], h_in, align_corners, half_pixel, x)
     x0, x1, fx = _source_coords(size[1], w_in, align_corners, half_pixel, x)
-    top = x.index_select(1, y0)
-    bottom = x.index_select(1, y1)
+    # Advanced indexing, not index_select: on CPU index_select along a non-leading dimension
+    # copies slice by slice and is ~15x slower (a quarter of selfie's time).
+    top = x[:, y0]
+    bottom = x[:, y1]
     fy = fy.view(1, -1, 1, 1)
     rows = top + (bottom - top) * fy
-    left = rows.index_select(2, x0)
-    right = rows.index_select(2, x1)
+    left = rows[:, :, x0]
+    right = rows[:, :, x1]
     return left + (right - left) * fx.view(1, 1, -1, 1)
 
 
@@ -108,6 +110,15 @@ def mirror_pad(x: torch.Tensor, pads: List[int], symmetric: bool) -> torch.Tenso
 
 
 def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    return torch.where(x < 0, x * alpha, x)
+
+
+def prelu_nhwc(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """PReLU with alpha per channel (last dimension) or scalar, broadcast as TF would.
+
+    For 4-D inputs F.prelu on the channels-last view is one pass, ~10x faster than torch.where."""
+    if x.dim() == 4 and alpha.dim() <= 4 and (alpha.numel() == 1 or alpha.numel() == x.size(3)):
+        return F.prelu(x.permute(0, 3, 1, 2), alpha.reshape(-1)).permute(0, 2, 3, 1)
     return torch.where(x < 0, x * alpha, x)
 
 
