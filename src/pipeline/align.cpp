@@ -199,7 +199,9 @@ AlignedFace align_single_face(const FaceDetector& detector, const cv::Mat& photo
   if (faces.empty()) fail(name, "no face found");
   if (faces.size() > 1)
     fail(name, std::to_string(faces.size()) + " faces found; one face per photo expected (crop the photo to the face to edit)");
-  return align_face(photo, ffhq_quad(faces[0].landmarks), size);
+  AlignedFace aligned = align_face(photo, ffhq_quad(faces[0].landmarks), size);
+  aligned.landmarks = faces[0].landmarks;
+  return aligned;
 }
 
 AlignedFace align_single_face(const cv::Mat& photo, int size, const std::string& name) {

@@ -109,6 +109,7 @@ struct AlignedFace {
   cv::Matx23d crop_to_photo;    // photo point = crop_to_photo * (x, y, 1), pixel-centre coordinates
   cv::Matx23d photo_to_crop;    // its exact inverse
   int size = 0;
+  Landmarks landmarks{};        // the face's 68 landmarks in photo pixels (align_single_face; zeros otherwise)
 };
 
 // The affine map from a size x size crop to the quad (and back), as defined above.
