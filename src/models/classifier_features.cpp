@@ -7,9 +7,9 @@ namespace faceedit::models {
 std::vector<torch::Tensor> classifier_activations(FaceClassifier& classifier, const torch::Tensor& images) {
   auto x = classifier.config().input.prepare(images);
   std::vector<torch::Tensor> out;
-  for (const auto& m : *classifier.net()->features) {
+  for (auto m : *classifier.net()->features) {  // AnyModule copies share the module
     x = m.forward(x);
-    if (m.ptr()->as<torch::nn::LeakyReLU>() != nullptr) out.push_back(x);
+    if (m.ptr()->as<torch::nn::LeakyReLUImpl>() != nullptr) out.push_back(x);
   }
   return out;
 }
