@@ -30,6 +30,7 @@ struct PhotoOptions {
   double strength = 1.0;
   int crop = 256, inversion_steps = 300, starts = 4, personalize_steps = 80, walk_steps = 60;
   double step_length = 0.1, threshold = 0.5;
+  double zoom = 0, shift = -1;  // 0 / -1: per generator (framing_for)
   bool poisson = false, personalize = false, no_personalize = false, replace = false;
   EditorOptions editor;
 };
@@ -59,6 +60,12 @@ std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<
   for (const auto& s : use) parts.push_back(models::open_classifier(s));
   if (parts.size() == 1) return std::move(parts[0]);
   return std::make_shared<models::CombinedClassifier>(std::move(parts));
+}
+
+// How the generator's training faces were framed relative to FFHQ's crop: the CelebA DCGAN saw tight
+// face crops (eyes ~40%, mouth ~75% down), FFHQ-style StyleGAN2 models the FFHQ crop itself.
+std::pair<double, double> framing_for(const models::Generator& g) {
+  return g.arch() == "dcgan" ? std::pair<double, double>{0.62, 0.05} : std::pair<double, double>{1.0, 0.0};
 }
 
 std::string lower(std::string s) {
@@ -113,12 +120,16 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
 
   // 1. Detect and align.
   auto t0 = std::chrono::steady_clock::now();
-  const pipeline::AlignedFace face = pipeline::align_single_face(photo, o.crop, o.input);
+  const pipeline::AlignedFace ffhq = pipeline::align_single_face(photo, o.crop, o.input);
+  const auto [auto_zoom, auto_shift] = framing_for(*g);
+  const double zoom = o.zoom > 0 ? o.zoom : auto_zoom, shift = o.shift >= -0.5 ? o.shift : auto_shift;
+  pipeline::AlignedFace face = zoom == 1.0 && shift == 0.0 ? ffhq : pipeline::align_face(photo, pipeline::reframe_quad(ffhq.quad, zoom, shift), o.crop);
+  face.landmarks = ffhq.landmarks;
   pipeline::FuseParams fp;
   fp.poisson = o.poisson;
   const cv::Mat mask = pipeline::portrait_mask(face.crop, pipeline::landmarks_in_crop(face, o.crop), segmenter.get(), fp);
   timings["align"] = seconds_since(t0);
-  stage_line("align", timings["align"], {{"crop", o.crop}, {"mask_coverage", cv::mean(mask)[0]}});
+  stage_line("align", timings["align"], {{"crop", o.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(mask)[0]}});
 
   // 2. Invert.
   t0 = std::chrono::steady_clock::now();
@@ -253,6 +264,8 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--perceptual", o->perceptual, "LPIPS-like TorchScript forward(a, b) -> distances, instead of the guide's features");
   cmd->add_option("--segmenter", o->segmenter, "portrait segmenter (judge name or path; none: landmark hull only)")->capture_default_str();
   cmd->add_option("--crop", o->crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
+  cmd->add_option("--zoom", o->zoom, "crop = FFHQ's quad scaled by this (default: 0.62 for the DCGAN's tight crops, else 1)")->check(CLI::Range(0.2, 3.0));
+  cmd->add_option("--shift", o->shift, "crop moved this fraction of its side towards the chin (default: 0.05 DCGAN, else 0)")->check(CLI::Range(-0.5, 0.5));
   cmd->add_option("--inversion-steps", o->inversion_steps, "inversion steps")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--starts", o->starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--personalize-steps", o->personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));

@@ -96,8 +96,9 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
     auto images = g.synthesize(g.to_synthesis_codes(x, p.space), p.noise);
     auto l = losses(images, tgt, tgt_embedding, guides, p);
-    opt.zero_grad();
-    l.total.sum().backward();  // the starts are independent: one summed loss, per-start gradients
+    // The starts are independent: one summed loss gives per-start gradients. Only the latent's
+    // gradient is computed (not the generator's or the guides' weights').
+    x.mutable_grad() = torch::autograd::grad({l.total.sum()}, {x})[0];
     opt.step();
     if (clamp_to_prior) {
       torch::NoGradGuard no_grad;

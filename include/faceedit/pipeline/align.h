@@ -103,6 +103,10 @@ struct AlignmentQuad {
 // y = x turned 90 degrees; centre = eye_avg + 0.1 eye_to_mouth.
 AlignmentQuad ffhq_quad(const Landmarks& landmarks);
 
+// The quad scaled about its centre by `zoom` (< 1: tighter) and moved `shift_down` of its side towards
+// the chin: for generators trained on other crops than FFHQ's (the CelebA DCGAN: tight face crops).
+AlignmentQuad reframe_quad(const AlignmentQuad& quad, double zoom, double shift_down);
+
 struct AlignedFace {
   cv::Mat crop;                 // size x size, 8-bit BGR
   AlignmentQuad quad;           // where it came from
