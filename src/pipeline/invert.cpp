@@ -115,7 +115,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   res.best_start = static_cast<int>(l.total.argmin().item<int64_t>());
   res.latent = x.detach().narrow(0, res.best_start, 1).clone();
   res.reconstruction = images.narrow(0, res.best_start, 1).clone();
-  res.psnr = psnr(res.reconstruction.clamp(-1, 1), tgt);
+  res.psnr = psnr(res.reconstruction.clamp(-1, 1), tgt.clamp(-1, 1));
   res.feature_distance = l.feature[res.best_start].item<double>();
   res.identity_cosine = l.identity[res.best_start].item<double>();
   res.loss = l.total[res.best_start].item<double>();

@@ -68,31 +68,32 @@ TEST(PfsfWalk, StepsHaveTheSetLengthAndAreOrthogonalToPreservedGradients) {
   auto g = dcgan();
   if (!g) GTEST_SKIP() << "shared DCGAN not found";
   LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
-  edit::WalkParams p;
-  p.attribute = "smiling";
-  p.threshold = 0.999999;  // not reached: the whole budget is walked
-  p.max_steps = 4;
-  p.step_length = 0.2;
-  p.clamp_to_prior = false;
   const auto pivot = g->sample_z(2, 3);
-  const auto path = edit::pfsf_walk(*g, clf, nullptr, pivot, models::LatentSpace::Z, torch::tensor({1.0f, -1.0f}), p);
-  ASSERT_EQ(path.steps(), 4);
-  EXPECT_EQ(path.preserved_columns, (std::vector<std::string>{"male", "young"}));
-  for (int64_t k = 0; k < 4; ++k) {
-    const auto step = path.latents[k + 1] - path.latents[k];
-    for (int64_t i = 0; i < 2; ++i) {
-      const auto s = step[i];
-      EXPECT_NEAR(s.norm().item<double>(), 0.2, 1e-5);
-      for (int64_t col : {1, 2}) {
-        const auto gr = logit_grad(*g, clf, path.latents[k].narrow(0, i, 1), col)[0];
-        EXPECT_LT(std::abs(s.dot(gr).item<double>()) / (s.norm() * gr.norm()).item<double>(), 1e-3) << k << " " << col;
+  for (float dir : {1.0f, -1.0f}) {
+    edit::WalkParams p;
+    p.attribute = "smiling";
+    p.threshold = dir > 0 ? 0.999999 : 1e-6;  // not reached: the whole budget is walked
+    p.max_steps = 4;
+    p.step_length = 0.2;
+    p.clamp_to_prior = false;
+    const auto path = edit::pfsf_walk(*g, clf, nullptr, pivot, models::LatentSpace::Z, torch::full({2}, dir), p);
+    ASSERT_EQ(path.steps(), 4);
+    EXPECT_EQ(path.preserved_columns, (std::vector<std::string>{"male", "young"}));
+    for (int64_t k = 0; k < 4; ++k) {
+      const auto step = path.latents[k + 1] - path.latents[k];
+      for (int64_t i = 0; i < 2; ++i) {
+        const auto s = step[i];
+        EXPECT_NEAR(s.norm().item<double>(), 0.2, 1e-5);
+        for (int64_t col : {1, 2}) {
+          const auto gr = logit_grad(*g, clf, path.latents[k].narrow(0, i, 1), col)[0];
+          EXPECT_LT(std::abs(s.dot(gr).item<double>()) / (s.norm() * gr.norm()).item<double>(), 1e-3) << k << " " << col;
+        }
+        const auto gt = logit_grad(*g, clf, path.latents[k].narrow(0, i, 1), 0)[0];
+        EXPECT_GT(s.dot(gt).item<double>() * dir, 0.0);  // up for +1, down for -1
       }
-      const auto gt = logit_grad(*g, clf, path.latents[k].narrow(0, i, 1), 0)[0];
-      EXPECT_GT(s.dot(gt).item<double>() * (i == 0 ? 1 : -1), 0.0);  // up for +1, down for -1
     }
+    for (int64_t i = 0; i < 2; ++i) EXPECT_GT(dir * (path.probs[4][i] - path.probs[0][i]).item<float>(), 0.0f);
   }
-  EXPECT_GT(path.probs[4][0].item<float>(), path.probs[0][0].item<float>());
-  EXPECT_LT(path.probs[4][1].item<float>(), path.probs[0][1].item<float>());
 }
 
 TEST(PfsfWalk, CrossingAndStrengths) {
