@@ -29,7 +29,7 @@ struct PhotoOptions {
   std::vector<std::string> classifiers;
   double strength = 1.0;
   int crop = 256, inversion_steps = 300, starts = 4, personalize_steps = 80, walk_steps = 60;
-  double step_length = 0.1, threshold = 0.5;
+  double step_length = 0.25, threshold = 0.5;
   double zoom = 0, shift = -1;  // 0 / -1: per generator (framing_for)
   bool poisson = false, personalize = false, no_personalize = false, replace = false;
   EditorOptions editor;

@@ -47,7 +47,7 @@ namespace faceedit::edit {
 struct WalkParams {
   std::string attribute = "smiling";   // target column of the classifier
   std::vector<std::string> preserve;   // columns kept; empty: every other probability column
-  double step_length = 0.1;            // in latent units (DCGAN z: |z| ~ 5.8)
+  double step_length = 0.25;           // in latent units (DCGAN z: |z| ~ 5.8)
   double threshold = 0.5;              // target probability that counts as crossed
   int max_steps = 60;                  // budget
   double max_strength = 1.0;           // walk on after the crossing to serve strengths up to this
