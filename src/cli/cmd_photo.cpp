@@ -26,6 +26,7 @@ namespace {
 struct PhotoOptions {
   std::string input, output, model = "dcgan-celeba32", keep, perceptual, segmenter = "selfie";
   std::string guide = "utkface";  // our classifier whose features/embedding guide inversion
+  std::string judge = "faceres-descriptor";  // identity judge: measures only
   std::vector<std::string> classifiers;
   double strength = 1.0;
   int crop = 256, inversion_steps = 300, starts = 4, personalize_steps = 80, walk_steps = 60;
@@ -216,6 +217,22 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
     metrics["target_prob_after"] = p[1].item<double>();
   }
 
+  // The independent identity judge (never a guide): reconstruction vs the crop, result vs the photo.
+  if (o.judge != "none") {
+    try {
+      auto judge = models::open_embedder(o.judge);
+      judge->to(g->device());
+      const auto before = io::image_to_tensor(ffhq.crop).to(g->device());
+      const auto after = io::image_to_tensor(pipeline::align_face(result, ffhq.quad, o.crop).crop).to(g->device());
+      const auto e = judge->embed(torch::cat({before, after, models::resize_images(recon.clamp(-1, 1), o.crop, o.crop), crop_t}));
+      metrics["judge"] = judge->name();
+      metrics["judge_identity_cosine_photo"] = (e[0] * e[1]).sum().item<double>();
+      metrics["judge_identity_cosine_reconstruction"] = (e[2] * e[3]).sum().item<double>();
+    } catch (const Error& err) {
+      metrics["judge_error"] = err.what();
+    }
+  }
+
   if (!o.keep.empty()) {
     const std::filesystem::path dir(o.keep);
     std::filesystem::create_directories(dir);
@@ -261,6 +278,7 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
   cmd->add_option("--classifier", o->classifiers, "pfsf: supervision classifier(s) (default: smiles and utkface)");
   cmd->add_option("--guide", o->guide, "our classifier guiding inversion (features + identity): name, path or none")->capture_default_str();
+  cmd->add_option("--judge-identity", o->judge, "identity judge for the metrics (none: skip)")->capture_default_str();
   cmd->add_option("--perceptual", o->perceptual, "LPIPS-like TorchScript forward(a, b) -> distances, instead of the guide's features");
   cmd->add_option("--segmenter", o->segmenter, "portrait segmenter (judge name or path; none: landmark hull only)")->capture_default_str();
   cmd->add_option("--crop", o->crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
