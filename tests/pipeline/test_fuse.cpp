@@ -114,3 +114,14 @@ TEST(Fuse, PhotoPixelsOutsideTheMaskAreUnchanged) {
     EXPECT_GT(changed_inside, 3000) << "poisson " << poisson;
   }
 }
+
+TEST(Fuse, ReframedQuadKeepsOrientation) {
+  pipeline::AlignmentQuad q;
+  q.corners = {cv::Point2d(10, 10), cv::Point2d(10, 110), cv::Point2d(110, 110), cv::Point2d(110, 10)};
+  const auto same = pipeline::reframe_quad(q, 1.0, 0.0);
+  for (int i = 0; i < 4; ++i) EXPECT_LT(cv::norm(same.corners[i] - q.corners[i]), 1e-12);
+  const auto r = pipeline::reframe_quad(q, 0.5, 0.1);  // half the side, centre 10 px towards the chin
+  EXPECT_NEAR(r.side(), 50.0, 1e-9);
+  EXPECT_LT(cv::norm(r.corners[0] - cv::Point2d(35, 45)), 1e-9);
+  EXPECT_LT(cv::norm(r.corners[2] - cv::Point2d(85, 95)), 1e-9);
+}
