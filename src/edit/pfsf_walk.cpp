@@ -86,11 +86,14 @@ WalkPath pfsf_walk(const models::Generator& g, models::AttributeClassifier& clf,
   auto x = pivot.detach().to(torch::kFloat32).clone();
   auto crossing = torch::full({n}, -1.0, fopt);
   auto walked = torch::zeros({n}, fopt);
+  // Every gradient of a step comes from one batched pass: replica j of the batch carries objective j
+  // (target logit, each preserved logit, identity), so one backward gives them all.
+  const int64_t reps = 1 + static_cast<int64_t>(pres.size()) + (identity != nullptr ? 1 : 0);
   for (int step = 0;; ++step) {
-    auto xg = x.detach().requires_grad_(true);
+    auto xg = x.detach().repeat([&] { std::vector<int64_t> r(x.dim(), 1); r[0] = reps; return r; }()).requires_grad_(true);
     auto img = images_of(xg);
     auto logits = clf.logits(img);
-    auto pr = torch::sigmoid(logits.detach());
+    auto pr = torch::sigmoid(logits.narrow(0, 0, n).detach());
     lat.push_back(x.clone());
     probs.push_back(pr.select(1, target).clone());
     preserved.push_back(pres.empty() ? torch::zeros({n, 0}, fopt) : pr.index_select(1, torch::tensor(pres).to(dev)));
@@ -111,14 +114,13 @@ WalkPath pfsf_walk(const models::Generator& g, models::AttributeClassifier& clf,
     const auto active = (walked < need) & (step < p.max_steps);
     if (!active.any().item<bool>()) break;
 
-    const auto flat = [&](const torch::Tensor& t) { return t.reshape({n, -1}); };
-    auto gt = flat(torch::autograd::grad({logits.select(1, target).sum()}, {xg}, {}, /*retain_graph=*/true)[0]);
+    auto objective = logits.narrow(0, 0, n).select(1, target).sum();
+    for (size_t j = 0; j < pres.size(); ++j) objective = objective + logits.narrow(0, static_cast<int64_t>(1 + j) * n, n).select(1, pres[j]).sum();
+    if (identity != nullptr) objective = objective + (identity->embed(img.narrow(0, (reps - 1) * n, n)) * e0).sum();
+    auto grads = torch::autograd::grad({objective}, {xg})[0].reshape({reps, n, -1});
+    auto gt = grads[0];
     std::vector<torch::Tensor> others;
-    for (int64_t k : pres) others.push_back(flat(torch::autograd::grad({logits.select(1, k).sum()}, {xg}, {}, true)[0]));
-    if (identity != nullptr) {
-      auto cos = (identity->embed(img) * e0).sum(1);
-      others.push_back(flat(torch::autograd::grad({cos.sum()}, {xg}, {}, true)[0]));
-    }
+    for (int64_t j = 1; j < reps; ++j) others.push_back(grads[j]);
     auto s = project_out(gt, others);
     s = s / s.norm(2, 1, true).clamp_min(1e-30) * p.step_length * dir.unsqueeze(1) * active.unsqueeze(1).to(torch::kFloat32);
     x = x + s.reshape(x.sizes());
