@@ -180,6 +180,11 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
     path = edit::pfsf_walk(*g, *supervision, guide_identity.get(), inv.latent, space, dir, wp, s);
     edited_latent = path.point(s);
     edit_json = path.to_json()["samples"][0];
+    if (path.crossing[0].item<double>() == 0.0)
+      std::cerr << "note: " << o.input << ": " << o.editor.attribute << " is already " << (o.strength < 0 ? "below" : "above")
+                << " the threshold (p = " << path.probs[0][0].item<double>() << "), so the walk stays put; use --strength "
+                << (o.strength < 0 ? "+" : "-") << "1 for the opposite edit or a " << (o.strength < 0 ? "lower" : "higher")
+                << " --threshold\n";
   } else {
     torch::NoGradGuard no_grad;
     edited_latent = editor->edit(inv.latent, torch::full({1}, o.strength, inv.latent.options()));
