@@ -92,7 +92,9 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
     if (anchors.defined() && p.locality_weight > 0)
       loss = loss + p.locality_weight * (images_of(anchors) - anchor_images).pow(2).mean();
     // Gradients for the generator only (the guides' weights are not trained).
-    auto grads = torch::autograd::grad({loss}, params);
+    // allow_unused: W/W+ pivots never reach the mapping network; its parameters get no gradient
+    // (undefined), so Adam leaves them, and the delta, alone.
+    auto grads = torch::autograd::grad({loss}, params, {}, c10::nullopt, false, /*allow_unused=*/true);
     for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i];
     opt.step();
     if (p.progress) progress.update(step + 1, "loss " + std::to_string(loss.item<double>()));

@@ -70,3 +70,23 @@ TEST(Personalize, ImprovesTheMaskedReconstructionAndTheDeltaRoundTrips) {
   EXPECT_NE(test::error_of([&] { pipeline::apply_weight_delta(*other, delta); }).find("me.delta.safetensors"), std::string::npos);
   EXPECT_NE(test::error_of([&] { pipeline::apply_weight_delta(*other, model); }).find("not a faceedit weight delta"), std::string::npos);
 }
+
+TEST(Personalize, StyleGAN2WPlusPivotTunesTheSynthesisOnly) {
+  FACEEDIT_REQUIRE_SHARED(src, "fixtures/stylegan2-ada/tiny32.pkl");
+  auto g = models::load_generator(test::converted("fixtures/stylegan2-ada/tiny32.pkl"));
+  const int64_t r = g->resolution();
+  torch::Tensor pivot, target;
+  {
+    torch::NoGradGuard no_grad;
+    pivot = g->map(g->sample_z(1, 2), 0.7);
+    target = g->generate(g->sample_z(1, 3), models::LatentSpace::Z, 0.7).clamp(-1, 1);
+  }
+  pipeline::PersonalizeParams p;
+  p.steps = 10;
+  p.lr = 1e-3;
+  p.locality_nearby = p.locality_random = 2;
+  const auto res = pipeline::personalize(*g, pivot, models::LatentSpace::WPlus, target, torch::ones({1, 1, r, r}), nullptr, p);
+  EXPECT_LT(res.masked_mse_after, res.masked_mse_before);
+  for (const auto& [name, d] : res.delta) EXPECT_EQ(name.rfind("mapping.", 0), std::string::npos) << name;  // never reached
+  EXPECT_GT(res.changed_tensors, 0);
+}
