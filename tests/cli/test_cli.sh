@@ -339,6 +339,9 @@ PYEOF
     if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000009.jpg" --method interfacegan --boundary "$T/photo_Smiling.npy" --poisson -o "$T/photo2.jpg" >"$T/ph2.jsonl" 2>"$T/ph2.err" &&
       [ -s "$T/photo2.jpg" ] && tail -1 "$T/ph2.jsonl" | grep -q '"method":"interfacegan"'; then
       ok "photo: interfacegan on the inversion, Poisson blending"; else bad "photo: interfacegan: $(tail -3 "$T/ph2.err")"; fi
+    if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000014.jpg" --model "$PKL" -o "$T/photo3.png" >"$T/ph3.jsonl" 2>"$T/ph3.err" &&
+      [ -s "$T/photo3.png" ] && tail -1 "$T/ph3.jsonl" | grep -q '"space":"wplus"'; then
+      ok "photo: StyleGAN2 (tiny32), W+ inversion"; else bad "photo: StyleGAN2: $(tail -3 "$T/ph3.err")"; fi
     refuse "photo: no face" "no face found" "$T/ph3.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$T/flat_photo.png" -o "$T/ph3.jpg"
     refuse "photo: absurd strength" "strength" "$T/ph4.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --strength 1e6 -o "$T/ph4.jpg"
     refuse "photo: missing model" "no such model file" "$T/ph5.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --model "$T/nope.safetensors" -o "$T/ph5.jpg"
