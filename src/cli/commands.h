@@ -32,6 +32,7 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& global);
 // "0-15", "3,7,9", "0-3,10" -> seeds (errors name --seeds).
 std::vector<uint64_t> parse_seeds(const std::string& text);
 void add_sample_command(CLI::App& app, const GlobalOptions& global);
+void add_photo_command(CLI::App& app, const GlobalOptions& global);
 
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
 torch::Device parse_device(const std::string& s);

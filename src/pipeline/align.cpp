@@ -194,12 +194,24 @@ cv::Mat paste_back(const cv::Mat& photo, const cv::Mat& crop, const AlignedFace&
   return out;
 }
 
+AlignmentQuad reframe_quad(const AlignmentQuad& quad, double zoom, double shift_down) {
+  if (!(zoom > 0)) fail("reframe", "zoom must be > 0");
+  const auto& c = quad.corners;
+  const cv::Point2d centre = (c[0] + c[1] + c[2] + c[3]) * 0.25;
+  const cv::Point2d down = c[1] - c[0];  // top-left -> bottom-left: one side, towards the chin
+  AlignmentQuad out;
+  for (size_t i = 0; i < 4; ++i) out.corners[i] = centre + down * shift_down + (c[i] - centre) * zoom;
+  return out;
+}
+
 AlignedFace align_single_face(const FaceDetector& detector, const cv::Mat& photo, int size, const std::string& name) {
   const std::vector<DetectedFace> faces = detector.detect(photo);
   if (faces.empty()) fail(name, "no face found");
   if (faces.size() > 1)
     fail(name, std::to_string(faces.size()) + " faces found; one face per photo expected (crop the photo to the face to edit)");
-  return align_face(photo, ffhq_quad(faces[0].landmarks), size);
+  AlignedFace aligned = align_face(photo, ffhq_quad(faces[0].landmarks), size);
+  aligned.landmarks = faces[0].landmarks;
+  return aligned;
 }
 
 AlignedFace align_single_face(const cv::Mat& photo, int size, const std::string& name) {

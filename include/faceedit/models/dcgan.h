@@ -26,7 +26,7 @@ class DCGAN : public Generator {
   torch::Device device() const override;
   double synthesis_gflop() const override;
   nlohmann::json config() const override;
-  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const;
+  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override;
 
  private:
   struct Impl;

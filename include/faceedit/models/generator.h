@@ -77,7 +77,10 @@ class Generator {
   // Throws faceedit::Error("<what>: ...") unless `latents` has the shape of `space`.
   void check_latents(const torch::Tensor& latents, LatentSpace space, const std::string& what) const;
 
+  // The tensors fine-tuning trains (personalisation): every learnable weight, bias and scale.
   virtual std::vector<torch::Tensor> parameters() const = 0;
+  // Parameters and buffers under their checkpoint names (weight deltas are keyed by these).
+  virtual torch::OrderedDict<std::string, torch::Tensor> named_tensors() const = 0;
   // Moves parameters (float64 is for gradient checks; inference runs float32).
   virtual void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) = 0;
   virtual torch::Device device() const = 0;

@@ -56,7 +56,7 @@ class StyleGAN2 : public Generator {
 
   const StyleGAN2Config& stylegan2_config() const;
   // Parameters and buffers under their original names, for loading, saving and weight deltas.
-  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const;
+  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override;
   torch::Tensor w_avg() const;
 
  private:

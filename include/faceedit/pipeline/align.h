@@ -103,12 +103,17 @@ struct AlignmentQuad {
 // y = x turned 90 degrees; centre = eye_avg + 0.1 eye_to_mouth.
 AlignmentQuad ffhq_quad(const Landmarks& landmarks);
 
+// The quad scaled about its centre by `zoom` (< 1: tighter) and moved `shift_down` of its side towards
+// the chin: for generators trained on other crops than FFHQ's (the CelebA DCGAN: tight face crops).
+AlignmentQuad reframe_quad(const AlignmentQuad& quad, double zoom, double shift_down);
+
 struct AlignedFace {
   cv::Mat crop;                 // size x size, 8-bit BGR
   AlignmentQuad quad;           // where it came from
   cv::Matx23d crop_to_photo;    // photo point = crop_to_photo * (x, y, 1), pixel-centre coordinates
   cv::Matx23d photo_to_crop;    // its exact inverse
   int size = 0;
+  Landmarks landmarks{};        // the face's 68 landmarks in photo pixels (align_single_face; zeros otherwise)
 };
 
 // The affine map from a size x size crop to the quad (and back), as defined above.
