@@ -48,7 +48,7 @@ models::LatentClassifier linear_classifier(const torch::Tensor& v, const std::st
 TEST(LatentTransformer, StrengthZeroIsIdentityAndEditIsClosedForm) {
   torch::manual_seed(1);
   LatentTransformerNet net(transformer_config("z", 3));
-  auto* map = net->maps->ptr<torch::nn::LinearImpl>(0);
+  auto map = net->maps->ptr<torch::nn::LinearImpl>(0);
   {
     torch::NoGradGuard no_grad;
     map->weight.copy_(torch::tensor({{1.0f, 0.0f, 0.0f}, {0.0f, 2.0f, 0.0f}, {1.0f, 1.0f, 1.0f}}));
