@@ -28,7 +28,7 @@ LatentTransformerConfig transformer_config(const std::string& space, int64_t dim
 models::LatentClassifier linear_classifier(const torch::Tensor& v, const std::string& space = "z", int64_t num_ws = 0) {
   models::LatentClassifierConfig c;
   c.space = space;
-  c.latent_dim = v.size(-1);
+  c.latent_dim = v.numel() / std::max<int64_t>(1, num_ws);
   c.num_ws = num_ws;
   c.hidden = {1, 1};
   c.columns = {"smiling"};

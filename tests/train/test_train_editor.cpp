@@ -24,7 +24,7 @@ models::LatentClassifier linear_attributes(const torch::Tensor& a, const torch::
                                            const std::string& space = "z", int64_t num_ws = 0) {
   models::LatentClassifierConfig c;
   c.space = space;
-  c.latent_dim = a.size(-1);
+  c.latent_dim = a.numel() / std::max<int64_t>(1, num_ws);
   c.num_ws = num_ws;
   c.hidden = {4, 2};
   c.columns = {"smiling", "male"};
