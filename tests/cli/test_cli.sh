@@ -255,8 +255,8 @@ assert '"transformer"' in meta['faceedit.editor']
 PYEOF
     then ok "edit --method transformer"; else bad "edit --method transformer"; fi
     # l2m: killed -9 after its first checkpoint, resumed with --resume.
-    L2M=(train-editor --method l2m --attr smiling --classifier "$T/smiles.safetensors" --steps 400 --batch 8 --checkpoint-every 5 --heldout 8)
-    "$FACEEDIT" "${L2M[@]}" -o "$T/l2m.safetensors" >/dev/null 2>&1 &
+    L2M=(train-editor --method l2m --attr smiling --classifier "$T/smiles.safetensors" --batch 8 --checkpoint-every 5 --heldout 8)
+    "$FACEEDIT" "${L2M[@]}" --steps 400 -o "$T/l2m.safetensors" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 600); do [ -e "$T/l2m.safetensors.ckpt/state.json" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
     kill -9 $pid 2>/dev/null
@@ -272,6 +272,24 @@ assert r['method'] == 'l2m' and r['resumed_from_step'] >= 5 and r['history'][-1]
       $PY -c "
 import json; r = json.load(open('$T/eval_l2m.json')); m0 = r['metrics'][0]
 assert r['editor']['method'] == 'l2m' and m0['target_change_rate'] == 0, m0"; then ok "evaluate --method l2m"; else bad "evaluate --method l2m"; fi
+    # W+ on StyleGAN2 tiny32: a transformer on layers 0-3, edits restricted to 1-2 leave the others bit-identical.
+    if "$FACEEDIT" train-editor --method transformer --model "$PKL" --attr smiling --classifier "$T/smiles.safetensors" --space wplus \
+        --layers 0-3 --lc-samples 100 --lc-epochs 1 --steps 5 --batch 8 --heldout 4 -o "$T/trw.safetensors" >"$T/trw.json" 2>"$T/trw.err" &&
+      "$FACEEDIT" edit --model "$PKL" --method transformer --editor "$T/trw.safetensors" --layers 1-2 --seeds 0-1 --alpha 0,2 \
+        -o "$T/trw.png" >/dev/null 2>&1 && $PY - "$T/trw.latents.safetensors" <<'PYEOF'
+import os, sys; sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file
+t, _ = load_file(sys.argv[1])
+lat = t['latents']
+assert tuple(lat.shape) == (4, 8, 32) or lat.shape[1] == 8, lat.shape
+for face in (0, 2):
+    a, b = lat[face], lat[face + 1]   # strength 0 and 2 of the same face
+    for l in range(8):
+        same = bool((a[l] == b[l]).all())
+        assert same == (l not in (1, 2)), (face, l)
+PYEOF
+    then ok "train-editor + edit: W+ layers on tiny32"; else bad "W+ transformer on tiny32: $(tail -3 "$T/trw.err")"; fi
+    refuse "edit: layers without a trained map" "no trained map" "$T/x.png" -- "$FACEEDIT" edit --model "$PKL" --method transformer --editor "$T/trw.safetensors" --layers 5 --seeds 0 -o "$T/x.png"
     refuse "train-editor: unknown method" "unknown learned editor" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method magic --attr smiling -o "$T/x.safetensors"
     refuse "train-editor: missing samples" "nope" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method transformer --attr smiling --classifier "$T/smiles.safetensors" --samples "$T/nope" -o "$T/x.safetensors"
     refuse "train-editor: attribute the classifier lacks" "bald" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method l2m --attr bald --classifier "$T/smiles.safetensors" -o "$T/x.safetensors"
