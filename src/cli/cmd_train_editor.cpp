@@ -145,12 +145,16 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     }
     report["model"] = o->model;
     report["classifiers"] = o->classifiers;
+    auto* transformer = dynamic_cast<edit::LatentTransformerEditor*>(editor.get());
+    auto* l2m = dynamic_cast<edit::L2MEditor*>(editor.get());
+    if (transformer) transformer->to(device);
+    if (l2m) l2m->to(device);
     if (o->heldout > 0) {
       report["heldout"] = train::heldout_flip_rate(*editor, *g, *clf, o->attr, o->heldout, kHeldoutSeed, 1.0, o->train.truncation);
     }
     // The file carries the full report (held-out figures included).
-    if (auto* t = dynamic_cast<edit::LatentTransformerEditor*>(editor.get())) t->save(o->out, report);
-    if (auto* l = dynamic_cast<edit::L2MEditor*>(editor.get())) l->save(o->out, report);
+    if (transformer) transformer->save(o->out, report);
+    if (l2m) l2m->save(o->out, report);
     std::cerr << "wrote " << o->out << "\n";
     std::cout << report.dump() << "\n";
   });

@@ -43,11 +43,13 @@ static std::unique_ptr<edit::Editor> make_learned_editor(const EditorOptions& o,
     }
     dim = t->net()->config().latent_dim;
     num_ws = t->net()->config().num_ws;
+    t->to(g.device());
     editor = std::move(t);
   } else {
     if (!o.layers.empty()) fail("--layers", "l2m edits whole z or w codes");
     auto l = edit::load_l2m(o.editor);
     dim = l->net()->config().latent_dim;
+    l->to(g.device());
     editor = std::move(l);
   }
   const auto space = editor->space();

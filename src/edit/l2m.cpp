@@ -99,6 +99,8 @@ namespace {
 constexpr const char* kArch = "l2m-latent";
 }
 
+void L2MEditor::to(torch::Device device) { net_->to(device); }
+
 void L2MEditor::save(const std::string& path, const nlohmann::json& report) const {
   models::save_module(path, *net_, kArch, net_->config().to_json(), report);
 }

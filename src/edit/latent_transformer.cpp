@@ -148,6 +148,11 @@ struct Bundle : nn::Module {
 constexpr const char* kArch = "latent-transformer";
 }  // namespace
 
+void LatentTransformerEditor::to(torch::Device device) {
+  net_->to(device);
+  classifier_->to(device);
+}
+
 void LatentTransformerEditor::save(const std::string& path, const nlohmann::json& report) const {
   const nlohmann::json config = {{"transformer", net_->config().to_json()}, {"classifier", classifier_->config().to_json()}};
   models::save_module(path, Bundle(net_, classifier_), kArch, config, report);

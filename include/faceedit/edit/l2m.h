@@ -77,6 +77,8 @@ class L2MEditor : public Editor {
   torch::Tensor flip_sign(const torch::Tensor& latents) const override;
   nlohmann::json describe() const override;
   const L2MNet& net() const { return net_; }
+  // Moves the network (to the generator's device: latents and network must share one).
+  void to(torch::Device device);
   // Writes the net (arch "l2m-latent"); atomic.
   void save(const std::string& path, const nlohmann::json& training_report = {}) const;
 

@@ -79,6 +79,8 @@ class LatentTransformerEditor : public Editor {
   torch::Tensor probability(const torch::Tensor& latents) const;
   const LatentTransformerNet& net() const { return net_; }
   const models::LatentClassifier& classifier() const { return classifier_; }
+  // Moves both networks (to the generator's device: latents and networks must share one).
+  void to(torch::Device device);
   // Writes net + classifier (arch "latent-transformer"); atomic.
   void save(const std::string& path, const nlohmann::json& training_report = {}) const;
 
