@@ -27,7 +27,8 @@
 // ".ckpt/": model, optimizer, state.json written last, each atomically) and resume from it when
 // `resume` is set and the checkpoint was made with the same settings (else faceedit::Error naming
 // the differing setting). The checkpoint directory is removed once out_path is written. Batches of
-// step i are drawn from seed + i, so a resumed run draws what an uninterrupted one would.
+// step i come from numpy seed 2e9 + 1e6 (seed % 1000) + i, so a resumed run draws what an
+// uninterrupted one would, and none overlaps `evaluate`'s held-out faces (seed 1e6).
 //
 // Thread-safety: one training per process (uses torch's global RNG for initialisation).
 #pragma once
