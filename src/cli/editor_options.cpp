@@ -4,12 +4,15 @@
 
 #include "faceedit/edit/boundary.h"
 #include "faceedit/edit/interfacegan.h"
+#include "faceedit/edit/l2m.h"
+#include "faceedit/edit/latent_transformer.h"
 #include "faceedit/error.h"
 
 namespace faceedit::cli {
 
 void add_editor_options(CLI::App* cmd, EditorOptions& o) {
-  cmd->add_option("--method", o.method, "editing method: interfacegan")->capture_default_str();
+  cmd->add_option("--method", o.method, "editing method: interfacegan, transformer or l2m")->capture_default_str();
+  cmd->add_option("--editor", o.editor, "transformer, l2m: editor file from `faceedit train-editor`");
   cmd->add_option("--boundary", o.boundary, "interfacegan: boundary (.safetensors from `faceedit boundary`, or an official .npy)");
   cmd->add_option("--condition", o.conditions, "interfacegan: boundaries the edit must not move along (comma-separated)")
       ->delimiter(',');
@@ -25,8 +28,47 @@ static std::string lower(std::string s) {
   return s;
 }
 
+// Learned editors carry their space and dimension: they must match the generator and --space.
+static std::unique_ptr<edit::Editor> make_learned_editor(const EditorOptions& o, const models::Generator& g) {
+  if (o.editor.empty()) fail("--method " + o.method, "needs --editor FILE (from `faceedit train-editor`)");
+  if (!o.boundary.empty() || !o.conditions.empty()) fail("--method " + o.method, "takes --editor, not --boundary/--condition");
+  if (o.distance != "relative") fail("--distance", "is for interfacegan; learned editors' strength is their own");
+  std::unique_ptr<edit::Editor> editor;
+  int64_t dim = 0, num_ws = 0;
+  if (o.method == "transformer") {
+    auto t = edit::load_latent_transformer(o.editor);
+    if (!o.layers.empty()) {
+      if (t->space() != models::LatentSpace::WPlus) fail("--layers", "only W+ edits can be restricted to layers (this editor edits " + models::to_string(t->space()) + ")");
+      t = edit::load_latent_transformer(o.editor, edit::parse_layers(o.layers, g.num_ws()));
+    }
+    dim = t->net()->config().latent_dim;
+    num_ws = t->net()->config().num_ws;
+    t->to(g.device());
+    editor = std::move(t);
+  } else {
+    if (!o.layers.empty()) fail("--layers", "l2m edits whole z or w codes");
+    auto l = edit::load_l2m(o.editor);
+    dim = l->net()->config().latent_dim;
+    l->to(g.device());
+    editor = std::move(l);
+  }
+  const auto space = editor->space();
+  if (!o.space.empty() && models::parse_latent_space(o.space) != space)
+    fail(o.editor, "edits " + models::to_string(space) + " codes, not " + o.space + " (omit --space)");
+  if (!g.has_space(space)) fail(o.editor, "edits " + models::to_string(space) + " codes; the " + g.arch() + " generator has none");
+  const int64_t want = space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
+  if (dim != want || (space == models::LatentSpace::WPlus && num_ws != g.num_ws()))
+    fail(o.editor, "has latent dimension " + std::to_string(dim) + ", expected " + std::to_string(want) +
+                       " (an editor must come from the same model)");
+  if (!o.attribute.empty() && lower(o.attribute) != editor->attribute())
+    fail(o.editor, "edits '" + editor->attribute() + "', not '" + o.attribute + "'");
+  return editor;
+}
+
 std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g) {
-  if (o.method != "interfacegan") fail("--method " + o.method, "unknown editing method (available: interfacegan)");
+  if (o.method == "transformer" || o.method == "l2m") return make_learned_editor(o, g);
+  if (o.method != "interfacegan") fail("--method " + o.method, "unknown editing method (available: interfacegan, transformer, l2m)");
+  if (!o.editor.empty()) fail("--method interfacegan", "takes --boundary, not --editor");
   if (o.boundary.empty()) fail("--method interfacegan", "needs --boundary");
   auto primary = edit::load_boundary(o.boundary);
   edit::InterFaceGANParams p;

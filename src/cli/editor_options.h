@@ -14,12 +14,12 @@
 namespace faceedit::cli {
 
 struct EditorOptions {
-  std::string method = "interfacegan";
+  std::string method = "interfacegan";   // interfacegan, transformer, l2m
   std::string boundary;                 // interfacegan: .safetensors or official .npy
-  std::string editor;                   // transformer, l2m: the trained editor (.safetensors)
+  std::string editor;                   // transformer, l2m: the file `faceedit train-editor` wrote
   std::vector<std::string> conditions;  // interfacegan: boundaries to stay orthogonal to
   std::string space;                    // z, w, wplus ("" : the boundary's own space, else z)
-  std::string layers;                   // wplus: e.g. 0-7
+  std::string layers;                   // wplus: e.g. 0-7 (transformer: a subset of its trained layers)
   std::string distance = "relative";
   std::string attribute;                // overrides the boundary's attribute name
   double truncation = 1.0;
@@ -39,6 +39,8 @@ struct EditorSpec {
 };
 EditorSpec parse_editor_spec(const std::string& spec);
 
+// The editor of o.method, checked against the generator (space, dimension, W+ layers); errors name
+// the option or file at fault.
 std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g);
 
 // z latents -> codes of `space` (W/W+ through the mapping with the truncation of `o`).

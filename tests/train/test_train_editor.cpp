@@ -1,0 +1,256 @@
+// Training the learned editors: the loss pieces against closed forms, a transformer learning a
+// known linear attribute, checkpoint + resume equal to an uninterrupted run, and the mechanics on
+// real generators (StyleGAN2 tiny32 W+, DCGAN through an image classifier).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "faceedit/error.h"
+#include "faceedit/models/dcgan.h"
+#include "faceedit/models/stylegan2.h"
+#include "faceedit/train/train_editor.h"
+#include "test_support.h"
+
+using namespace faceedit;
+using namespace faceedit::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Latent classifier with logits k (a.x) for "smiling" and k (b.x) for "male": fc1 gives t and -t
+// per attribute, and lrelu(t) - lrelu(-t) = 1.2 t recovers t; a +100 shift keeps fc2's leaky ReLU in
+// its linear part, and fc3 takes it off again.
+models::LatentClassifier linear_attributes(const torch::Tensor& a, const torch::Tensor& b, double k,
+                                           const std::string& space = "z", int64_t num_ws = 0) {
+  models::LatentClassifierConfig c;
+  c.space = space;
+  c.latent_dim = a.numel() / std::max<int64_t>(1, num_ws);
+  c.num_ws = num_ws;
+  c.hidden = {4, 2};
+  c.columns = {"smiling", "male"};
+  models::LatentClassifier lc(c);
+  torch::NoGradGuard no_grad;
+  auto fa = a.reshape({1, -1}), fb = b.reshape({1, -1});
+  lc->fc1->weight.copy_(torch::cat({fa, -fa, fb, -fb}));
+  lc->fc1->bias.zero_();
+  lc->fc2->weight.copy_(torch::tensor({{1.0f, -1.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 1.0f, -1.0f}}) / 1.2);
+  lc->fc2->bias.fill_(100.0);
+  lc->fc3->weight.copy_(torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}}) * k);
+  lc->fc3->bias.fill_(-100.0 * k);
+  return lc;
+}
+
+LatentSampler gaussian(int64_t dim) {
+  return [dim](int64_t n, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    return at::randn({n, dim}, gen);
+  };
+}
+
+double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) mx += x[i] / x.size(), my += y[i] / y.size();
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+  return sxy / std::sqrt(sxx * syy);
+}
+
+}  // namespace
+
+TEST(TrainEditor, LossPiecesClosedForm) {
+  // Preservation weights: 1 - |Pearson correlation| with the target, 0 for the target itself.
+  auto probs = torch::tensor({{0.1f, 0.2f, 0.9f, 0.5f}, {0.4f, 0.1f, 0.7f, 0.5f}, {0.8f, 0.9f, 0.1f, 0.5f}, {0.6f, 0.3f, 0.3f, 0.5f}});
+  auto w = preservation_weights(probs, 0);
+  std::vector<std::vector<double>> cols(4);
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t k = 0; k < 4; ++k) cols[k].push_back(probs[i][k].item<double>());
+  EXPECT_EQ(w[0].item<float>(), 0.0f);
+  EXPECT_NEAR(w[1].item<double>(), 1 - std::abs(pearson(cols[0], cols[1])), 1e-6);
+  EXPECT_NEAR(w[2].item<double>(), 1 - std::abs(pearson(cols[0], cols[2])), 1e-6);
+  EXPECT_EQ(w[3].item<float>(), 0.0f);  // constant column
+  EXPECT_THROW(preservation_weights(probs, 4), Error);
+
+  auto alpha = transformer_alpha(torch::tensor({0.1f, 0.5f, 0.9f}));
+  EXPECT_NEAR(alpha[0].item<double>(), 0.9, 1e-6);
+  EXPECT_NEAR(alpha[1].item<double>(), 0.5, 1e-6);
+  EXPECT_NEAR(alpha[2].item<double>(), -0.9, 1e-6);
+
+  // Class-balanced BCE: three positives and one negative weigh half each.
+  auto logits = torch::tensor({0.0f, 1.0f, 2.0f, -1.0f});
+  auto labels = torch::tensor({1.0f, 1.0f, 1.0f, 1.0f - 1.0f});
+  auto bce = [](double x, double y) { return -(y * std::log(1 / (1 + std::exp(-x))) + (1 - y) * std::log(1 - 1 / (1 + std::exp(-x)))); };
+  const double want = 0.5 * (bce(0, 1) + bce(1, 1) + bce(2, 1)) / 3 + 0.5 * bce(-1, 0);
+  EXPECT_NEAR(class_balanced_bce(logits, labels).item<double>(), want, 1e-6);
+  const double plain = (bce(0, 1) + bce(1, 1)) / 2;
+  EXPECT_NEAR(class_balanced_bce(logits.narrow(0, 0, 2), labels.narrow(0, 0, 2)).item<double>(), plain, 1e-6);
+}
+
+TEST(TrainEditor, SyntheticClassifierHasTheKnownLinearLogits) {
+  auto a = torch::tensor({1.0f, 0.0f, 0.0f}), b = torch::tensor({0.0f, 2.0f, 0.0f});
+  auto lc = linear_attributes(a, b, 3.0);
+  auto x = torch::tensor({{0.5f, -1.0f, 4.0f}, {-2.0f, 0.25f, 1.0f}});
+  auto logits = lc->forward(x);
+  EXPECT_NEAR(logits[0][0].item<double>(), 1.5, 1e-3);
+  EXPECT_NEAR(logits[0][1].item<double>(), -6.0, 1e-3);
+  EXPECT_NEAR(logits[1][0].item<double>(), -6.0, 1e-3);
+  EXPECT_NEAR(logits[1][1].item<double>(), 1.5, 1e-3);
+}
+
+TEST(TrainEditor, TransformerLearnsAKnownLinearAttribute) {
+  // 64 dimensions, as latent spaces have many: moving one coordinate costs little reconstruction.
+  const int64_t dim = 64;
+  auto a = torch::zeros({dim}), b = torch::zeros({dim});
+  a[0] = 1.0;
+  b[1] = 1.0;  // orthogonal to a: to be preserved with weight ~1
+  auto lc = linear_attributes(a, b, 4.0);
+  edit::LatentTransformerConfig cfg;
+  cfg.attribute = "smiling";
+  cfg.space = "z";
+  cfg.latent_dim = dim;
+  auto p = train_editor_default_params();
+  p.steps = 3000;
+  p.batch = 64;
+  p.checkpoint_every = 0;
+  p.progress = false;
+  const std::string out = (test::temp_dir() / "synthetic.safetensors").string();
+  auto report = train_latent_transformer(lc, gaussian(dim), cfg, p, out);
+  EXPECT_GT(report["preservation_weights"]["male"].get<double>(), 0.9) << report.dump();
+  // A linear T cannot flip codes far from the boundary on both sides at alpha = +-1 (w + T(w) and
+  // w - T(w) would need opposite slopes), and 10 x MSE prices the long moves: ~0.89 flip here,
+  // where an untrained T flips about half.
+  EXPECT_GT(report["heldout_latent"]["latent_flip_rate_alpha_1"].get<double>(), 0.8) << report.dump();
+  EXPECT_LT(report["heldout_latent"]["latent_mse_alpha_1"].get<double>(), 0.1) << report.dump();
+  auto editor = edit::load_latent_transformer(out);
+  // The learned edit moves along a (x0) and keeps b's coordinate (x1).
+  torch::NoGradGuard no_grad;
+  auto x = gaussian(dim)(500, 77);
+  auto y = editor->edit(x, editor->flip_sign(x));
+  auto flipped = ((y.select(1, 0) > 0) != (x.select(1, 0) > 0)).to(torch::kDouble).mean().item<double>();
+  EXPECT_GT(flipped, 0.8);
+  EXPECT_LT((y.select(1, 1) - x.select(1, 1)).abs().mean().item<double>(), 0.15);
+  EXPECT_FALSE(fs::exists(out + ".ckpt"));
+}
+
+TEST(TrainEditor, InterruptedAndResumedEqualsUninterrupted) {
+  const int64_t dim = 6;
+  auto lc = linear_attributes(torch::randn({dim}), torch::randn({dim}), 2.0);
+  edit::LatentTransformerConfig cfg;
+  cfg.attribute = "male";
+  cfg.space = "z";
+  cfg.latent_dim = dim;
+  auto p = train_editor_default_params();
+  p.steps = 30;
+  p.batch = 16;
+  p.checkpoint_every = 10;
+  p.progress = false;
+  p.correlation_samples = 256;
+  const auto dir = test::temp_dir();
+  const std::string ref = (dir / "ref.safetensors").string(), got = (dir / "resumed.safetensors").string();
+  train_latent_transformer(lc, gaussian(dim), cfg, p, ref);
+  // A crash at the 16th training batch (after the checkpoint of step 10).
+  int calls = 0;
+  LatentSampler crashing = [&](int64_t n, uint64_t seed) {
+    if (n == p.batch && ++calls == 16) throw std::runtime_error("simulated crash");
+    return gaussian(dim)(n, seed);
+  };
+  EXPECT_THROW(train_latent_transformer(lc, crashing, cfg, p, got), std::runtime_error);
+  EXPECT_TRUE(fs::exists(got + ".ckpt/state.json"));
+  EXPECT_FALSE(fs::exists(got));
+  // Other settings: refused, naming what differs.
+  auto q = p;
+  q.resume = true;
+  q.learning_rate = 0.01;
+  auto msg = test::error_of([&] { train_latent_transformer(lc, gaussian(dim), cfg, q, got); });
+  EXPECT_NE(msg.find("lr"), std::string::npos) << msg;
+  q.learning_rate = p.learning_rate;
+  auto report = train_latent_transformer(lc, gaussian(dim), cfg, q, got);
+  EXPECT_EQ(report["resumed_from_step"], 10);
+  auto a = edit::load_latent_transformer(ref), b = edit::load_latent_transformer(got);
+  auto x = torch::randn({7, dim}), s = torch::randn({7});
+  EXPECT_TRUE(torch::equal(a->edit(x, s), b->edit(x, s)));
+  EXPECT_FALSE(fs::exists(got + ".ckpt"));
+}
+
+TEST(TrainEditor, TransformerOnStyleGAN2WPlusLayers) {
+  const char* kPkl = "fixtures/stylegan2-ada/tiny32.pkl";
+  FACEEDIT_REQUIRE_SHARED(pkl, kPkl);
+  auto g = models::StyleGAN2::load(test::converted(kPkl));
+  const int64_t num_ws = g->num_ws(), dim = g->w_dim();
+  torch::manual_seed(0);
+  auto lc = linear_attributes(torch::randn({num_ws * dim}) / std::sqrt(double(num_ws * dim)),
+                              torch::randn({num_ws * dim}) / std::sqrt(double(num_ws * dim)), 3.0, "wplus", num_ws);
+  edit::LatentTransformerConfig cfg;
+  cfg.attribute = "smiling";
+  cfg.space = "wplus";
+  cfg.latent_dim = dim;
+  cfg.num_ws = num_ws;
+  cfg.layers = {0, 1, 2, 3};
+  auto p = train_editor_default_params();
+  p.steps = 5;
+  p.batch = 8;
+  p.progress = false;
+  p.correlation_samples = 64;
+  const std::string out = (test::temp_dir() / "wplus.safetensors").string();
+  auto report = train_latent_transformer(lc, generator_sampler(*g, models::LatentSpace::WPlus), cfg, p, out);
+  EXPECT_TRUE(std::isfinite(report["final"]["loss"].get<double>()));
+  auto editor = edit::load_latent_transformer(out, {1, 2});
+  torch::NoGradGuard no_grad;
+  auto ws = g->map(g->sample_z(3, 5));
+  auto edited = editor->edit(ws, torch::full({3}, 2.0));
+  for (int64_t l = 0; l < num_ws; ++l)
+    EXPECT_EQ(torch::equal(edited.select(1, l), ws.select(1, l)), l != 1 && l != 2) << "layer " << l;
+  auto images = g->generate(edited, models::LatentSpace::WPlus);
+  EXPECT_EQ(images.size(0), 3);
+  EXPECT_TRUE(std::isfinite(images.abs().sum().item<double>()));
+}
+
+namespace {
+// An image "attribute" with a known meaning: bright faces (mean pixel above the batch's typical
+// level). Differentiable, so L2M can learn to brighten or darken.
+class BrightnessClassifier : public models::AttributeClassifier {
+ public:
+  std::string name() const override { return "brightness"; }
+  const std::vector<models::AttributeColumn>& columns() const override { return cols_; }
+  torch::Tensor predict(const torch::Tensor& images) override { return torch::sigmoid(logits(images)); }
+  torch::Tensor logits(const torch::Tensor& images) override {
+    auto m = images.mean({1, 2, 3});
+    auto red = images.select(1, 0).mean({1, 2}) - images.select(1, 2).mean({1, 2});
+    return torch::stack({20 * (m - level), 20 * red}, 1);
+  }
+  void to(torch::Device) override {}
+  double level = 0.0;
+
+ private:
+  std::vector<models::AttributeColumn> cols_ = {{"bright"}, {"reddish"}};
+};
+}  // namespace
+
+TEST(TrainEditor, L2MThroughTheDCGANLearnsTheTarget) {
+  FACEEDIT_REQUIRE_SHARED(src, "models/dcgan-celeba32/generator.pt");
+  auto g = models::DCGAN::load(test::converted("models/dcgan-celeba32/generator.pt"));
+  BrightnessClassifier clf;
+  {
+    torch::NoGradGuard no_grad;
+    clf.level = g->generate(g->sample_z(256, 1), models::LatentSpace::Z).mean({1, 2, 3}).median().item<double>();
+  }
+  edit::L2MConfig cfg;
+  cfg.attribute = "bright";
+  cfg.latent_dim = g->z_dim();
+  cfg.hidden = 64;
+  auto p = train_editor_default_params();
+  p.steps = 60;
+  p.batch = 16;
+  p.checkpoint_every = 0;
+  p.progress = false;
+  const std::string out = (test::temp_dir() / "l2m.safetensors").string();
+  auto report = train_l2m(*g, clf, cfg, p, out);
+  const auto& h = report["history"];
+  ASSERT_GE(h.size(), 2u);
+  EXPECT_LT(h.back()["classification"].get<double>(), h.front()["classification"].get<double>()) << h.dump();
+  auto editor = edit::load_l2m(out);
+  auto flip = heldout_flip_rate(*editor, *g, clf, "bright", 64, 4200000000ull);
+  EXPECT_GT(flip["target_flip_rate"].get<double>(), 0.5) << flip.dump();
+  torch::NoGradGuard no_grad;
+  auto z = g->sample_z(4, 9);
+  EXPECT_TRUE(torch::equal(editor->edit(z, torch::zeros({4})), z));
+}
