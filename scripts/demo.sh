@@ -4,7 +4,9 @@
 #   1. trains our smile classifier on SMILEsmileD (once; cached in $FACEEDIT_CACHE/classifiers),
 #   2. samples 20,000 faces and scores them, 3. trains the smile boundary (liblinear SVM),
 #   4. edits 8 faces at 7 strengths (smile_sweep.png), 5. evaluates 200 held-out faces with the
-#   pretrained judges and writes report.html.
+#   pretrained judges and writes report.html, 6. edits a real CelebA-HQ photo with PFSF (invert,
+#   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg, photo_interfacegan.jpg
+#   and their before/after strips.
 # Models and data are looked up under $FACEEDIT_SHARED (default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +26,9 @@ $F boundary --samples out/demo/samples --attr smiling --space z -o out/demo/smil
 $F edit --model dcgan-celeba32 --seeds 0-7 --boundary out/demo/smiling.safetensors --alpha -3:3:7 -o out/demo/smile_sweep.png >/dev/null
 $F evaluate --model dcgan-celeba32 --boundary out/demo/smiling.safetensors --n 200 --alpha 0:3:4 -o out/demo/eval_smiling.json >/dev/null
 $F report out/demo/eval_smiling.json --title "faceedit demo: InterFaceGAN smile on the CelebA DCGAN" -o out/demo/report.html
+PHOTO="${FACEEDIT_SHARED:-../shared}/data/celebahq-photos/000004.jpg"
+$F photo "$PHOTO" --attr smiling --flip --classifier smiles --keep-intermediates out/demo/photo_pfsf -o out/demo/photo_pfsf.jpg >out/demo/photo_pfsf.jsonl
+$F photo "$PHOTO" --attr smiling --flip --method interfacegan --boundary out/demo/smiling.safetensors --strength 2 \
+  --keep-intermediates out/demo/photo_interfacegan -o out/demo/photo_interfacegan.jpg >out/demo/photo_interfacegan.jsonl
+echo "demo: photo edits in out/demo/photo_*.jpg (before/after strips: out/demo/photo_*/before_after.jpg)"
 echo "demo: open out/demo/smile_sweep.png (rows: faces; columns: less -> more smile) and out/demo/report.html"

@@ -12,6 +12,7 @@
 #include "faceedit/io/image.h"
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/models/judges.h"
+#include "faceedit/pipeline/align.h"
 
 namespace faceedit::cli {
 
@@ -23,6 +24,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
     std::string attr, label, output, timings, direction = "flip";
     double strength = 1.0;
     int size = 256;
+    bool align = false;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
   };
   auto o = std::make_shared<Options>();
@@ -35,6 +37,8 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
       ->capture_default_str()->check(CLI::IsMember({"flip", "raise", "lower"}));
   cmd->add_option("--strength", o->strength, "the strength the edits used (the report's x axis)")->capture_default_str();
   cmd->add_option("--size", o->size, "images are judged at this size")->capture_default_str()->check(CLI::Range(16, 1024));
+  cmd->add_flag("--align", o->align,
+               "the images are photos: align each original's face (FFHQ crop) and crop its edited photo the same way");
   cmd->add_option("--timings", o->timings, "JSON Lines of per-image stage timings to average into the result");
   cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "JSON results (a before/after grid PNG is written beside it)")->required();
@@ -44,8 +48,16 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
                                   " edited images: give them in pairs");
     std::vector<torch::Tensor> before, after, grid;
     for (size_t i = 0; i < o->originals.size(); ++i) {
-      auto a = models::resize_images(io::image_to_tensor(io::read_image(o->originals[i])).to(torch::kFloat), o->size, o->size);
-      auto b = models::resize_images(io::image_to_tensor(io::read_image(o->edited[i])).to(torch::kFloat), o->size, o->size);
+      cv::Mat original = io::read_image(o->originals[i]), edited = io::read_image(o->edited[i]);
+      if (o->align) {
+        if (original.size() != edited.size())
+          fail(o->edited[i], "is not the size of " + o->originals[i] + " (--align compares photos of one size)");
+        const auto face = pipeline::align_single_face(original, o->size, o->originals[i]);
+        original = face.crop;
+        edited = pipeline::align_face(edited, face.quad, o->size).crop;
+      }
+      auto a = models::resize_images(io::image_to_tensor(original), o->size, o->size);
+      auto b = models::resize_images(io::image_to_tensor(edited), o->size, o->size);
       before.push_back(a);
       after.push_back(b);
       if (i < 8) grid.insert(grid.end(), {a, b});
@@ -73,7 +85,8 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
         if (line.empty()) continue;
         auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object()) fail(o->timings, "line " + std::to_string(count + 1) + " is not a JSON object");
-        for (auto& [k, v] : j.items())
+        const auto& stages = j.contains("timings") && j["timings"].is_object() ? j["timings"] : j;  // `photo` summaries
+        for (auto& [k, v] : stages.items())
           if (v.is_number()) sum[k] += v.get<double>();
         ++count;
       }

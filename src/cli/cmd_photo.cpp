@@ -27,12 +27,11 @@ struct PhotoOptions {
   std::string input, output, model = "dcgan-celeba32", keep, perceptual, segmenter = "selfie";
   std::string guide = "utkface";  // our classifier whose features/embedding guide inversion
   std::string judge = "faceres-descriptor";  // identity judge: measures only
-  std::vector<std::string> classifiers;
   double strength = 1.0;
   int crop = 256, inversion_steps = 300, starts = 4, personalize_steps = 80, walk_steps = 60;
   double step_length = 0.25, threshold = 0.5;
   double zoom = 0, shift = -1;  // 0 / -1: per generator (framing_for)
-  bool poisson = false, personalize = false, no_personalize = false, replace = false;
+  bool poisson = false, personalize = false, no_personalize = false, replace = false, flip = false;
   EditorOptions editor;
 };
 
@@ -52,15 +51,6 @@ cv::Mat upscale(const cv::Mat& img, int size) {
   cv::Mat out;
   cv::resize(img, out, cv::Size(size, size), 0, 0, cv::INTER_NEAREST);  // intermediates: crisp pixels
   return out;
-}
-
-// The supervision classifier(s): --classifier specs, or by default smiles + utkface.
-std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<std::string>& specs) {
-  const std::vector<std::string> use = specs.empty() ? std::vector<std::string>{"smiles", "utkface"} : specs;
-  std::vector<std::unique_ptr<models::AttributeClassifier>> parts;
-  for (const auto& s : use) parts.push_back(models::open_classifier(s));
-  if (parts.size() == 1) return std::move(parts[0]);
-  return std::make_shared<models::CombinedClassifier>(std::move(parts));
 }
 
 // How the generator's training faces were framed relative to FFHQ's crop: the CelebA DCGAN saw tight
@@ -90,8 +80,7 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   std::shared_ptr<models::AttributeClassifier> supervision;
   models::LatentSpace space = pipeline::default_inversion_space(*g);
   if (pfsf) {
-    supervision = open_supervision(o.classifiers);
-    supervision->to(device);
+    supervision = open_supervision(o.editor.classifiers, device);
     supervision->column(o.editor.attribute);
     if (!o.editor.space.empty()) space = models::parse_latent_space(o.editor.space);
     if (!g->has_space(space)) fail("--space " + o.editor.space, "the " + g->arch() + " generator has no such latent space");
@@ -168,6 +157,18 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   torch::Tensor edited_latent;
   nlohmann::json edit_json;
   edit::WalkPath path;
+  double strength = o.strength;
+  if (o.flip) {  // towards the other side of the attribute, as the method itself judges the face
+    torch::NoGradGuard no_grad;
+    double side = 1.0;
+    if (pfsf) {
+      const auto image = g->generate(inv.latent, space, space == models::LatentSpace::Z ? o.editor.truncation : 1.0);
+      side = supervision->predict(image)[0][supervision->column(o.editor.attribute)].item<double>() >= o.threshold ? -1.0 : 1.0;
+    } else {
+      side = editor->flip_sign(inv.latent)[0].item<double>();
+    }
+    strength = side * std::abs(o.strength);
+  }
   if (pfsf) {
     edit::WalkParams wp;
     wp.attribute = o.editor.attribute;
@@ -175,19 +176,19 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
     wp.step_length = o.step_length;
     wp.threshold = o.threshold;
     wp.truncation = o.editor.truncation;
-    const auto dir = torch::full({1}, o.strength < 0 ? -1.0 : 1.0);
-    const auto s = torch::full({1}, std::abs(o.strength));
+    const auto dir = torch::full({1}, strength < 0 ? -1.0 : 1.0);
+    const auto s = torch::full({1}, std::abs(strength));
     path = edit::pfsf_walk(*g, *supervision, guide_identity.get(), inv.latent, space, dir, wp, s);
     edited_latent = path.point(s);
     edit_json = path.to_json()["samples"][0];
     if (path.crossing[0].item<double>() == 0.0)
-      std::cerr << "note: " << o.input << ": " << o.editor.attribute << " is already " << (o.strength < 0 ? "below" : "above")
+      std::cerr << "note: " << o.input << ": " << o.editor.attribute << " is already " << (strength < 0 ? "below" : "above")
                 << " the threshold (p = " << path.probs[0][0].item<double>() << "), so the walk stays put; use --strength "
-                << (o.strength < 0 ? "+" : "-") << "1 for the opposite edit or a " << (o.strength < 0 ? "lower" : "higher")
+                << (strength < 0 ? "+" : "-") << "1 for the opposite edit or a " << (strength < 0 ? "lower" : "higher")
                 << " --threshold\n";
   } else {
     torch::NoGradGuard no_grad;
-    edited_latent = editor->edit(inv.latent, torch::full({1}, o.strength, inv.latent.options()));
+    edited_latent = editor->edit(inv.latent, torch::full({1}, strength, inv.latent.options()));
     edit_json = editor->describe();
   }
   timings[pfsf ? "walk" : "edit"] = seconds_since(t0);
@@ -262,7 +263,7 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   timings["total"] = seconds_since(t_start);
   std::cout << nlohmann::json{{"input", o.input},           {"output", o.output},   {"model", o.model},
                               {"method", method},           {"attribute", o.editor.attribute},
-                              {"strength", o.strength},     {"space", models::to_string(space)},
+                              {"strength", strength},     {"space", models::to_string(space)},
                               {"timings", timings},         {"metrics", metrics},   {"inversion", inv.to_json()},
                               {"personalisation", personalisation}, {"edit", edit_json}}
                    .dump()
@@ -280,8 +281,8 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
   add_editor_options(cmd, o->editor);
   cmd->get_option("--method")->description("pfsf (default), or an editor of `faceedit edit` (interfacegan, ...) applied to the inversion");
   cmd->add_option("--strength", o->strength, "edit strength: sign = direction; pfsf: 1 = where the attribute flips")->capture_default_str();
+  cmd->add_flag("--flip", o->flip, "move the face to the other side of its attribute (the sign of --strength is ignored)");
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
-  cmd->add_option("--classifier", o->classifiers, "pfsf: supervision classifier(s) (default: smiles and utkface)");
   cmd->add_option("--guide", o->guide, "our classifier guiding inversion (features + identity): name, path or none")->capture_default_str();
   cmd->add_option("--judge-identity", o->judge, "identity judge for the metrics (none: skip)")->capture_default_str();
   cmd->add_option("--perceptual", o->perceptual, "LPIPS-like TorchScript forward(a, b) -> distances, instead of the guide's features");

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "editor_options.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/models/judges.h"
@@ -16,14 +17,6 @@ namespace fs = std::filesystem;
 // Held-out faces for the report come from a seed far from the training batches' (train_editor.cpp).
 static constexpr uint64_t kHeldoutSeed = 4200000000ull;
 
-static std::unique_ptr<models::AttributeClassifier> open_classifiers(const std::vector<std::string>& specs, torch::Device device) {
-  std::vector<std::unique_ptr<models::AttributeClassifier>> parts;
-  for (const auto& s : specs) parts.push_back(models::open_classifier(s));
-  std::unique_ptr<models::AttributeClassifier> clf =
-      parts.size() == 1 ? std::move(parts[0]) : std::make_unique<models::CombinedClassifier>(std::move(parts));
-  clf->to(device);
-  return clf;
-}
 
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
@@ -75,7 +68,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     const auto space = models::parse_latent_space(o->space);
     if (!g->has_space(space)) fail("--space " + o->space, "the " + g->arch() + " generator has no such latent space");
     const int64_t dim = space == models::LatentSpace::Z ? g->z_dim() : g->w_dim();
-    auto clf = open_classifiers(o->classifiers, device);
+    auto clf = open_supervision(o->classifiers, device);
     if (!clf->has_column(o->attr)) clf->column(o->attr);  // throws listing the columns
 
     nlohmann::json report;

@@ -1,17 +1,24 @@
 #include "editor_options.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <iostream>
 
 #include "faceedit/edit/boundary.h"
 #include "faceedit/edit/interfacegan.h"
 #include "faceedit/edit/l2m.h"
 #include "faceedit/edit/latent_transformer.h"
+#include "faceedit/edit/pfsf_walk.h"
+#include "faceedit/models/classifier_features.h"
+#include "faceedit/models/face_classifier.h"
+#include "faceedit/models/judges.h"
+#include "faceedit/pipeline/invert.h"
 #include "faceedit/error.h"
 
 namespace faceedit::cli {
 
 void add_editor_options(CLI::App* cmd, EditorOptions& o) {
-  cmd->add_option("--method", o.method, "editing method: interfacegan, transformer or l2m")->capture_default_str();
+  cmd->add_option("--method", o.method, "editing method: interfacegan, transformer, l2m or pfsf")->capture_default_str();
   cmd->add_option("--editor", o.editor, "transformer, l2m: editor file from `faceedit train-editor`");
   cmd->add_option("--boundary", o.boundary, "interfacegan: boundary (.safetensors from `faceedit boundary`, or an official .npy)");
   cmd->add_option("--condition", o.conditions, "interfacegan: boundaries the edit must not move along (comma-separated)")
@@ -21,6 +28,19 @@ void add_editor_options(CLI::App* cmd, EditorOptions& o) {
   cmd->add_option("--distance", o.distance, "relative (step alpha) or absolute (end at distance alpha)")->capture_default_str();
   cmd->add_option("--attr", o.attribute, "attribute name (default: the boundary's)");
   cmd->add_option("--truncation", o.truncation, "truncation psi")->capture_default_str()->check(CLI::Range(0.0, 2.0));
+  cmd->add_option("--classifier", o.classifiers, "pfsf: supervision classifier(s) (default: smiles and utkface)")
+      ->delimiter(',');
+}
+
+std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<std::string>& specs, torch::Device device) {
+  const std::vector<std::string> use = specs.empty() ? std::vector<std::string>{"smiles", "utkface"} : specs;
+  std::vector<std::unique_ptr<models::AttributeClassifier>> parts;
+  for (const auto& s : use) parts.push_back(models::open_classifier(s));
+  std::shared_ptr<models::AttributeClassifier> clf =
+      parts.size() == 1 ? std::shared_ptr<models::AttributeClassifier>(std::move(parts[0]))
+                        : std::make_shared<models::CombinedClassifier>(std::move(parts));
+  clf->to(device);
+  return clf;
 }
 
 static std::string lower(std::string s) {
@@ -65,9 +85,44 @@ static std::unique_ptr<edit::Editor> make_learned_editor(const EditorOptions& o,
   return editor;
 }
 
+// PFSF's walk on generated codes: the supervision classifier guides it; identity is kept through
+// the pooled features of our utkface classifier (never the judges').
+static std::unique_ptr<edit::Editor> make_pfsf_editor(const EditorOptions& o, const models::Generator& g) {
+  if (o.attribute.empty()) fail("--method pfsf", "needs --attr (a column of the supervision classifier, e.g. smiling)");
+  if (!o.boundary.empty() || !o.editor.empty() || !o.conditions.empty())
+    fail("--method pfsf", "walks with the supervision classifier; it takes no --boundary, --editor or --condition");
+  edit::PfsfEditorParams p;
+  p.attribute = lower(o.attribute);
+  p.space = o.space.empty() ? pipeline::default_inversion_space(g) : models::parse_latent_space(o.space);
+  if (!g.has_space(p.space)) fail("--space " + o.space, "the " + g.arch() + " generator has no such latent space");
+  p.walk.truncation = o.truncation;
+  auto supervision = open_supervision(o.classifiers, g.device());
+  supervision->column(p.attribute);  // an unknown attribute fails here, listing the columns
+  const auto guide_path = models::supervision_classifier_path("utkface");
+  if (!std::filesystem::exists(guide_path)) {
+    std::cerr << "note: pfsf: " << guide_path.string() << " is absent (faceedit train-classifier --data utkface makes it), "
+              << "so the walk keeps the other attributes but does not project out identity\n";
+    return std::make_unique<edit::PfsfEditor>(std::shared_ptr<const models::Generator>(std::shared_ptr<void>(), &g),
+                                              supervision, p);
+  }
+  struct OwnedEmbedder {
+    std::unique_ptr<models::FaceClassifier> net;
+    std::unique_ptr<models::ClassifierEmbedder> embedder;
+  };
+  auto owned = std::make_shared<OwnedEmbedder>();
+  owned->net = models::load_face_classifier(guide_path.string());
+  owned->net->to(g.device());
+  owned->embedder = std::make_unique<models::ClassifierEmbedder>(*owned->net);
+  std::shared_ptr<models::IdentityEmbedder> identity(owned, owned->embedder.get());
+  // Borrowed, not owned: the caller keeps g alive (see make_editor's contract).
+  std::shared_ptr<const models::Generator> borrowed(std::shared_ptr<void>(), &g);
+  return std::make_unique<edit::PfsfEditor>(borrowed, supervision, p, identity);
+}
+
 std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g) {
   if (o.method == "transformer" || o.method == "l2m") return make_learned_editor(o, g);
-  if (o.method != "interfacegan") fail("--method " + o.method, "unknown editing method (available: interfacegan, transformer, l2m)");
+  if (o.method == "pfsf") return make_pfsf_editor(o, g);
+  if (o.method != "interfacegan") fail("--method " + o.method, "unknown editing method (available: interfacegan, transformer, l2m, pfsf)");
   if (!o.editor.empty()) fail("--method interfacegan", "takes --boundary, not --editor");
   if (o.boundary.empty()) fail("--method interfacegan", "needs --boundary");
   auto primary = edit::load_boundary(o.boundary);

@@ -9,23 +9,29 @@
 #include <vector>
 
 #include "faceedit/edit/editor.h"
+#include "faceedit/models/face_analysis.h"
 #include "faceedit/models/generator.h"
 
 namespace faceedit::cli {
 
 struct EditorOptions {
-  std::string method = "interfacegan";   // interfacegan, transformer, l2m
+  std::string method = "interfacegan";   // interfacegan, transformer, l2m, pfsf
   std::string boundary;                 // interfacegan: .safetensors or official .npy
   std::string editor;                   // transformer, l2m: the file `faceedit train-editor` wrote
   std::vector<std::string> conditions;  // interfacegan: boundaries to stay orthogonal to
   std::string space;                    // z, w, wplus ("" : the boundary's own space, else z)
   std::string layers;                   // wplus: e.g. 0-7 (transformer: a subset of its trained layers)
   std::string distance = "relative";
-  std::string attribute;                // overrides the boundary's attribute name
+  std::string attribute;                // overrides the boundary's attribute name; pfsf: the target
+  std::vector<std::string> classifiers;  // pfsf: supervision classifier specs (default: smiles, utkface)
   double truncation = 1.0;
 };
 
 void add_editor_options(CLI::App* cmd, EditorOptions& o);
+
+// Our supervision classifier(s), combined: specs as models::open_classifier takes them (default:
+// smiles and utkface), moved to `device`.
+std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<std::string>& specs, torch::Device device);
 
 // One editor written as a single argument, for commands that take several (evaluate-sequence):
 // "method=interfacegan,boundary=smiling.safetensors,conditions=male.safetensors+young.safetensors,strength=1.5".
@@ -40,7 +46,8 @@ struct EditorSpec {
 EditorSpec parse_editor_spec(const std::string& spec);
 
 // The editor of o.method, checked against the generator (space, dimension, W+ layers); errors name
-// the option or file at fault.
+// the option or file at fault. Editors may borrow `g` (pfsf walks through it): keep g alive while
+// the editor is used.
 std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::Generator& g);
 
 // z latents -> codes of `space` (W/W+ through the mapping with the truncation of `o`).
