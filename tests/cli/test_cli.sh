@@ -402,6 +402,18 @@ assert 0.5 < m['identity_preservation'] < 0.8, m
 PYEOF
     then ok "evaluate-images"; else bad "evaluate-images"; fi
     refuse "evaluate-images: unpaired" "give them in pairs" "$T/ei2.json" -- "$FACEEDIT" evaluate-images --original "$PHOTOS/000004.jpg" --edited "$PHOTOS/000004.jpg" "$PHOTOS/000009.jpg" --attr smiling --label x -o "$T/ei2.json"
+    # --- the PFSF walk behind the Editor interface, on generated faces ---
+    if [ -s "$T/smiles.safetensors" ] && "$FACEEDIT" evaluate --method pfsf --attr smiling --classifier "$T/smiles.safetensors" \
+        --n 4 --alpha 0,1 -o "$T/pf.json" >/dev/null 2>&1 && $PY - "$T/pf.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r['editor']['method'] == 'pfsf' and r['n'] == 4 and len(r['metrics']) == 2, r
+m0 = r['metrics'][0]
+assert m0['target_change_rate'] == 0 and abs(m0['identity_preservation'] - 1) < 1e-5, m0
+assert r['metrics'][1]['mean_latent_shift'] > 0, r['metrics'][1]
+PYEOF
+    then ok "evaluate --method pfsf"; else bad "evaluate --method pfsf"; fi
+    refuse "evaluate --method pfsf: unknown attribute" "no-such-attr" "$T/pf2.json" -- "$FACEEDIT" evaluate --method pfsf --attr no-such-attr --classifier "$T/smiles.safetensors" --n 2 -o "$T/pf2.json"
     refuse "evaluate-sequence: malformed step" "not key=value" "$T/seq2.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,oops" -o "$T/seq2.json"
     refuse "evaluate-sequence: unknown key" "unknown key 'colour'" "$T/seq3.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,colour=red" -o "$T/seq3.json"
   fi
