@@ -117,7 +117,10 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   face.landmarks = ffhq.landmarks;
   pipeline::FuseParams fp;
   fp.poisson = o.poisson;
-  const cv::Mat mask = pipeline::portrait_mask(face.crop, pipeline::landmarks_in_crop(face, o.crop), segmenter.get(), fp);
+  // The portrait usually runs past the crop's edges (the DCGAN's crop is tight): fade the mask out
+  // towards the edges, or the edit would stop at a visible square seam in the photo.
+  const cv::Mat mask = pipeline::portrait_mask(face.crop, pipeline::landmarks_in_crop(face, o.crop), segmenter.get(), fp)
+                           .mul(pipeline::square_mask(o.crop, std::max(2, o.crop / 8)));
   timings["align"] = seconds_since(t0);
   stage_line("align", timings["align"], {{"crop", o.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(mask)[0]}});
 
