@@ -49,15 +49,9 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
     sp.judge_target = o->judge_target;
     sp.truncation = o->editor.truncation;
     auto result = eval::evaluate_sweep(*g, *editor, codes, judges, sp);
-    const std::filesystem::path out(o->output);
-    const std::string grid = (out.parent_path() / (out.stem().string() + ".png")).string();
-    io::write_image(grid, result.grid);
-    result.json["grid_png"] = grid;
     result.json["model"] = o->model;
     result.json["seed"] = o->seed;
-    const std::string text = result.json.dump(2);
-    io::write_file_atomic(o->output, text.data(), text.size());
-    std::cout << result.json.dump() << "\n";
+    write_evaluation(o->output, result.json, result.grid);
   });
 }
 
@@ -104,15 +98,9 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
     eval::SequenceParams sp;
     sp.truncation = o->truncation;
     auto result = eval::evaluate_sequence(*g, steps, codes, judges, sp);
-    const std::filesystem::path out(o->output);
-    const std::string grid = (out.parent_path() / (out.stem().string() + ".png")).string();
-    io::write_image(grid, result.grid);
-    result.json["grid_png"] = grid;
     result.json["model"] = o->model;
     result.json["seed"] = o->seed;
-    const std::string text = result.json.dump(2);
-    io::write_file_atomic(o->output, text.data(), text.size());
-    std::cout << result.json.dump() << "\n";
+    write_evaluation(o->output, result.json, result.grid);
   });
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "editor_options.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/edit_metrics.h"
 #include "faceedit/io/atomic_file.h"
@@ -94,13 +95,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
       for (auto& [k, v] : sum) mean[k] = count ? v / static_cast<double>(count) : 0.0;
       result["mean_timings"] = mean;
     }
-    const std::filesystem::path out(o->output);
-    const std::string grid_png = (out.parent_path() / (out.stem().string() + ".png")).string();
-    io::write_image(grid_png, io::make_grid(torch::cat(grid), 4));
-    result["grid_png"] = grid_png;
-    const std::string text = result.dump(2);
-    io::write_file_atomic(o->output, text.data(), text.size());
-    std::cout << result.dump() << "\n";
+    write_evaluation(o->output, result, io::make_grid(torch::cat(grid), 4));
   });
 }
 

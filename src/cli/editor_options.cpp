@@ -14,6 +14,8 @@
 #include "faceedit/models/judges.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+#include "faceedit/io/image.h"
 
 namespace faceedit::cli {
 
@@ -163,6 +165,16 @@ torch::Tensor codes_from_z(const models::Generator& g, const torch::Tensor& z, m
   if (space == models::LatentSpace::Z) return z;
   auto wplus = g.map(z, truncation);
   return space == models::LatentSpace::W ? wplus.select(1, 0).contiguous() : wplus;
+}
+
+void write_evaluation(const std::string& output, nlohmann::json json, const cv::Mat& grid) {
+  const std::filesystem::path out(output);
+  const std::string grid_png = (out.parent_path() / (out.stem().string() + ".png")).string();
+  io::write_image(grid_png, grid);
+  json["grid_png"] = grid_png;
+  const std::string text = json.dump(2);
+  io::write_file_atomic(output, text.data(), text.size());
+  std::cout << json.dump() << "\n";
 }
 
 torch::Tensor images_of(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space, double truncation) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <memory>
@@ -52,6 +54,10 @@ std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::
 
 // z latents -> codes of `space` (W/W+ through the mapping with the truncation of `o`).
 torch::Tensor codes_from_z(const models::Generator& g, const torch::Tensor& z, models::LatentSpace space, double truncation);
+
+// Writes an evaluation result: `grid` as OUTPUT-stem.png beside `output` (its path goes into
+// json["grid_png"]), the JSON atomically to `output`, and one JSON line to stdout.
+void write_evaluation(const std::string& output, nlohmann::json json, const cv::Mat& grid);
 
 // Images of codes in `space` (Z codes get the truncation; W/W+ codes were truncated when mapped).
 torch::Tensor images_of(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space, double truncation);

@@ -4,22 +4,10 @@
 
 #include "faceedit/error.h"
 #include "faceedit/eval/edit_metrics.h"
+#include "faceedit/eval/edit_sweep.h"
 #include "faceedit/io/image.h"
 
 namespace faceedit::eval {
-
-namespace {
-
-torch::Tensor images_in_batches(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
-                                double truncation, int64_t batch) {
-  const double psi = space == models::LatentSpace::Z ? truncation : 1.0;  // W codes come truncated
-  std::vector<torch::Tensor> out;
-  for (int64_t b = 0; b < codes.size(0); b += batch)
-    out.push_back(g.generate(codes.narrow(0, b, std::min(batch, codes.size(0) - b)), space, psi));
-  return torch::cat(out);
-}
-
-}  // namespace
 
 SequenceResult evaluate_sequence(const models::Generator& g, const std::vector<SequenceStep>& steps,
                                  const torch::Tensor& latents, models::JudgePanel& judges, const SequenceParams& p) {
@@ -48,7 +36,7 @@ SequenceResult evaluate_sequence(const models::Generator& g, const std::vector<S
   }
 
   torch::NoGradGuard no_grad;
-  const auto original = judge_images(images_in_batches(g, latents, space, p.truncation, p.batch), judges, true, p.batch);
+  const auto original = judge_images(generate_in_batches(g, latents, space, p.truncation, p.batch), judges, true, p.batch);
   SequenceResult r;
   r.json = {{"n", latents.size(0)}, {"steps", nlohmann::json::array()}, {"after", nlohmann::json::array()}};
   auto codes = latents;
@@ -56,7 +44,7 @@ SequenceResult evaluate_sequence(const models::Generator& g, const std::vector<S
   for (size_t k = 0; k < steps.size(); ++k) {
     const auto& step = steps[k];
     codes = step.editor->edit(codes, step.editor->flip_sign(latents) * std::abs(step.strength));
-    const auto edited = judge_images(images_in_batches(g, codes, space, p.truncation, p.batch), judges, false, p.batch);
+    const auto edited = judge_images(generate_in_batches(g, codes, space, p.truncation, p.batch), judges, false, p.batch);
     stages.push_back(edited.images);
     r.json["steps"].push_back({{"editor", step.editor->describe()}, {"strength", std::abs(step.strength)}, {"judge_target", targets[k]}});
     nlohmann::json after = {{"target_change_rate", nlohmann::json::object()}};

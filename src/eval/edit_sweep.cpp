@@ -11,16 +11,17 @@ namespace {
 // Z codes are truncated when mapped; W and W+ codes were truncated when they were made.
 double psi_for(models::LatentSpace space, double truncation) { return space == models::LatentSpace::Z ? truncation : 1.0; }
 
-torch::Tensor generate_batched(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
-                               double truncation, int64_t batch) {
+}  // namespace
+
+torch::Tensor generate_in_batches(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
+                                  double truncation, int64_t batch) {
+  torch::NoGradGuard no_grad;
   truncation = psi_for(space, truncation);
   std::vector<torch::Tensor> out;
   for (int64_t b = 0; b < codes.size(0); b += batch)
     out.push_back(g.generate(codes.narrow(0, b, std::min(batch, codes.size(0) - b)), space, truncation));
   return torch::cat(out);
 }
-
-}  // namespace
 
 torch::Tensor sweep_images(const models::Generator& g, const edit::Editor& editor, const torch::Tensor& latents,
                            const std::vector<double>& alphas, double truncation) {
@@ -40,7 +41,7 @@ SweepResult evaluate_sweep(const models::Generator& g, const edit::Editor& edito
   torch::NoGradGuard no_grad;
   const int64_t n = latents.size(0);
   const auto space = editor.space();
-  auto original = generate_batched(g, latents, space, p.truncation, p.batch);
+  auto original = generate_in_batches(g, latents, space, p.truncation, p.batch);
   if (!judges.attributes) fail("sweep", "needs an attribute judge");
   // The originals are judged once; each strength then costs one judging of its edits.
   const auto judged_original = judge_images(original, judges, /*with_background=*/true);
@@ -58,7 +59,7 @@ SweepResult evaluate_sweep(const models::Generator& g, const edit::Editor& edito
     auto edited_codes = editor.edit(latents, sign * magnitudes[i]);
     // An edit that leaves the codes as they were (strength 0) is judged as the originals were.
     const bool unchanged = torch::equal(edited_codes, latents);
-    auto edited = unchanged ? original : generate_batched(g, edited_codes, space, p.truncation, p.batch);
+    auto edited = unchanged ? original : generate_in_batches(g, edited_codes, space, p.truncation, p.batch);
     auto m = compare_judgments(judged_original, unchanged ? judged_original : judge_images(edited, judges, false),
                                judges.attributes->columns(), mp)
                  .to_json();

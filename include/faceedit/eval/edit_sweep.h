@@ -32,6 +32,11 @@ struct SweepResult {
   cv::Mat grid;         // BGR sweep grid
 };
 
+// Images of codes in `space`, `batch` at a time, without gradients. Z codes get the truncation;
+// W and W+ codes were truncated when they were made.
+torch::Tensor generate_in_batches(const models::Generator& generator, const torch::Tensor& codes,
+                                  models::LatentSpace space, double truncation, int64_t batch);
+
 // `latents` are codes of editor.space() (e.g. map(z) for W).
 SweepResult evaluate_sweep(const models::Generator& generator, const edit::Editor& editor,
                            const torch::Tensor& latents, models::JudgePanel& judges, const SweepParams& params);
