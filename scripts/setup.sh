@@ -10,6 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-pthread          # tensors/autograd; OpenBLAS makes CPU matmuls ~30x faster
+  libtcmalloc-minimal4                        # reuses large tensors' memory (glibc page-faults them afresh)
   libopencv-dev                               # image IO, warps, blending
   liblinear-dev                               # linear SVM (InterFaceGAN boundaries)
   libdlib-dev libdlib-data                    # face detection, 68 landmarks

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 // Compiled for AVX-512, AVX2 and plain x86-64; the loader picks the best the CPU has.
@@ -16,72 +17,107 @@ namespace faceedit::nn::kernels {
 
 namespace {
 
+// The epilogue's constants, resolved once: v -> clamp(gain * lrelu(v + noise + bias)).
+struct Activation {
+  const float* bias;
+  float slope, gain, lo, hi;
+  explicit Activation(const Epilogue& e)
+      : bias(e.bias),
+        slope(e.lrelu ? 0.2f : 1.0f),
+        gain(e.gain),
+        lo(e.clamp >= 0 ? -e.clamp : -3.4e38f),
+        hi(e.clamp >= 0 ? e.clamp : 3.4e38f) {}
+};
+
+// Scalars, not the struct: loads through a reference inside the loops would block vectorisation.
+inline float activate(float v, float noise, float bias, float slope, float gain, float lo, float hi) {
+  v += noise + bias;
+  v = v < 0 ? v * slope : v;  // slope 1 without the leaky ReLU: branch-free either way
+  return std::min(std::max(v * gain, lo), hi);
+}
+
 FACEEDIT_MULTIVERSION
-void epilogue_row(float* __restrict y, int64_t w, int64_t c, const float* __restrict noise_row, const Epilogue& e) {
-  const float* __restrict bias = e.bias;
-  const float gain = e.gain, lo = e.clamp >= 0 ? -e.clamp : -3.4e38f, hi = e.clamp >= 0 ? e.clamp : 3.4e38f;
-  const bool lrelu = e.lrelu;
+void epilogue_row(float* __restrict y, int64_t w, int64_t c, const float* __restrict noise_row, const Activation& a) {
+  const float* __restrict bias = a.bias;
+  const float slope = a.slope, gain = a.gain, lo = a.lo, hi = a.hi;
   for (int64_t x = 0; x < w; ++x) {
     const float n = noise_row ? noise_row[x] : 0.0f;
     float* __restrict px = y + x * c;
+    for (int64_t k = 0; k < c; ++k) px[k] = activate(px[k], n, bias[k], slope, gain, lo, hi);
+  }
+}
+
+// The epilogue without noise over a whole row as one flat run (bias repeated per pixel in
+// bias_row [W*C]): fast for any C, where the per-pixel loop crawls at toRGB's C = 3.
+FACEEDIT_MULTIVERSION
+void epilogue_row_flat(float* __restrict y, int64_t n, const float* __restrict bias_row, const Activation& a) {
+  const float slope = a.slope, gain = a.gain, lo = a.lo, hi = a.hi;
+  for (int64_t j = 0; j < n; ++j) y[j] = activate(y[j], 0.0f, bias_row[j], slope, gain, lo, hi);
+}
+
+// dst[j] = g0 r0[j] + g1 r1[j] + g2 r2[j] + g3 r3[j]: one write per element (no accumulation passes).
+FACEEDIT_MULTIVERSION
+void weighted_sum4(float* __restrict dst, const float* __restrict r0, const float* __restrict r1,
+                   const float* __restrict r2, const float* __restrict r3, const float g[4], int64_t n) {
+  const float g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
+  for (int64_t j = 0; j < n; ++j) dst[j] = g0 * r0[j] + g1 * r1[j] + g2 * r2[j] + g3 * r3[j];
+}
+
+// Horizontal FIR of one vertically filtered row pair and the epilogue, into output row `row` [2W][C].
+// te [W+1][C] are the even phase columns; to [W+2][C] the odd ones with a zero column on each side.
+//   v[2n]   = g0 o[n-1] + g1 e[n] + g2 o[n] + g3 e[n+1]
+//   v[2n+1] = g0 e[n]   + g1 o[n] + g2 e[n+1] + g3 o[n+1]
+FACEEDIT_MULTIVERSION
+void upfir_columns(const float* __restrict te, const float* __restrict to, float* __restrict row, int64_t w, int64_t c,
+                   const float* __restrict noise_row, const Activation& a) {
+  const float g0 = 0.25f, g1 = 0.75f, g2 = 0.75f, g3 = 0.25f;
+  const float* __restrict bias = a.bias;
+  const float slope = a.slope, gain = a.gain, lo = a.lo, hi = a.hi;
+  for (int64_t n = 0; n < w; ++n) {
+    const float* __restrict e0 = te + n * c;
+    const float* __restrict e1 = e0 + c;
+    const float* __restrict om = to + n * c;  // o[n-1], shifted by the zero column
+    const float* __restrict o0 = om + c;
+    const float* __restrict o1 = o0 + c;
+    float* __restrict ev = row + (2 * n) * c;
+    float* __restrict od = ev + c;
+    const float ne = noise_row ? noise_row[2 * n] : 0.0f, no = noise_row ? noise_row[2 * n + 1] : 0.0f;
     for (int64_t k = 0; k < c; ++k) {
-      float v = px[k] + n + bias[k];
-      if (lrelu) v = v < 0 ? v * 0.2f : v;
-      v *= gain;
-      px[k] = std::min(std::max(v, lo), hi);
+      ev[k] = activate(g0 * om[k] + g1 * e0[k] + g2 * o0[k] + g3 * e1[k], ne, bias[k], slope, gain, lo, hi);
+      od[k] = activate(g0 * e0[k] + g1 * o0[k] + g2 * e1[k] + g3 * o1[k], no, bias[k], slope, gain, lo, hi);
     }
   }
 }
 
-// One output row pair's worth of work: rows 2m and 2m+1 of the output come from phase rows
-// m-1, m, m+1. Per axis, with g = [1,3,3,1] / 4 and e/o the even/odd phases (see header):
+// Output row y from the phases: rows 2m and 2m+1 come from phase rows m-1, m, m+1. Per axis, with
+// g = [1,3,3,1] / 4 and e/o the even/odd phases (see header):
 //   v[2m]   = g0 o[m-1] + g1 e[m] + g2 o[m] + g3 e[m+1]
 //   v[2m+1] = g0 e[m]   + g1 o[m] + g2 e[m+1] + g3 o[m+1]
-FACEEDIT_MULTIVERSION
+// tmp holds [W+1][C] + [W+2][C] + a zero row of [W+1][C]; rows beyond the edges read the zero row.
 void upfir_row(const float* p00, const float* p01, const float* p10, const float* p11, float* out, int64_t h,
-               int64_t w, int64_t c, int64_t y, float* __restrict tmp) {
-  // First the vertical filter into tmp: two rows (even phase-columns [W+1][C], odd [W][C]) for output row y.
+               int64_t w, int64_t c, int64_t y, float* tmp, const float* noise_row, const Activation& a) {
   const float g[4] = {0.25f, 0.75f, 0.75f, 0.25f};
   const int64_t m = y / 2;
-  // Taps (phase row parity, phase row index, weight) for output row y.
-  struct Tap {
-    int a;
-    int64_t r;
-    float g;
-  } taps[4];
-  if (y % 2 == 0)
-    taps[0] = {1, m - 1, g[0]}, taps[1] = {0, m, g[1]}, taps[2] = {1, m, g[2]}, taps[3] = {0, m + 1, g[3]};
-  else
-    taps[0] = {0, m, g[0]}, taps[1] = {1, m, g[1]}, taps[2] = {0, m + 1, g[2]}, taps[3] = {1, m + 1, g[3]};
-  float* __restrict te = tmp;                 // [W+1][C]: even phase columns
-  float* __restrict to = tmp + (w + 1) * c;  // [W][C]: odd phase columns
-  std::fill(te, te + (2 * w + 1) * c, 0.0f);  // not the zero row after it
-  for (const Tap& t : taps) {
-    const int64_t rows = t.a == 0 ? h + 1 : h;
-    if (t.r < 0 || t.r >= rows) continue;
-    const float* __restrict se = (t.a == 0 ? p00 : p10) + t.r * (w + 1) * c;
-    const float* __restrict so = (t.a == 0 ? p01 : p11) + t.r * w * c;
-    const float gw = t.g;
-    for (int64_t i = 0; i < (w + 1) * c; ++i) te[i] += gw * se[i];
-    for (int64_t i = 0; i < w * c; ++i) to[i] += gw * so[i];
-  }
-  // Then the horizontal filter into the output row: [2W][C]. The odd phase has W columns; its
-  // neighbours beyond the edges are zero (a zero row keeps the inner loop branch-free).
-  float* __restrict zeros = to + w * c;  // tmp has C spare floats, kept zero
-  float* __restrict row = out + y * 2 * w * c;
-  for (int64_t n = 0; n < w; ++n) {
-    float* __restrict ev = row + (2 * n) * c;
-    float* __restrict od = row + (2 * n + 1) * c;
-    const float* __restrict e0 = te + n * c;
-    const float* __restrict e1 = te + (n + 1) * c;
-    const float* __restrict o0 = to + n * c;
-    const float* __restrict om = n > 0 ? to + (n - 1) * c : zeros;
-    const float* __restrict o1 = n + 1 < w ? to + (n + 1) * c : zeros;
-    for (int64_t k = 0; k < c; ++k) {
-      ev[k] = g[0] * om[k] + g[1] * e0[k] + g[2] * o0[k] + g[3] * e1[k];
-      od[k] = g[0] * e0[k] + g[1] * o0[k] + g[2] * e1[k] + g[3] * o1[k];
-    }
-  }
+  float* te = tmp;                          // [W+1][C]
+  float* to = te + (w + 1) * c;             // [W+2][C], zero first and last columns
+  const float* zero = to + (w + 2) * c;     // [W+1][C] of zeros
+  // Phase row r of parity par (0: even rows, H+1 of them; 1: odd rows, H), even and odd columns.
+  auto even_cols = [&](int par, int64_t r) -> const float* {
+    if (r < 0 || r >= (par == 0 ? h + 1 : h)) return zero;
+    return (par == 0 ? p00 : p10) + r * (w + 1) * c;
+  };
+  auto odd_cols = [&](int par, int64_t r) -> const float* {
+    if (r < 0 || r >= (par == 0 ? h + 1 : h)) return zero;
+    return (par == 0 ? p01 : p11) + r * w * c;
+  };
+  // Taps (row parity, phase row) in filter order g0..g3 for this output row.
+  const int par[4] = {y % 2 == 0 ? 1 : 0, y % 2 == 0 ? 0 : 1, y % 2 == 0 ? 1 : 0, y % 2 == 0 ? 0 : 1};
+  const int64_t r[4] = {y % 2 == 0 ? m - 1 : m, m, y % 2 == 0 ? m : m + 1, m + 1};
+  weighted_sum4(te, even_cols(par[0], r[0]), even_cols(par[1], r[1]), even_cols(par[2], r[2]),
+                even_cols(par[3], r[3]), g, (w + 1) * c);
+  weighted_sum4(to + c, odd_cols(par[0], r[0]), odd_cols(par[1], r[1]), odd_cols(par[2], r[2]),
+                odd_cols(par[3], r[3]), g, w * c);
+  upfir_columns(te, to, out + y * 2 * w * c, w, c, noise_row, a);
 }
 
 // y[2m + a][2n + b] += upsampled image, per axis v[2m] = (x[m-1] + 3 x[m]) / 4 and
@@ -119,30 +155,64 @@ void upsample_add_row(const float* __restrict img, float* __restrict y, int64_t 
 }  // namespace
 
 void bias_act_nhwc(float* y, int64_t h, int64_t w, int64_t c, const Epilogue& e) {
+  const Activation a(e);
+  if (!e.noise) {
+    std::vector<float> bias_row(static_cast<size_t>(w * c));
+    for (int64_t j = 0; j < w * c; ++j) bias_row[j] = e.bias[j % c];
+    at::parallel_for(0, h, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) epilogue_row_flat(y + r * w * c, w * c, bias_row.data(), a);
+    });
+    return;
+  }
   at::parallel_for(0, h, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) epilogue_row(y + r * w * c, w, c, e.noise ? e.noise + r * w : nullptr, e);
+    for (int64_t r = begin; r < end; ++r) epilogue_row(y + r * w * c, w, c, e.noise + r * w, a);
   });
 }
 
 void upfir_phases_nhwc(const float* p00, const float* p01, const float* p10, const float* p11, float* out, int64_t h,
                        int64_t w, int64_t c, const Epilogue& e) {
+  const Activation a(e);
   at::parallel_for(0, 2 * h, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> tmp(static_cast<size_t>((2 * w + 2) * c), 0.0f);
-    for (int64_t y = begin; y < end; ++y) {
-      upfir_row(p00, p01, p10, p11, out, h, w, c, y, tmp.data());
-      epilogue_row(out + y * 2 * w * c, 2 * w, c, e.noise ? e.noise + y * 2 * w : nullptr, e);
-    }
+    // te, to (with its zero columns) and the zero row; only te's and to's interiors get overwritten.
+    std::vector<float> tmp(static_cast<size_t>((3 * w + 4) * c), 0.0f);
+    for (int64_t y = begin; y < end; ++y)
+      upfir_row(p00, p01, p10, p11, out, h, w, c, y, tmp.data(), e.noise ? e.noise + y * 2 * w : nullptr, a);
   });
 }
-
-}  // namespace faceedit::nn::kernels
-
-namespace faceedit::nn::kernels {
 
 void upsample2d_add_nhwc(const float* img, float* y, int64_t h, int64_t w, int64_t c) {
   at::parallel_for(0, 2 * h, 8, [&](int64_t begin, int64_t end) {
     std::vector<float> tmp(static_cast<size_t>((w + 2) * c));
     for (int64_t oy = begin; oy < end; ++oy) upsample_add_row(img, y, h, w, c, oy, tmp.data());
+  });
+}
+
+void demodulation(const float* w, const float* s, int64_t o, int64_t i, int64_t taps, float* d) {
+  at::parallel_for(0, o, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t oc = begin; oc < end; ++oc) {
+      double sum = 0;
+      const float* wo = w + oc * i * taps;
+      for (int64_t ic = 0; ic < i; ++ic) {
+        float sq = 0;
+        for (int64_t t = 0; t < taps; ++t) sq += wo[ic * taps + t] * wo[ic * taps + t];
+        sum += static_cast<double>(sq) * s[ic] * s[ic];
+      }
+      d[oc] = static_cast<float>(1.0 / std::sqrt(sum + 1e-8));
+    }
+  });
+}
+
+void modulate_weight(const float* w, const float* s, const float* d, int64_t o, int64_t i, int64_t taps,
+                     const TapDestination* to) {
+  at::parallel_for(0, o, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t oc = begin; oc < end; ++oc) {
+      const float* wo = w + oc * i * taps;
+      const float scale = d ? d[oc] : 1.0f;
+      for (int64_t t = 0; t < taps; ++t) {
+        float* dst = to[t].dst + (oc * to[t].dst_taps + to[t].slot) * i;
+        for (int64_t ic = 0; ic < i; ++ic) dst[ic] = wo[ic * taps + t] * (s[ic] * scale);
+      }
+    }
   });
 }
 

@@ -27,4 +27,21 @@ void upfir_phases_nhwc(const float* p00, const float* p01, const float* p10, con
 // y [2H][2W][C] += upsample2d(img [H][W][C]) (the skip path's image upsampling, [1,3,3,1] FIR).
 void upsample2d_add_nhwc(const float* img, float* y, int64_t h, int64_t w, int64_t c);
 
+// Demodulation coefficients of weight w [O][I][T] (T = kh * kw taps) modulated by styles s [I]:
+//   d[o] = 1 / sqrt(sum_{i,t} (w[o][i][t] s[i])^2 + 1e-8).
+void demodulation(const float* w, const float* s, int64_t o, int64_t i, int64_t taps, float* d);
+
+// Where one tap of the kernel goes: into `dst` [O][dst_taps][I] (a channels-last weight) at slot.
+struct TapDestination {
+  float* dst = nullptr;
+  int64_t dst_taps = 1;
+  int64_t slot = 0;
+};
+
+// Modulated weights in one pass over w [O][I][T]: tap t of output channel o lands at
+// to[t].dst[o][to[t].slot][i] = w[o][i][t] * s[i] * (d ? d[o] : 1). One call writes a whole
+// channels-last kernel or, for the up-convolution, all four phase sub-kernels at once.
+void modulate_weight(const float* w, const float* s, const float* d, int64_t o, int64_t i, int64_t taps,
+                     const TapDestination* to);
+
 }  // namespace faceedit::nn::kernels

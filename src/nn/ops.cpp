@@ -116,13 +116,55 @@ namespace {
 
 torch::Tensor channels_last(const torch::Tensor& t) { return t.contiguous(torch::MemoryFormat::ChannelsLast); }
 
-torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight,
-                                           const torch::Tensor& styles, bool demodulate, int up,
+// Per-sample modulated weights for the channels-last convolutions, written by one kernel pass:
+// the whole kernel for up = 1, or the four phase sub-kernels of the stride-2 transposed convolution
+// for up = 2 (phase a = 0 takes taps {2, 0} along its axis, a = 1 tap {1}). Each tensor is a
+// channels-last view [O, I, kh, kw] of [O, kh, kw, I] memory.
+std::vector<torch::Tensor> modulated_kernels(const torch::Tensor& weight, const float* styles, bool demodulate,
+                                             int up) {
+  const int64_t out_ch = weight.size(0), in_ch = weight.size(1), k = weight.size(2), taps = k * k;
+  const float* w = weight.data_ptr<float>();
+  std::vector<float> d;
+  if (demodulate) {
+    d.resize(static_cast<size_t>(out_ch));
+    kernels::demodulation(w, styles, out_ch, in_ch, taps, d.data());
+  }
+  auto ohwi = [&](int64_t kh, int64_t kw) {
+    return torch::empty({out_ch, kh, kw, in_ch}, weight.options());
+  };
+  std::vector<torch::Tensor> result;
+  std::vector<kernels::TapDestination> to(static_cast<size_t>(taps));
+  if (up == 1) {
+    result.push_back(ohwi(k, k));
+    for (int64_t t = 0; t < taps; ++t) to[t] = {result[0].data_ptr<float>(), taps, t};
+  } else {
+    // Position of tap ky (or kx) inside its phase's sub-kernel: even phase rows {2, 0}, odd {1}.
+    auto phase_of = [](int64_t tap) { return tap == 1 ? 1 : 0; };
+    auto slot_of = [](int64_t tap) { return tap == 0 ? int64_t{1} : int64_t{0}; };
+    auto extent = [](int phase) { return phase == 0 ? int64_t{2} : int64_t{1}; };
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b) result.push_back(ohwi(extent(a), extent(b)));
+    for (int64_t ky = 0; ky < k; ++ky)
+      for (int64_t kx = 0; kx < k; ++kx) {
+        const int a = phase_of(ky), b = phase_of(kx);
+        to[ky * k + kx] = {result[a * 2 + b].data_ptr<float>(), extent(a) * extent(b),
+                           slot_of(ky) * extent(b) + slot_of(kx)};
+      }
+  }
+  kernels::modulate_weight(w, styles, demodulate ? d.data() : nullptr, out_ch, in_ch, taps, to.data());
+  for (auto& t : result) t = t.permute({0, 3, 1, 2});
+  return result;
+}
+
+torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight_in,
+                                           const torch::Tensor& styles_in, bool demodulate, int up,
                                            const torch::Tensor& bias, Activation act, double gain, double clamp,
                                            const torch::Tensor& noise) {
-  const int64_t n = x_in.size(0), h = x_in.size(2), w = x_in.size(3), out_ch = weight.size(0), k = weight.size(2);
+  const int64_t n = x_in.size(0), h = x_in.size(2), w = x_in.size(3), out_ch = weight_in.size(0),
+                k = weight_in.size(2);
   const auto x = channels_last(x_in);
-  const auto wmod = modulated_weights(weight, styles, demodulate);
+  const auto weight = weight_in.contiguous();
+  const auto styles = styles_in.contiguous();
   const auto bias_c = bias.contiguous();
   auto noise_c = noise.defined() ? noise.contiguous() : noise;
   kernels::Epilogue e;
@@ -135,26 +177,22 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
     if (!noise_c.defined()) return nullptr;
     return noise_c.dim() == 2 ? noise_c.data_ptr<float>() : noise_c[i].data_ptr<float>();
   };
-  // Phase (a, b) of the stride-2 transposed conv: taps ky = {2, 0} (a = 0) or {1} (a = 1), same for kx.
-  const auto even = torch::tensor({2, 0}, torch::kLong), odd = torch::tensor({1}, torch::kLong);
   std::vector<torch::Tensor> outs;  // up = 1: per-sample conv outputs
   torch::Tensor up_out;              // up = 2: the batch output
   for (int64_t i = 0; i < n; ++i) {
     const auto xi = x.narrow(0, i, 1);
-    const auto wi = wmod[i];
+    const auto wk = modulated_kernels(weight, styles.data_ptr<float>() + i * styles.size(1), demodulate, up);
     e.noise = noise_of(i);
     if (up == 1) {
-      auto y = channels_last(torch::conv2d(xi, channels_last(wi), {}, 1, k / 2));
+      auto y = channels_last(torch::conv2d(xi, wk[0], {}, 1, k / 2));
       kernels::bias_act_nhwc(y.data_ptr<float>(), oh, ow, out_ch, e);
       outs.push_back(y);
       continue;
     }
-    auto phase = [&](const torch::Tensor& rows, const torch::Tensor& cols, int64_t pad_y, int64_t pad_x) {
-      auto sub = channels_last(wi.index_select(2, rows).index_select(3, cols));
+    auto phase = [&](const torch::Tensor& sub, int64_t pad_y, int64_t pad_x) {
       return channels_last(torch::conv2d(xi, sub, {}, 1, {pad_y, pad_x}));
     };
-    auto p00 = phase(even, even, 1, 1), p01 = phase(even, odd, 1, 0), p10 = phase(odd, even, 0, 1),
-         p11 = phase(odd, odd, 0, 0);
+    auto p00 = phase(wk[0], 1, 1), p01 = phase(wk[1], 1, 0), p10 = phase(wk[2], 0, 1), p11 = phase(wk[3], 0, 0);
     // Written straight into the batch output: sample i of a channels-last batch is contiguous.
     if (!up_out.defined())
       up_out = torch::empty({n, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
@@ -171,7 +209,9 @@ torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tenso
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                       double clamp, const torch::Tensor& noise) {
   const bool fast = !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
-                    x.scalar_type() == torch::kFloat32 && (up == 1 || weight.size(2) == 3) && bias.defined() &&
+                    x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
+                    styles.scalar_type() == torch::kFloat32 && weight.size(2) == weight.size(3) &&
+                    (up == 1 || weight.size(2) == 3) && bias.defined() &&
                     (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
   if (!fast) return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
   return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
