@@ -14,8 +14,8 @@ struct Epilogue {
   float clamp = -1.0f;  // < 0: none
 };
 
-// y[h][w][c] = epilogue(y[h][w][c]) in place.
-void bias_act_nhwc(float* y, int64_t h, int64_t w, int64_t c, const Epilogue& e);
+// y[h][w][c] = epilogue(x[h][w][c]); x == y works in place.
+void bias_act_nhwc(const float* x, float* y, int64_t h, int64_t w, int64_t c, const Epilogue& e);
 
 // Output [2H][2W][C] from the four phases of a stride-2 transposed 3x3 convolution:
 //   p00 [H+1][W+1][C], p01 [H+1][W][C], p10 [H][W+1][C], p11 [H][W][C]

@@ -177,30 +177,31 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
     if (!noise_c.defined()) return nullptr;
     return noise_c.dim() == 2 ? noise_c.data_ptr<float>() : noise_c[i].data_ptr<float>();
   };
-  std::vector<torch::Tensor> outs;  // up = 1: per-sample conv outputs
-  torch::Tensor up_out;              // up = 2: the batch output
+  // Each sample's result goes straight into the batch output: sample i of a channels-last batch is
+  // contiguous. With one sample, a 'same' convolution's epilogue runs in place on its output.
+  torch::Tensor out;
   for (int64_t i = 0; i < n; ++i) {
     const auto xi = x.narrow(0, i, 1);
     const auto wk = modulated_kernels(weight, styles.data_ptr<float>() + i * styles.size(1), demodulate, up);
     e.noise = noise_of(i);
     if (up == 1) {
       auto y = channels_last(torch::conv2d(xi, wk[0], {}, 1, k / 2));
-      kernels::bias_act_nhwc(y.data_ptr<float>(), oh, ow, out_ch, e);
-      outs.push_back(y);
+      if (n == 1) out = y;
+      if (!out.defined())
+        out = torch::empty({n, out_ch, oh, ow}, y.options().memory_format(torch::MemoryFormat::ChannelsLast));
+      kernels::bias_act_nhwc(y.data_ptr<float>(), out[i].data_ptr<float>(), oh, ow, out_ch, e);
       continue;
     }
     auto phase = [&](const torch::Tensor& sub, int64_t pad_y, int64_t pad_x) {
       return channels_last(torch::conv2d(xi, sub, {}, 1, {pad_y, pad_x}));
     };
     auto p00 = phase(wk[0], 1, 1), p01 = phase(wk[1], 1, 0), p10 = phase(wk[2], 0, 1), p11 = phase(wk[3], 0, 0);
-    // Written straight into the batch output: sample i of a channels-last batch is contiguous.
-    if (!up_out.defined())
-      up_out = torch::empty({n, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    if (!out.defined())
+      out = torch::empty({n, out_ch, oh, ow}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
     kernels::upfir_phases_nhwc(p00.data_ptr<float>(), p01.data_ptr<float>(), p10.data_ptr<float>(),
-                               p11.data_ptr<float>(), up_out[i].data_ptr<float>(), h, w, out_ch, e);
+                               p11.data_ptr<float>(), out[i].data_ptr<float>(), h, w, out_ch, e);
   }
-  if (up_out.defined()) return up_out;
-  return n == 1 ? outs[0] : torch::cat(outs);
+  return out;
 }
 
 }  // namespace

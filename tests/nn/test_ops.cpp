@@ -179,6 +179,28 @@ TEST(Ops, FusedModulatedConvMatchesReference) {
   EXPECT_LE((got - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>());
 }
 
+// Channel counts where the kernels' vector bodies (16 floats) run, with and without a tail.
+TEST(Ops, FusedModulatedConvMatchesReferenceAtVectorWidths) {
+  torch::manual_seed(6);
+  for (int up : {1, 2})
+    for (int64_t n : {1, 2})
+      for (int64_t co : {32, 37}) {
+        const int64_t ci = 48, h = 5, w = 7;
+        auto x = torch::randn({n, ci, h, w});
+        auto weight = torch::randn({co, ci, 3, 3});
+        auto styles = torch::randn({n, ci}) + 1;
+        auto bias = torch::randn({co});
+        auto noise = torch::randn({h * up, w * up});
+        auto want = modulated_conv_bias_act_reference(x, weight, styles, true, up, bias, Activation::LeakyRelu,
+                                                      std::sqrt(2.0), 0.8, noise);
+        torch::NoGradGuard no_grad;
+        auto got = modulated_conv_bias_act(x, weight, styles, true, up, bias, Activation::LeakyRelu, std::sqrt(2.0),
+                                           0.8, noise);
+        EXPECT_LE((got - want).abs().max().item<double>(), 1e-4 * want.abs().max().item<double>())
+            << "up " << up << " n " << n << " co " << co;
+      }
+}
+
 TEST(Ops, FusedUpsampleAddMatchesReference) {
   torch::manual_seed(5);
   for (int64_t n : {1, 2}) {
