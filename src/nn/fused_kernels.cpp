@@ -37,9 +37,10 @@ inline float activate(float v, float noise, float bias, float slope, float gain,
 }
 
 // src may equal dst (in place): an element-wise map has no loop-carried dependence (ivdep).
-FACEEDIT_MULTIVERSION
-void epilogue_row(const float* src, float* dst, int64_t w, int64_t c, const float* __restrict noise_row,
-                  const Activation& a) {
+template <int64_t kC>
+__attribute__((always_inline)) inline void epilogue_row_body(const float* src, float* dst, int64_t w, int64_t c_any,
+                                                             const float* __restrict noise_row, const Activation& a) {
+  const int64_t c = kC > 0 ? kC : c_any;
   const float* __restrict bias = a.bias;
   const float slope = a.slope, gain = a.gain, lo = a.lo, hi = a.hi;
   for (int64_t x = 0; x < w; ++x) {
@@ -48,6 +49,16 @@ void epilogue_row(const float* src, float* dst, int64_t w, int64_t c, const floa
     float* py = dst + x * c;
 #pragma GCC ivdep
     for (int64_t k = 0; k < c; ++k) py[k] = activate(px[k], n, bias[k], slope, gain, lo, hi);
+  }
+}
+
+FACEEDIT_MULTIVERSION
+void epilogue_row(const float* src, float* dst, int64_t w, int64_t c, const float* noise_row, const Activation& a) {
+  switch (c) {
+    case 32: return epilogue_row_body<32>(src, dst, w, c, noise_row, a);
+    case 64: return epilogue_row_body<64>(src, dst, w, c, noise_row, a);
+    case 128: return epilogue_row_body<128>(src, dst, w, c, noise_row, a);
+    default: return epilogue_row_body<0>(src, dst, w, c, noise_row, a);
   }
 }
 
@@ -73,9 +84,13 @@ void weighted_sum4(float* __restrict dst, const float* __restrict r0, const floa
 // te [W+1][C] are the even phase columns; to [W+2][C] the odd ones with a zero column on each side.
 //   v[2n]   = g0 o[n-1] + g1 e[n] + g2 o[n] + g3 e[n+1]
 //   v[2n+1] = g0 e[n]   + g1 o[n] + g2 e[n+1] + g3 o[n+1]
-FACEEDIT_MULTIVERSION
-void upfir_columns(const float* __restrict te, const float* __restrict to, float* __restrict row, int64_t w, int64_t c,
-                   const float* __restrict noise_row, const Activation& a) {
+// kC > 0 fixes C at compile time: at the high resolutions C is 32..128, and a known trip count
+// lets the compiler drop the per-pixel loop set-up that otherwise dominates.
+template <int64_t kC>
+__attribute__((always_inline)) inline void upfir_columns_body(const float* __restrict te, const float* __restrict to,
+                                                              float* __restrict row, int64_t w, int64_t c_any,
+                                                              const float* __restrict noise_row, const Activation& a) {
+  const int64_t c = kC > 0 ? kC : c_any;
   const float g0 = 0.25f, g1 = 0.75f, g2 = 0.75f, g3 = 0.25f;
   const float* __restrict bias = a.bias;
   const float slope = a.slope, gain = a.gain, lo = a.lo, hi = a.hi;
@@ -88,10 +103,22 @@ void upfir_columns(const float* __restrict te, const float* __restrict to, float
     float* __restrict ev = row + (2 * n) * c;
     float* __restrict od = ev + c;
     const float ne = noise_row ? noise_row[2 * n] : 0.0f, no = noise_row ? noise_row[2 * n + 1] : 0.0f;
+#pragma GCC ivdep
     for (int64_t k = 0; k < c; ++k) {
       ev[k] = activate(g0 * om[k] + g1 * e0[k] + g2 * o0[k] + g3 * e1[k], ne, bias[k], slope, gain, lo, hi);
       od[k] = activate(g0 * e0[k] + g1 * o0[k] + g2 * e1[k] + g3 * o1[k], no, bias[k], slope, gain, lo, hi);
     }
+  }
+}
+
+FACEEDIT_MULTIVERSION
+void upfir_columns(const float* te, const float* to, float* row, int64_t w, int64_t c, const float* noise_row,
+                   const Activation& a) {
+  switch (c) {
+    case 32: return upfir_columns_body<32>(te, to, row, w, c, noise_row, a);
+    case 64: return upfir_columns_body<64>(te, to, row, w, c, noise_row, a);
+    case 128: return upfir_columns_body<128>(te, to, row, w, c, noise_row, a);
+    default: return upfir_columns_body<0>(te, to, row, w, c, noise_row, a);
   }
 }
 
