@@ -34,4 +34,3 @@ void BM_TrainBoundary(benchmark::State& state) {
 
 BENCHMARK(BM_SortAndGather)->Arg(100)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TrainBoundary)->Arg(100)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK_MAIN();

@@ -14,7 +14,6 @@
 #include <map>
 
 #include "faceedit/models/stylegan2.h"
-#include "faceedit/runtime.h"
 
 using faceedit::models::StyleGAN2;
 using faceedit::models::StyleGAN2Config;
@@ -104,12 +103,3 @@ BENCHMARK(BM_Synthesis)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime()
     ->MinTime(4.0);
-
-int main(int argc, char** argv) {
-  faceedit::set_threads(0);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
