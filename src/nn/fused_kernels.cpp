@@ -185,6 +185,20 @@ void upsample_add_row(const float* __restrict img, float* __restrict y, int64_t 
   }
 }
 
+// sum_j x[j]^2 y[j], in 16 independent lanes (a single running sum would not vectorise).
+FACEEDIT_MULTIVERSION
+float squares_dot(const float* __restrict x, const float* __restrict y, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  float lane[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lane[l] += x[j + l] * x[j + l] * y[j + l];
+  float sum = 0;
+  for (; j < n; ++j) sum += x[j] * x[j] * y[j];
+  for (float v : lane) sum += v;
+  return sum;
+}
+
 }  // namespace
 
 void bias_act_nhwc(const float* x, float* y, int64_t h, int64_t w, int64_t c, const Epilogue& e) {
@@ -221,17 +235,13 @@ void upsample2d_add_nhwc(const float* img, float* y, int64_t h, int64_t w, int64
 }
 
 void demodulation(const float* w, const float* s, int64_t o, int64_t i, int64_t taps, float* d) {
+  // Each output channel's weights are one flat run of I * T floats; with the squared styles repeated
+  // per tap (s2[j] = s[j / T]^2) the sum is a flat dot product, which vectorises.
+  const int64_t n = i * taps;
+  std::vector<float> s2(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) s2[j] = s[j / taps] * s[j / taps];
   at::parallel_for(0, o, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t oc = begin; oc < end; ++oc) {
-      double sum = 0;
-      const float* wo = w + oc * i * taps;
-      for (int64_t ic = 0; ic < i; ++ic) {
-        float sq = 0;
-        for (int64_t t = 0; t < taps; ++t) sq += wo[ic * taps + t] * wo[ic * taps + t];
-        sum += static_cast<double>(sq) * s[ic] * s[ic];
-      }
-      d[oc] = static_cast<float>(1.0 / std::sqrt(sum + 1e-8));
-    }
+    for (int64_t oc = begin; oc < end; ++oc) d[oc] = 1.0f / std::sqrt(squares_dot(w + oc * n, s2.data(), n) + 1e-8f);
   });
 }
 
