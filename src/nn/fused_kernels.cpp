@@ -153,6 +153,24 @@ void upfir_row(const float* p00, const float* p01, const float* p10, const float
   upfir_columns(te, to, out + y * 2 * w * c, w, c, noise_row, a);
 }
 
+// Horizontal half of the image upsampling: row [2W][C] += the FIR of tmp [W+2][C] (zero end columns).
+template <int64_t kC>
+__attribute__((always_inline)) inline void upsample_add_columns(const float* __restrict tmp, float* __restrict row,
+                                                                int64_t w, int64_t c_any) {
+  const int64_t c = kC > 0 ? kC : c_any;
+  for (int64_t n = 0; n < w; ++n) {
+    const float* __restrict left = tmp + n * c;
+    const float* __restrict mid = left + c;
+    const float* __restrict right = mid + c;
+    float* __restrict ev = row + 2 * n * c;
+    float* __restrict od = ev + c;
+    for (int64_t k = 0; k < c; ++k) {
+      ev[k] += 0.25f * left[k] + 0.75f * mid[k];
+      od[k] += 0.75f * mid[k] + 0.25f * right[k];
+    }
+  }
+}
+
 // y[2m + a][2n + b] += upsampled image, per axis v[2m] = (x[m-1] + 3 x[m]) / 4 and
 // v[2m+1] = (3 x[m] + x[m+1]) / 4 (zero beyond the edges): upfirdn2d(up=2, pad [2,1], gain 4).
 FACEEDIT_MULTIVERSION
@@ -172,17 +190,11 @@ void upsample_add_row(const float* __restrict img, float* __restrict y, int64_t 
     for (int64_t i = 0; i < w * c; ++i) dst[i] += g * src[i];
   }
   float* __restrict row = y + oy * 2 * w * c;
-  for (int64_t n = 0; n < w; ++n) {
-    const float* __restrict left = tmp + n * c;
-    const float* __restrict mid = tmp + (n + 1) * c;
-    const float* __restrict right = tmp + (n + 2) * c;
-    float* __restrict ev = row + 2 * n * c;
-    float* __restrict od = row + (2 * n + 1) * c;
-    for (int64_t k = 0; k < c; ++k) {
-      ev[k] += 0.25f * left[k] + 0.75f * mid[k];
-      od[k] += 0.75f * mid[k] + 0.25f * right[k];
-    }
-  }
+  // RGB images: C = 3 fixed at compile time, so the per-pixel loop unrolls instead of crawling.
+  if (c == 3)
+    upsample_add_columns<3>(tmp, row, w, c);
+  else
+    upsample_add_columns<0>(tmp, row, w, c);
 }
 
 // sum_j x[j]^2 y[j], in 16 independent lanes (a single running sum would not vectorise).
