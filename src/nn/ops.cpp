@@ -211,8 +211,9 @@ torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tenso
                                       double clamp, const torch::Tensor& noise) {
   const bool fast = !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
                     x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-                    styles.scalar_type() == torch::kFloat32 && weight.size(2) == weight.size(3) &&
-                    (up == 1 || weight.size(2) == 3) && bias.defined() &&
+                    styles.scalar_type() == torch::kFloat32 && bias.defined() && bias.scalar_type() == torch::kFloat32 &&
+                    (!noise.defined() || noise.scalar_type() == torch::kFloat32) && weight.size(2) == weight.size(3) &&
+                    (up == 1 || weight.size(2) == 3) &&
                     (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
   if (!fast) return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
   return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
