@@ -59,6 +59,20 @@ std::pair<double, double> framing_for(const models::Generator& g) {
   return g.arch() == "dcgan" ? std::pair<double, double>{0.62, 0.05} : std::pair<double, double>{1.0, 0.0};
 }
 
+// PFSF's editor for one photo: the walk keeps the identity of the embedding that guided inversion.
+std::unique_ptr<edit::PfsfEditor> make_walker(const PhotoOptions& o, std::shared_ptr<const models::Generator> g,
+                                              models::LatentSpace space, std::shared_ptr<models::AttributeClassifier> supervision,
+                                              std::shared_ptr<models::IdentityEmbedder> identity) {
+  edit::PfsfEditorParams p;
+  p.attribute = o.editor.attribute;
+  p.space = space;
+  p.walk.max_steps = o.walk_steps;
+  p.walk.step_length = o.step_length;
+  p.walk.threshold = o.threshold;
+  p.walk.truncation = o.editor.truncation;
+  return std::make_unique<edit::PfsfEditor>(std::move(g), std::move(supervision), p, std::move(identity));
+}
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -99,8 +113,12 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   std::unique_ptr<models::FeatureDistance> perceptual;
   if (!o.perceptual.empty()) perceptual = std::make_unique<models::TorchScriptFeatureDistance>(o.perceptual);
   else if (guide_net) perceptual = std::make_unique<models::ClassifierFeatureDistance>(*guide_net);
-  std::unique_ptr<models::IdentityEmbedder> guide_identity;
-  if (guide_net) guide_identity = std::make_unique<models::ClassifierEmbedder>(*guide_net);
+  std::shared_ptr<models::IdentityEmbedder> guide_identity;
+  if (guide_net) guide_identity = std::make_shared<models::ClassifierEmbedder>(*guide_net);
+  // pfsf: photo walks itself (not edit()) to keep the whole path for --keep-intermediates.
+  std::unique_ptr<edit::PfsfEditor> walker;
+  if (pfsf) walker = make_walker(o, g, space, supervision, guide_identity);
+  const edit::Editor& method_editor = pfsf ? static_cast<const edit::Editor&>(*walker) : *editor;
   std::unique_ptr<models::PortraitSegmenter> segmenter;
   if (o.segmenter != "none") {
     segmenter = models::open_segmenter(o.segmenter);
@@ -163,26 +181,12 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   double strength = o.strength;
   if (o.flip) {  // towards the other side of the attribute, as the method itself judges the face
     torch::NoGradGuard no_grad;
-    double side = 1.0;
-    if (pfsf) {
-      const auto image = g->generate(inv.latent, space, space == models::LatentSpace::Z ? o.editor.truncation : 1.0);
-      side = supervision->predict(image)[0][supervision->column(o.editor.attribute)].item<double>() >= o.threshold ? -1.0 : 1.0;
-    } else {
-      side = editor->flip_sign(inv.latent)[0].item<double>();
-    }
-    strength = side * std::abs(o.strength);
+    strength = method_editor.flip_sign(inv.latent)[0].item<double>() * std::abs(o.strength);
   }
   if (pfsf) {
-    edit::WalkParams wp;
-    wp.attribute = o.editor.attribute;
-    wp.max_steps = o.walk_steps;
-    wp.step_length = o.step_length;
-    wp.threshold = o.threshold;
-    wp.truncation = o.editor.truncation;
-    const auto dir = torch::full({1}, strength < 0 ? -1.0 : 1.0);
-    const auto s = torch::full({1}, std::abs(strength));
-    path = edit::pfsf_walk(*g, *supervision, guide_identity.get(), inv.latent, space, dir, wp, s);
-    edited_latent = path.point(s);
+    const auto alpha = torch::full({1}, strength);  // sign: direction, magnitude: strength
+    path = walker->walk(inv.latent, alpha);
+    edited_latent = path.point(alpha.abs());
     edit_json = path.to_json()["samples"][0];
     if (path.crossing[0].item<double>() == 0.0)
       std::cerr << "note: " << o.input << ": " << o.editor.attribute << " is already " << (strength < 0 ? "below" : "above")

@@ -1,6 +1,8 @@
 #include "faceedit/eval/edit_metrics.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "faceedit/error.h"
 
@@ -17,11 +19,17 @@ const std::vector<std::string>& celeba_attribute_names() {
   return names;
 }
 
+namespace {
+
+nlohmann::json number_or_null(double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); }
+
+}  // namespace
+
 nlohmann::json EditMetrics::to_json() const {
   nlohmann::json j = {{"n", n},
                       {"target", target},
                       {"target_change_rate", target_change_rate},
-                      {"attribute_preservation_rate", attribute_preservation_rate},
+                      {"attribute_preservation_rate", number_or_null(attribute_preservation_rate)},
                       {"identity_preservation", identity_preservation},
                       {"preserved_attributes", preserved_attributes},
                       {"preservation_by_attribute", preservation_by_attribute},
@@ -34,6 +42,21 @@ namespace {
 
 void check_panel(const models::JudgePanel& judges) {
   if (!judges.attributes || !judges.identity) fail("edit metrics", "needs attribute and identity judges");
+}
+
+// Indices of the probability columns checked for preservation (`preserve`, or the CelebA-named ones),
+// the target excluded; their names are appended to `names`.
+std::vector<int64_t> preserved_columns(const std::vector<models::AttributeColumn>& cols, int64_t target,
+                                       const std::vector<std::string>& preserve, std::vector<std::string>& names) {
+  const auto& wanted = preserve.empty() ? celeba_attribute_names() : preserve;
+  std::vector<int64_t> keep;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (static_cast<int64_t>(i) == target || cols[i].kind != models::ColumnKind::Probability) continue;
+    if (std::find(wanted.begin(), wanted.end(), cols[i].name) == wanted.end()) continue;
+    keep.push_back(static_cast<int64_t>(i));
+    names.push_back(cols[i].name);
+  }
+  return keep;
 }
 
 }  // namespace
@@ -74,6 +97,8 @@ EditMetrics compare_judgments(const Judgments& original, const Judgments& edited
     fail("edit metrics", "original " + c10::str(original.images.sizes()) + " and edited " +
                              c10::str(edited.images.sizes()) + " must be equal-sized batches");
   if (params.direction < -1 || params.direction > 1) fail("edit metrics", "direction must be -1, 0 or +1");
+  if (!params.measure_preservation && !params.preserve.empty())
+    fail("edit metrics", "attributes to preserve given while preservation is not measured");
   auto column_of = [&](const std::string& name) -> int64_t {
     for (size_t i = 0; i < cols.size(); ++i)
       if (cols[i].name == name) return static_cast<int64_t>(i);
@@ -89,13 +114,7 @@ EditMetrics compare_judgments(const Judgments& original, const Judgments& edited
   m.n = original.images.size(0);
   m.target = params.target;
   std::vector<int64_t> keep;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (static_cast<int64_t>(i) == target || cols[i].kind != models::ColumnKind::Probability) continue;
-    const auto& wanted = params.preserve.empty() ? celeba_attribute_names() : params.preserve;
-    if (std::find(wanted.begin(), wanted.end(), cols[i].name) == wanted.end()) continue;
-    keep.push_back(static_cast<int64_t>(i));
-    m.preserved_attributes.push_back(cols[i].name);
-  }
+  if (params.measure_preservation) keep = preserved_columns(cols, target, params.preserve, m.preserved_attributes);
   for (const auto& want : params.preserve) column_of(want);  // unknown names are errors, not silence
 
   torch::NoGradGuard no_grad;
@@ -106,14 +125,16 @@ EditMetrics compare_judgments(const Judgments& original, const Judgments& edited
   auto wanted = params.direction == 0 ? t0.logical_not()
                                       : torch::full_like(t0, params.direction > 0);
   m.target_change_rate = (t1 == wanted).to(torch::kDouble).mean().item<double>();
-  if (!keep.empty()) {
+  if (!params.measure_preservation) {
+    m.attribute_preservation_rate = std::numeric_limits<double>::quiet_NaN();
+  } else if (!keep.empty()) {
     auto idx = torch::tensor(keep, torch::kLong);
     auto same = (label0.index_select(1, idx) == label1.index_select(1, idx)).to(torch::kDouble);
     m.attribute_preservation_rate = same.mean().item<double>();
     auto per = same.mean(0);
     for (size_t k = 0; k < keep.size(); ++k) m.preservation_by_attribute[m.preserved_attributes[k]] = per[static_cast<int64_t>(k)].item<double>();
   } else {
-    m.attribute_preservation_rate = 1.0;
+    m.attribute_preservation_rate = 1.0;  // nothing to lose
   }
   m.identity_preservation = (original.embeddings * edited.embeddings).sum(1).mean().item<double>();
   auto delta = (p1 - p0).abs().mean(0);

@@ -51,11 +51,14 @@ SequenceResult evaluate_sequence(const models::Generator& g, const std::vector<S
     for (size_t t = 0; t <= k; ++t) {
       EditMetricsParams mp;
       mp.target = targets[t];
-      mp.preserve = others.empty() ? std::vector<std::string>{targets[t]} : others;  // placeholder when none: ignored below
+      mp.preserve = others;
+      // When every judged CelebA attribute is a target, none is left to preserve: the rate is not
+      // measured (null below). An empty `preserve` alone would mean "all CelebA columns".
+      mp.measure_preservation = !others.empty();
       auto m = compare_judgments(original, edited, columns, mp);
       after["target_change_rate"][targets[t]] = m.target_change_rate;
       if (t == 0) {
-        after["attribute_preservation_rate"] = others.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.attribute_preservation_rate);
+        after["attribute_preservation_rate"] = mp.measure_preservation ? nlohmann::json(m.attribute_preservation_rate) : nlohmann::json(nullptr);
         after["identity_preservation"] = m.identity_preservation;
         after["background_change"] = m.background_change >= 0 ? nlohmann::json(m.background_change) : nlohmann::json(nullptr);
       }

@@ -102,3 +102,18 @@ TEST(EditMetrics, RefusesBadInput) {
   EXPECT_THROW(eval::evaluate_edits(a, a, panel, {"smiling", 2}), Error);
   EXPECT_THROW(eval::evaluate_edits(a, a, panel, {"smiling", 0, 0.5, {"nonexistent"}}), Error);
 }
+
+TEST(EditMetrics, PreservationCanBeLeftUnmeasured) {
+  auto panel = fake_panel();
+  auto orig = constant_image(0.5, -0.5, 0.5), edited = constant_image(0.5, 0.5, -0.5);
+  eval::EditMetricsParams p;
+  p.target = "smiling";
+  p.measure_preservation = false;
+  auto m = eval::evaluate_edits(orig, edited, panel, p);
+  EXPECT_TRUE(std::isnan(m.attribute_preservation_rate));
+  EXPECT_TRUE(m.preserved_attributes.empty());
+  EXPECT_TRUE(m.to_json()["attribute_preservation_rate"].is_null());
+  EXPECT_DOUBLE_EQ(m.target_change_rate, 1.0);  // the rest is measured as usual
+  p.preserve = {"male"};                        // contradictory: refused
+  EXPECT_THROW(eval::evaluate_edits(orig, edited, panel, p), Error);
+}

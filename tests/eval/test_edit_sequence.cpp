@@ -110,3 +110,24 @@ TEST(EditSequence, FlipsRelativeToTheOriginalAttribute) {
   EXPECT_THROW(eval::evaluate_sequence(g, {}, z, judges, {}), Error);
   EXPECT_THROW(eval::evaluate_sequence(g, {{&smile, 1.0, "no-such-column"}}, z, judges, {}), Error);
 }
+
+TEST(EditSequence, NoAttributeLeftToPreserveGivesNullPreservation) {
+  // The steps target all three judged attributes, so none is left to preserve.
+  ConstantColorGenerator g;
+  JudgePanel judges;
+  judges.attributes = std::make_unique<ChannelSignJudge>();
+  judges.identity = std::make_unique<MeanEmbedder>();
+  CoordinateEditor male("male", 0), smile("smiling", 1), young("young", 2);
+  auto z = torch::tensor({{0.5f, -0.5f, 0.5f}});
+  auto r = eval::evaluate_sequence(g, {{&male, 1.0, ""}, {&smile, 1.0, ""}, {&young, 1.0, ""}}, z, judges, {});
+  const auto& after = r.json["after"];
+  ASSERT_EQ(after.size(), 3u);
+  for (const auto& a : after) {
+    ASSERT_TRUE(a.contains("attribute_preservation_rate"));
+    EXPECT_TRUE(a["attribute_preservation_rate"].is_null()) << a.dump();
+  }
+  // The other metrics are measured as usual: step 1 flips male only, (0.5,-0.5,0.5) -> (-0.5,-0.5,0.5).
+  EXPECT_DOUBLE_EQ(after[0]["target_change_rate"]["male"].get<double>(), 1.0);
+  EXPECT_NEAR(after[0]["identity_preservation"].get<double>(), 1.0 / 3.0, 1e-6);
+  EXPECT_DOUBLE_EQ(after[2]["target_change_rate"]["young"].get<double>(), 1.0);
+}

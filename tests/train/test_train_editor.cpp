@@ -47,6 +47,27 @@ LatentSampler gaussian(int64_t dim) {
   };
 }
 
+// A Latent Transformer changing `attribute` in `space` (latent_dim: per layer in W+).
+edit::LatentTransformerConfig transformer_config(const std::string& attribute, const std::string& space,
+                                                 int64_t latent_dim) {
+  edit::LatentTransformerConfig cfg;
+  cfg.attribute = attribute;
+  cfg.space = space;
+  cfg.latent_dim = latent_dim;
+  return cfg;
+}
+
+// The default training settings cut down to a quick, silent run.
+TrainEditorParams short_run(int64_t steps, int64_t batch) {
+  auto p = train_editor_default_params();
+  p.steps = steps;
+  p.batch = batch;
+  p.progress = false;
+  return p;
+}
+
+std::string temp_file(const std::string& name) { return (test::temp_dir() / name).string(); }
+
 double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   double mx = 0, my = 0;
   for (size_t i = 0; i < x.size(); ++i) mx += x[i] / x.size(), my += y[i] / y.size();
@@ -103,16 +124,10 @@ TEST(TrainEditor, TransformerLearnsAKnownLinearAttribute) {
   a[0] = 1.0;
   b[1] = 1.0;  // orthogonal to a: to be preserved with weight ~1
   auto lc = linear_attributes(a, b, 4.0);
-  edit::LatentTransformerConfig cfg;
-  cfg.attribute = "smiling";
-  cfg.space = "z";
-  cfg.latent_dim = dim;
-  auto p = train_editor_default_params();
-  p.steps = 3000;
-  p.batch = 64;
+  const auto cfg = transformer_config("smiling", "z", dim);
+  auto p = short_run(3000, 64);
   p.checkpoint_every = 0;
-  p.progress = false;
-  const std::string out = (test::temp_dir() / "synthetic.safetensors").string();
+  const std::string out = temp_file("synthetic.safetensors");
   auto report = train_latent_transformer(lc, gaussian(dim), cfg, p, out);
   EXPECT_GT(report["preservation_weights"]["male"].get<double>(), 0.9) << report.dump();
   // A linear T cannot flip codes far from the boundary on both sides at alpha = +-1 (w + T(w) and
@@ -134,18 +149,11 @@ TEST(TrainEditor, TransformerLearnsAKnownLinearAttribute) {
 TEST(TrainEditor, InterruptedAndResumedEqualsUninterrupted) {
   const int64_t dim = 6;
   auto lc = linear_attributes(torch::randn({dim}), torch::randn({dim}), 2.0);
-  edit::LatentTransformerConfig cfg;
-  cfg.attribute = "male";
-  cfg.space = "z";
-  cfg.latent_dim = dim;
-  auto p = train_editor_default_params();
-  p.steps = 30;
-  p.batch = 16;
+  const auto cfg = transformer_config("male", "z", dim);
+  auto p = short_run(30, 16);
   p.checkpoint_every = 10;
-  p.progress = false;
   p.correlation_samples = 256;
-  const auto dir = test::temp_dir();
-  const std::string ref = (dir / "ref.safetensors").string(), got = (dir / "resumed.safetensors").string();
+  const std::string ref = temp_file("ref.safetensors"), got = temp_file("resumed.safetensors");
   train_latent_transformer(lc, gaussian(dim), cfg, p, ref);
   // A crash at the 16th training batch (after the checkpoint of step 10).
   int calls = 0;
@@ -179,18 +187,12 @@ TEST(TrainEditor, TransformerOnStyleGAN2WPlusLayers) {
   torch::manual_seed(0);
   auto lc = linear_attributes(torch::randn({num_ws * dim}) / std::sqrt(double(num_ws * dim)),
                               torch::randn({num_ws * dim}) / std::sqrt(double(num_ws * dim)), 3.0, "wplus", num_ws);
-  edit::LatentTransformerConfig cfg;
-  cfg.attribute = "smiling";
-  cfg.space = "wplus";
-  cfg.latent_dim = dim;
+  auto cfg = transformer_config("smiling", "wplus", dim);
   cfg.num_ws = num_ws;
   cfg.layers = {0, 1, 2, 3};
-  auto p = train_editor_default_params();
-  p.steps = 5;
-  p.batch = 8;
-  p.progress = false;
+  auto p = short_run(5, 8);
   p.correlation_samples = 64;
-  const std::string out = (test::temp_dir() / "wplus.safetensors").string();
+  const std::string out = temp_file("wplus.safetensors");
   auto report = train_latent_transformer(lc, generator_sampler(*g, models::LatentSpace::WPlus), cfg, p, out);
   EXPECT_TRUE(std::isfinite(report["final"]["loss"].get<double>()));
   auto editor = edit::load_latent_transformer(out, {1, 2});
@@ -237,12 +239,9 @@ TEST(TrainEditor, L2MThroughTheDCGANLearnsTheTarget) {
   cfg.attribute = "bright";
   cfg.latent_dim = g->z_dim();
   cfg.hidden = 64;
-  auto p = train_editor_default_params();
-  p.steps = 60;
-  p.batch = 16;
+  auto p = short_run(60, 16);
   p.checkpoint_every = 0;
-  p.progress = false;
-  const std::string out = (test::temp_dir() / "l2m.safetensors").string();
+  const std::string out = temp_file("l2m.safetensors");
   auto report = train_l2m(*g, clf, cfg, p, out);
   const auto& h = report["history"];
   ASSERT_GE(h.size(), 2u);

@@ -18,14 +18,14 @@
 // interpolation of the probabilities between the steps around it); without a crossing c is the last
 // step. Fractional indices interpolate latents linearly; indices past the walked path give its end.
 //
-// PfsfEditor puts the walk behind edit::Editor (method "pfsf"): edit(latents, alpha) walks each
-// sample with direction sign(alpha) and strength |alpha| (all samples of a batch walk together).
+// PfsfEditor puts the walk behind edit::Editor (method "pfsf") and is the way in for callers
+// (evaluate, photo): edit(latents, alpha) walks each sample with direction sign(alpha) and strength
+// |alpha| (all samples of a batch walk together); walk() returns the whole path it picks from.
 //
-//   edit::WalkParams wp;  wp.attribute = "smiling";  wp.direction = +1;
-//   auto path = edit::pfsf_walk(*g, *classifier, nullptr, pivot, models::LatentSpace::Z, wp);
-//   auto edited = path.point(torch::full({1}, 1.0));             // [1, 100] at the crossing
-//
-//   auto editor = std::make_shared<edit::PfsfEditor>(g, classifier, edit::PfsfEditorParams{...});
+//   edit::PfsfEditorParams p;  p.attribute = "smiling";  p.space = models::LatentSpace::Z;
+//   auto editor = std::make_shared<edit::PfsfEditor>(g, classifier, p, identity);  // identity may be null
+//   auto edited = editor->edit(pivot, torch::full({1}, 1.0));     // [1, 100] at the crossing
+//   auto path = editor->walk(pivot, torch::full({1}, -2.0));      // lower it, twice the crossing
 //
 // Thread-safety: the walk only reads the generator and runs the classifier forward; PfsfEditor is
 // immutable, its edit() may run concurrently when the classifier's forward passes may.

@@ -6,7 +6,8 @@
 //                                / negative (-1) for all
 //   attribute_preservation_rate  share of (face, other attribute) pairs whose judged label did not
 //                                change; other attributes = the judges' probability columns named
-//                                as CelebA attributes (male, smiling, young, ...), minus the target
+//                                as CelebA attributes (male, smiling, young, ...), minus the target;
+//                                NaN (null in JSON) when not measured (measure_preservation off)
 //   identity_preservation        mean cosine of the judge embeddings of original and edited face
 //   mean_abs_delta_p             per probability column, mean |p(edited) - p(original)|
 //   background_change            mean |pixel change| in [0, 1] units outside the portrait mask of
@@ -34,12 +35,16 @@ struct EditMetricsParams {
   double threshold = 0.5;
   std::vector<std::string> preserve;  // attributes checked for preservation; empty: CelebA-named columns
   int64_t batch = 32;
+  // false: no attribute is left to preserve (e.g. every one is a target of an edit sequence), so
+  // attribute_preservation_rate is NaN and `preserve` must be empty.
+  bool measure_preservation = true;
 };
 
 struct EditMetrics {
   int64_t n = 0;
   std::string target;
-  double target_change_rate = 0, attribute_preservation_rate = 0, identity_preservation = 0;
+  double target_change_rate = 0, identity_preservation = 0;
+  double attribute_preservation_rate = 0;  // NaN: not measured
   double background_change = -1;  // < 0: not measured
   std::vector<std::string> preserved_attributes;
   std::map<std::string, double> mean_abs_delta_p;

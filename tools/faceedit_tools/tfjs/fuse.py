@@ -250,19 +250,12 @@ def _prelu_pattern(add, graph, only_consumer, const):
     nodes = graph.nodes
     for r, m in ((0, 1), (1, 0)):
         relu, mul = nodes[add.input_node(r)], nodes[add.input_node(m)]
-        if relu.op != 'Relu' or mul.op != 'Mul' or len(mul.inputs) != 2:
+        if relu.op != 'Relu':
             continue
         x = relu.input_node(0)
-        for s_i in (0, 1):
-            sub, c = nodes[mul.input_node(s_i)], const(mul.input_node(1 - s_i))
-            if sub.op != 'Sub' or len(sub.inputs) != 2 or sub.input_node(0) != x:
-                continue
-            ab = nodes[sub.input_node(1)]
-            if ab.op != 'Abs' or ab.input_node(0) != x:
-                continue
+        for ab, sub, c in _negative_part_times_constant(mul, x, nodes, const):
             inner = [relu, ab, sub, mul]
-            if any(only_consumer(n.name) is not next_ for n, next_ in
-                   zip(inner, [add, sub, mul, add])):
+            if not _each_read_only_by(inner, [add, sub, mul, add], only_consumer):
                 continue
             if c is None or c.dtype != torch.float32 or c.dim() > 4 or \
                     any(d != 1 for d in c.shape[:-1]):
@@ -285,23 +278,37 @@ def _prelu_of_nonnegative(add, graph, only_consumer, const):
     nodes = graph.nodes
     for x_i in (0, 1):
         x, mul = add.input_node(x_i), nodes[add.input_node(1 - x_i)]
-        if not _nonnegative(nodes[x]) or mul.op != 'Mul' or len(mul.inputs) != 2:
+        if not _nonnegative(nodes[x]):
             continue
-        for s_i in (0, 1):
-            sub, c = nodes[mul.input_node(s_i)], const(mul.input_node(1 - s_i))
-            if sub.op != 'Sub' or len(sub.inputs) != 2 or sub.input_node(0) != x:
-                continue
-            ab = nodes[sub.input_node(1)]
-            if ab.op != 'Abs' or ab.input_node(0) != x:
-                continue
+        for ab, sub, c in _negative_part_times_constant(mul, x, nodes, const):
             inner = [ab, sub, mul]
-            if any(only_consumer(n.name) is not next_ for n, next_ in zip(inner, [sub, mul, add])):
+            if not _each_read_only_by(inner, [sub, mul, add], only_consumer):
                 continue
             if c is None or c.dtype != torch.float32 or c.dim() > 1 or \
                     not bool(torch.isfinite(c).all()):
                 continue
             return x, [n.name for n in inner]
     return None
+
+
+def _negative_part_times_constant(mul, x, nodes, const):
+    """The readings of mul as Mul(Sub(x, Abs(x)), c), the core of TF's PReLU (the Mul's operands
+    in either order): yields (the Abs node, the Sub node, c or None when not a constant)."""
+    if mul.op != 'Mul' or len(mul.inputs) != 2:
+        return
+    for s_i in (0, 1):
+        sub, c = nodes[mul.input_node(s_i)], const(mul.input_node(1 - s_i))
+        if sub.op != 'Sub' or len(sub.inputs) != 2 or sub.input_node(0) != x:
+            continue
+        ab = nodes[sub.input_node(1)]
+        if ab.op != 'Abs' or ab.input_node(0) != x:
+            continue
+        yield ab, sub, c
+
+
+def _each_read_only_by(inner, readers, only_consumer):
+    """Whether each inner node's value is read by its reader alone (so the pattern can vanish)."""
+    return all(only_consumer(n.name) is reader for n, reader in zip(inner, readers))
 
 
 def _scalar(c, value=None):
@@ -333,8 +340,7 @@ def _hardswish_pattern(mul, graph, only_consumer, const):
                        for i in (0, 1)):
                 continue
             inner = [scale, add, relu6]
-            if any(only_consumer(n.name) is not next_
-                   for n, next_ in zip(inner, [mul, relu6, mul])):
+            if not _each_read_only_by(inner, [mul, relu6, mul], only_consumer):
                 continue
             return x, (c.double() * 6).float().reshape([]), [n.name for n in inner]
     return None

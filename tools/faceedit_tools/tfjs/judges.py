@@ -86,21 +86,30 @@ class GearJudge(torch.nn.Module):
         return torch.cat([gender[:, 0:1], age, _young(age), race, bins], 1)
 
 
-class FaceresJudge(torch.nn.Module):
-    """faceres.json: (P(male), descriptor[1024], age softmax over 0..99 years) -> [male, age, young].
-
-    backbone() and head() split forward so that the C++ side can run the network once for both
-    faceres and faceres-descriptor (metadata "backbone"; see torchscript_models.cpp)."""
+class _FaceresBackbone(torch.nn.Module):
+    """faceres.json's graph behind backbone() + head(): the C++ side runs backbone() once for both
+    faceres judges (metadata "backbone"; see torchscript_models.cpp) and each judge's head() on
+    its outputs, (P(male), descriptor[1024], age softmax over 0..99 years)."""
 
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
-        self.register_buffer('years', torch.arange(100, dtype=torch.float32).reshape(-1, 1))
 
     @torch.jit.export
     def backbone(self, x: torch.Tensor) -> List[torch.Tensor]:
         male, descriptor, bins = self.graph(_nhwc(x))
         return [male, descriptor, bins]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+class FaceresJudge(_FaceresBackbone):
+    """faceres.json: (P(male), descriptor[1024], age softmax over 0..99 years) -> [male, age, young]."""
+
+    def __init__(self, graph):
+        super().__init__(graph)
+        self.register_buffer('years', torch.arange(100, dtype=torch.float32).reshape(-1, 1))
 
     @torch.jit.export
     def head(self, raw: List[torch.Tensor]) -> torch.Tensor:
@@ -108,28 +117,13 @@ class FaceresJudge(torch.nn.Module):
         age = bins.matmul(self.years)
         return torch.cat([male, age, _young(age)], 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
 
-
-class FaceresDescriptor(torch.nn.Module):
-    """faceres.json's 1024-d global-pooling descriptor (backbone/head as in FaceresJudge)."""
-
-    def __init__(self, graph):
-        super().__init__()
-        self.graph = graph
-
-    @torch.jit.export
-    def backbone(self, x: torch.Tensor) -> List[torch.Tensor]:
-        male, descriptor, bins = self.graph(_nhwc(x))
-        return [male, descriptor, bins]
+class FaceresDescriptor(_FaceresBackbone):
+    """faceres.json's 1024-d global-pooling descriptor."""
 
     @torch.jit.export
     def head(self, raw: List[torch.Tensor]) -> torch.Tensor:
         return raw[1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
 
 
 class SingleOutput(torch.nn.Module):
@@ -159,6 +153,10 @@ def _p(name):
 
 
 _AGE = {'name': 'age', 'kind': 'years'}
+# Both faceres judges: one file read the same way, its graph run once for both (C++ side).
+_FACERES_GRAPH = dict(
+    file='faceres.json', color='rgb', shared_backbone=True, mean=[0.0, 0.0, 0.0], std=[1 / 255] * 3,
+    graph_outputs=['gender_pred/Sigmoid', 'global_pooling/Mean', 'age_pred/Softmax'])
 
 # name -> (model file, wrapper, kind, colour, mean, std, output node names, outputs, description)
 JUDGES = {
@@ -194,20 +192,14 @@ JUDGES = {
                     'expected bin centre (15, 23, 28, 35.5, 45.5, 55.5, 65; a smooth stand-in '
                     "for human's rank-weighted heuristic); " + YOUNG_RULE + '.'),
     'faceres': dict(
-        file='faceres.json', wrapper=FaceresJudge, kind='attributes', color='rgb',
-        shared_backbone=True,
-        mean=[0.0, 0.0, 0.0], std=[1 / 255] * 3,
-        graph_outputs=['gender_pred/Sigmoid', 'global_pooling/Mean', 'age_pred/Softmax'],
+        wrapper=FaceresJudge, kind='attributes', **_FACERES_GRAPH,
         outputs=[_p('male'), _AGE, _p('young')],
         description='HSE FaceRes MobileNet (human src/face/faceres.ts: 224x224 RGB in 0..255): '
                     'male = sigmoid gender output (> 0.5 is male); age = expected value of the '
                     "100-way age softmax (bin i = i years; human's argmax-plus-neighbour rule is "
                     'its non-smooth version); ' + YOUNG_RULE + '.'),
     'faceres-descriptor': dict(
-        file='faceres.json', wrapper=FaceresDescriptor, kind='embedding', color='rgb',
-        shared_backbone=True,
-        mean=[0.0, 0.0, 0.0], std=[1 / 255] * 3,
-        graph_outputs=['gender_pred/Sigmoid', 'global_pooling/Mean', 'age_pred/Softmax'],
+        wrapper=FaceresDescriptor, kind='embedding', **_FACERES_GRAPH,
         description='HSE FaceRes MobileNet (human src/face/faceres.ts: 224x224 RGB in 0..255) '
                     '1024-d global-average-pooled face descriptor (not normalised).'),
     'mobilefacenet': dict(
