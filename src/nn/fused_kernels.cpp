@@ -2,6 +2,12 @@
 
 #include <ATen/Parallel.h>
 
+// at::parallel_for is a template on OpenMP in Debian's LibTorch; compiled without -fopenmp it runs
+// every kernel below on one thread, silently (CMakeLists.txt links OpenMP::OpenMP_CXX).
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "fused_kernels.cpp must be compiled with OpenMP, or at::parallel_for runs serially"
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
