@@ -21,6 +21,11 @@ void set_threads(int n) {
 
 int threads() { return torch::get_num_threads(); }
 
+void set_cuda_tf32(bool allow) {
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+}
+
 fs::path shared_root() {
   if (const char* v = env("FACEEDIT_SHARED")) return fs::path(v);
   return fs::path(FACEEDIT_DEFAULT_SHARED).lexically_normal();

@@ -12,6 +12,7 @@ namespace faceedit::cli {
 struct GlobalOptions {
   int threads = 0;  // 0: all cores
   std::string device = "cpu";
+  bool tf32 = false;  // CUDA: TF32 convolutions/matmuls instead of IEEE fp32
 };
 
 void add_info_command(CLI::App& app, const GlobalOptions& global);

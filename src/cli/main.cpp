@@ -31,7 +31,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (default: all cores)")
       ->check(CLI::Range(0, 1024));
   app.add_option("--device", global.device, "cpu, cuda or cuda:N");
-  app.parse_complete_callback([&] { faceedit::set_threads(global.threads); });
+  app.add_flag("--tf32", global.tf32,
+               "CUDA: TF32 convolutions and matmuls (faster on Ampere and later; ~1e-3 relative error)");
+  app.parse_complete_callback([&] {
+    faceedit::set_threads(global.threads);
+    faceedit::set_cuda_tf32(global.tf32);
+  });
   add_info_command(app, global);
   add_generate_command(app, global);
   add_convert_command(app, global);
