@@ -11,8 +11,8 @@ namespace faceedit {
 void set_threads(int n = 0);
 int threads();
 
-// CUDA convolutions and matmuls in TF32 (allow = true; Ampere and later GPUs, faster, ~1e-3
-// relative error) or in IEEE fp32 (false: what the CPU and the reference outputs compute; the CLI's
+// CUDA convolutions and matmuls in TF32 (allow = true; Ampere and later GPUs, faster, ~6e-4
+// relative error on the tiny32 fixture) or in IEEE fp32 (false: what the CPU and the reference outputs compute; the CLI's
 // default). Process-wide, not thread-safe against running work; no effect on the CPU.
 void set_cuda_tf32(bool allow);
 

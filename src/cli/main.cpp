@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   app.add_option("--device", global.device, "cpu, cuda or cuda:N");
   app.add_flag("--tf32", global.tf32,
-               "CUDA: TF32 convolutions and matmuls (faster on Ampere and later; ~1e-3 relative error)");
+               "CUDA: TF32 convolutions and matmuls (faster on Ampere and later; ~6e-4 relative error)");
   app.parse_complete_callback([&] {
     faceedit::set_threads(global.threads);
     faceedit::set_cuda_tf32(global.tf32);
