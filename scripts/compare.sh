@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Method comparison on the CelebA DCGAN: InterFaceGAN (plain and conditional), Latent Transformer,
-# L2M and the PFSF walk, for smiling, male and young, on the same held-out faces; sequential edits
+# L2M and the PFSF walk, for smiling, male, young, eyeglasses and mustache (ATTRS), on the same
+# held-out faces, judged by the pretrained judges and celebahq-judge; sequential edits
 # (smile, then age) per method; one HTML report.
 #
 #   scripts/compare.sh OUT_DIR          (after scripts/setup.sh; build/faceedit must exist)
@@ -9,7 +10,7 @@
 # Settings (environment): N held-out faces (default 500), SAMPLES latents for the boundaries and the
 # latent classifier (default 20000), STEPS training steps per learned editor (default 1000),
 # METHODS (default "interfacegan interfacegan_cond transformer l2m pfsf").
-# Our classifiers (utkface, smiles) supervise; the pretrained judges only measure.
+# Our CelebA-HQ guide (celebahq, shipped in models/) supervises; the judges only measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:?usage: scripts/compare.sh OUT_DIR}"
@@ -19,24 +20,15 @@ STEPS="${STEPS:-1000}"
 METHODS="${METHODS:-interfacegan interfacegan_cond transformer l2m pfsf}"
 F=build/faceedit
 MODEL=dcgan-celeba32
-ATTRS="smiling male young"
+ATTRS="${ATTRS:-smiling male young eyeglasses mustache}"
+JUDGES=(--judge faceres --judge emotion --judge celebahq-judge)
 mkdir -p "$OUT"
 log() { echo "compare: $*" >&2; }
 have() { [ -s "$1" ]; }
 
-# Supervision: our classifiers, trained once into the cache (about 10 minutes each on 2 cores).
-CACHE="${FACEEDIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faceedit}"
-for set in smiles utkface; do
-  if ! have "$CACHE/classifiers/$set.safetensors"; then
-    log "training our $set classifier"
-    mkdir -p "$CACHE/classifiers"
-    $F train-classifier --data "$set" -o "$CACHE/classifiers/$set.safetensors" >"$OUT/classifier-$set.json"
-  fi
-done
-
 have "$OUT/samples/manifest.json" && [ -f "$OUT/samples.done" ] || {
-  log "sampling $SAMPLES faces scored by our classifiers"
-  $F sample --model $MODEL --classifier utkface,smiles --n "$SAMPLES" -o "$OUT/samples" -q >"$OUT/samples.json"
+  log "sampling $SAMPLES faces scored by our guide"
+  $F sample --model $MODEL --classifier celebahq --n "$SAMPLES" -o "$OUT/samples" -q >"$OUT/samples.json"
   touch "$OUT/samples.done"
 }
 
@@ -102,7 +94,7 @@ for m in $METHODS; do
     have "$OUT/eval_${m}_$a.json" && continue
     log "evaluating $m $a on $N faces"
     # shellcheck disable=SC2046
-    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$N" --alpha "$(alphas "$m")" \
+    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$N" --alpha "$(alphas "$m")" "${JUDGES[@]}" \
       -o "$OUT/eval_${m}_$a.json" >/dev/null
   done
   have "$OUT/seq_$m.json" ||

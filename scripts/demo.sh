@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
 # The main job: sets up faceedit, then edits faces with the default model (the pretrained CelebA
-# DCGAN) by InterFaceGAN, end to end, into out/demo/:
-#   1. trains our smile classifier on SMILEsmileD (once; cached in $FACEEDIT_CACHE/classifiers),
-#   2. samples 20,000 faces and scores them, 3. trains the smile boundary (liblinear SVM),
-#   4. edits 8 faces at 7 strengths (smile_sweep.png), 5. evaluates 200 held-out faces with the
-#   pretrained judges and writes report.html, 6. edits a real CelebA-HQ photo with PFSF (invert,
-#   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg, photo_interfacegan.jpg
-#   and their before/after strips.
-# Models and data are looked up under $FACEEDIT_SHARED (default ../shared).
+# DCGAN), guided by our CelebA-HQ classifier of the 40 CelebA attributes (models/celebahq.safetensors),
+# end to end, into out/demo/:
+#   1. samples 20,000 faces and scores them with the guide, 2. trains smile, eyeglasses and male
+#   boundaries (liblinear SVM), 3. edits 8 faces at 7 strengths (smile_sweep.png, glasses_sweep.png,
+#   male_sweep.png), 4. evaluates 200 held-out faces with independent judges (faceres, emotion,
+#   celebahq-judge) and writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
+#   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
+#   photo_interfacegan.jpg and their before/after strips.
+# Every step resumes: a rerun skips what exists. Models and data come from $FACEEDIT_SHARED
+# (default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-mkdir -p out/demo
+D=out/demo
+mkdir -p $D
 F=build/faceedit
-CACHE="${FACEEDIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faceedit}"
-SMILES="$CACHE/classifiers/smiles.safetensors"
-if [ ! -f "$SMILES" ]; then
-  echo "demo: training the smile classifier (about 5 minutes on 2 cores; once)"
-  mkdir -p "$(dirname "$SMILES")"
-  $F train-classifier --data smiles -o "$SMILES" >out/demo/smiles-classifier.json
-fi
-$F generate --model dcgan-celeba32 --seeds 0-63 --cols 16 -o out/demo/faces.png
-$F sample --model dcgan-celeba32 --classifier smiles --n 20000 -o out/demo/samples >out/demo/samples.json
-$F boundary --samples out/demo/samples --attr smiling --space z -o out/demo/smiling.safetensors >out/demo/boundary.json
-$F edit --model dcgan-celeba32 --seeds 0-7 --boundary out/demo/smiling.safetensors --alpha -3:3:7 -o out/demo/smile_sweep.png >/dev/null
-$F evaluate --model dcgan-celeba32 --boundary out/demo/smiling.safetensors --n 200 --alpha 0:3:4 -o out/demo/eval_smiling.json >/dev/null
-$F report out/demo/eval_smiling.json --title "faceedit demo: InterFaceGAN smile on the CelebA DCGAN" -o out/demo/report.html
-PHOTO="${FACEEDIT_SHARED:-../shared}/data/celebahq-photos/000004.jpg"
-$F photo "$PHOTO" --attr smiling --flip --classifier smiles --keep-intermediates out/demo/photo_pfsf -o out/demo/photo_pfsf.jpg >out/demo/photo_pfsf.jsonl
-$F photo "$PHOTO" --attr smiling --flip --method interfacegan --boundary out/demo/smiling.safetensors --strength 2 \
-  --keep-intermediates out/demo/photo_interfacegan -o out/demo/photo_interfacegan.jpg >out/demo/photo_interfacegan.jsonl
-echo "demo: photo edits in out/demo/photo_*.jpg (before/after strips: out/demo/photo_*/before_after.jpg)"
-echo "demo: open out/demo/smile_sweep.png (rows: faces; columns: less -> more smile) and out/demo/report.html"
+have() { [ -s "$1" ]; }
+$F generate --model dcgan-celeba32 --seeds 0-63 --cols 16 -o $D/faces.png
+[ -f $D/samples.done ] || {
+  $F sample --model dcgan-celeba32 --classifier celebahq --n 20000 -o $D/samples >$D/samples.json
+  touch $D/samples.done
+}
+for a in smiling eyeglasses male; do
+  have $D/$a.safetensors || $F boundary --samples $D/samples --attr $a --space z -o $D/$a.safetensors >$D/boundary_$a.json
+done
+$F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/smiling.safetensors --alpha -3:3:7 -o $D/smile_sweep.png >/dev/null
+$F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/eyeglasses.safetensors --alpha -3:3:7 -o $D/glasses_sweep.png >/dev/null
+$F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/male.safetensors --alpha -3:3:7 -o $D/male_sweep.png >/dev/null
+JUDGES=(--judge faceres --judge emotion --judge celebahq-judge)
+have $D/eval_smiling.json ||
+  $F evaluate --model dcgan-celeba32 --boundary $D/smiling.safetensors --n 200 --alpha 0:3:4 "${JUDGES[@]}" -o $D/eval_smiling.json >/dev/null
+$F report $D/eval_smiling.json --title "faceedit demo: InterFaceGAN smile on the CelebA DCGAN" -o $D/report.html
+# A frontal, unsmiling face: the added smile is what to look for.
+PHOTO="${FACEEDIT_SHARED:-../shared}/data/celebahq-photos/000157.jpg"
+$F photo "$PHOTO" --attr smiling --flip --keep-intermediates $D/photo_pfsf -o $D/photo_pfsf.jpg >$D/photo_pfsf.jsonl
+$F photo "$PHOTO" --attr smiling --flip --method interfacegan --boundary $D/smiling.safetensors --strength 2 \
+  --keep-intermediates $D/photo_interfacegan -o $D/photo_interfacegan.jpg >$D/photo_interfacegan.jsonl
+echo "demo: photo edits in $D/photo_*.jpg (before/after strips: $D/photo_*/before_after.jpg)"
+echo "demo: open $D/smile_sweep.png, glasses_sweep.png, male_sweep.png (rows: faces; columns: less -> more) and $D/report.html"

@@ -29,10 +29,12 @@ void add_analyze_command(CLI::App& app, const GlobalOptions& global) {
     bool json = false;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
     int crop = 256;
+    bool aligned = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("images", o->images, "photos (JPEG, PNG, BMP, WebP)")->required();
   cmd->add_flag("--json", o->json, "JSON Lines: one object per image");
+  cmd->add_flag("--aligned", o->aligned, "each image is already an aligned face crop (CelebA-HQ, FFHQ): no detection");
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeatable)")->capture_default_str();
   cmd->add_option("--embedder", o->judges.identity, "identity judge")->capture_default_str();
   cmd->add_option("--segmenter", o->judges.segmenter, "portrait mask judge")->capture_default_str();
@@ -41,12 +43,15 @@ void add_analyze_command(CLI::App& app, const GlobalOptions& global) {
     const auto device = parse_device(global.device);
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
-    pipeline::FaceDetector detector;
+    std::unique_ptr<pipeline::FaceDetector> detector;
+    if (!o->aligned) detector = std::make_unique<pipeline::FaceDetector>();
     int failures = 0;
     for (const auto& file : o->images) {
       nlohmann::json faces;
       try {
-        faces = pipeline::analyze_faces(io::read_image(file), detector, judges, {o->crop, o->json});
+        const cv::Mat image = io::read_image(file);
+        faces = o->aligned ? nlohmann::json::array({pipeline::analyze_aligned_face(image, judges, {o->crop, o->json})})
+                           : pipeline::analyze_faces(image, *detector, judges, {o->crop, o->json});
       } catch (const Error& e) {
         std::cerr << "error: " << e.what() << "\n";
         ++failures;

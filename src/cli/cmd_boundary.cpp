@@ -39,15 +39,15 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--samples", o->samples, "samples directory (manifest.json + shards, from `faceedit sample`)")->required();
-  cmd->add_option("--attr", o->attr, "score column to separate (e.g. smiling)")->required();
+  attribute_option(cmd->add_option("--attr", o->attr, "score column to separate (e.g. smiling)")->required());
   cmd->add_option("--space", o->space, "latent space: z or w (default: w when the samples have it, else z)");
   cmd->add_option("--ratio", o->params.ratio, "share of samples taken as positives and as negatives, (0, 0.5]")
       ->capture_default_str();
   cmd->add_option("--split", o->params.split, "share of the chosen samples used for training, (0, 1)")->capture_default_str();
   cmd->add_option("--C", o->params.C, "SVM cost (scikit-learn's default 1)")->capture_default_str();
   cmd->add_option("--seed", o->params.seed, "shuffling seed")->capture_default_str();
-  cmd->add_option("--condition", o->conditions, "attributes to stay independent of: project the direction orthogonal to theirs")
-      ->delimiter(',');
+  attribute_option(cmd->add_option("--condition", o->conditions, "attributes to stay independent of: project the direction orthogonal to theirs")
+      ->delimiter(','));
   cmd->add_option("--condition-boundaries", o->condition_files,
                   "condition boundary files (.npy/.safetensors), one per --condition; default: train them from --samples")
       ->delimiter(',');
@@ -80,14 +80,20 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
       }
     }
 
-    auto primary = edit::train_boundary(samples.latents, scores, o->params);
+    const auto rows = edit::scored_rows(samples.latents, scores);
+    if (rows.unscored > 0)
+      std::cerr << "boundary: " << rows.unscored << " of " << scores.numel() << " samples have no " << o->attr
+                << " score (e.g. no face found); trained on the rest\n";
+    auto primary = edit::train_boundary(rows.latents, rows.scores, o->params);
     primary.attribute = o->attr;
     primary.space = samples.space;
     primary.report["attribute"] = o->attr;
     primary.report["space"] = samples.space;
     primary.report["samples_dir"] = o->samples;
+    primary.report["unscored_samples"] = rows.unscored;
     for (size_t i = 0; i < condition_scores.size(); ++i) {
-      auto c = edit::train_boundary(samples.latents, condition_scores[i], o->params);
+      const auto c_rows = edit::scored_rows(samples.latents, condition_scores[i]);
+      auto c = edit::train_boundary(c_rows.latents, c_rows.scores, o->params);
       c.attribute = o->conditions[i];
       c.space = samples.space;
       c.report.erase("total_seconds");

@@ -20,14 +20,14 @@ void add_eval_classifiers_command(CLI::App& app, const GlobalOptions&) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--classifier", o->classifiers, "classifiers to check (judge names, trained sets, files)")->capture_default_str();
-  cmd->add_option("--set", o->sets, "label sets: celebahq, utkface, smiles")->capture_default_str();
+  cmd->add_option("--set", o->sets, "label sets: celebahq (the photos), celebahq-dev, utkface, smiles, celebahq-judge (held-out splits)")->capture_default_str();
   cmd->add_option("--limit", o->limit, "images per held-out set (0: all)")->capture_default_str();
   cmd->add_option("--round-trip", o->round_trip, "small sizes to down- and up-sample through")->capture_default_str();
   cmd->add_option("-o,--output", o->out, "write the JSON report here too");
   cmd->callback([o] {
     std::vector<eval::LabelledImages> sets;
     for (const auto& s : o->sets)
-      sets.push_back(s == "celebahq" ? eval::load_celebahq_labelled() : eval::load_heldout_labelled(s, o->limit));
+      sets.push_back(eval::load_labelled_set(s, o->limit));
     nlohmann::json report;
     for (const auto& spec : o->classifiers) {
       auto clf = models::open_classifier(spec);

@@ -31,7 +31,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
   auto o = std::make_shared<Options>();
   cmd->add_option("--original", o->originals, "original images")->required();
   cmd->add_option("--edited", o->edited, "edited images, in the same order")->required();
-  cmd->add_option("--attr", o->attr, "the attribute that was edited (a judge column, e.g. smiling)")->required();
+  attribute_option(cmd->add_option("--attr", o->attr, "the attribute that was edited (a judge column, e.g. smiling)")->required());
   cmd->add_option("--label", o->label, "the method's name in the report")->required();
   cmd->add_option("--direction", o->direction,
                   "what counts as a change: flip (each face's judged label flipped), raise or lower (label positive/negative)")

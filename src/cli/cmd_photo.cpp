@@ -25,7 +25,7 @@ namespace {
 
 struct PhotoOptions {
   std::string input, output, model = "dcgan-celeba32", keep, perceptual, segmenter = "selfie";
-  std::string guide = "utkface";  // our classifier whose features/embedding guide inversion
+  std::string guide = models::kDefaultGuide;  // our classifier whose features/embedding guide inversion
   std::string judge = "faceres-descriptor";  // identity judge: measures only
   double strength = 1.0;
   int crop = 256, inversion_steps = 300, starts = 4, personalize_steps = 80, walk_steps = 60;
@@ -104,11 +104,9 @@ void run_photo(PhotoOptions& o, const GlobalOptions& global) {
   }
   std::unique_ptr<models::FaceClassifier> guide_net;
   if (!o.guide.empty() && o.guide != "none") {
-    const std::string path = std::filesystem::path(o.guide).has_extension() ? o.guide : models::supervision_classifier_path(o.guide).string();
-    if (std::filesystem::exists(path) || o.guide != "utkface") {
-      guide_net = models::load_face_classifier(path);
-      guide_net->to(device);
-    }
+    const std::string path = models::is_trained_set(o.guide) ? models::trained_classifier_path(o.guide).string() : o.guide;
+    guide_net = models::load_face_classifier(path);
+    guide_net->to(device);
   }
   std::unique_ptr<models::FeatureDistance> perceptual;
   if (!o.perceptual.empty()) perceptual = std::make_unique<models::TorchScriptFeatureDistance>(o.perceptual);

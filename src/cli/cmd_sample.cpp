@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "faceedit/edit/sampling.h"
+#include "faceedit/models/judges.h"
 
 namespace faceedit::cli {
 
@@ -19,8 +20,9 @@ void add_sample_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--model,-m", o->job.model_spec, "generator (file or known name)")->required();
   cmd->add_option("--n", o->job.n, "samples")->required()->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
   cmd->add_option("--classifier", o->job.classifier_specs,
-                  "image classifier scoring the samples (utkface, smiles, a judge, a file); repeatable")
-      ->required();
+                  "image classifier scoring the samples (celebahq: our 40-attribute guide; celebahq-judge, utkface, "
+                  "smiles, pose, a judge, a file); repeatable")
+      ->default_val(std::vector<std::string>{models::kDefaultGuide});
   cmd->add_option("--seed", o->job.seed, "seed of the latents (numpy's stream)")->capture_default_str();
   cmd->add_option("--truncation", o->job.truncation, "truncation psi (1: none)")
       ->check(CLI::Range(-2.0, 2.0))

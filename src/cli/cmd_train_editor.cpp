@@ -24,7 +24,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
       "Train a learned editor for one attribute: Latent Transformer (on a latent classifier) or L2M (through the generator)");
   struct Options {
     std::string method, model = "dcgan-celeba32", attr, latent_classifier, samples, space = "z", layers, out;
-    std::vector<std::string> classifiers = {"utkface", "smiles"};
+    std::vector<std::string> classifiers = {models::kDefaultGuide};
     int lc_epochs = 10;
     int64_t lc_samples = 20000, heldout = 256;
     train::TrainEditorParams train = train::train_editor_default_params();
@@ -32,9 +32,9 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<Options>();
   cmd->add_option("--method", o->method, "transformer or l2m")->required();
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
-  cmd->add_option("--attr", o->attr, "attribute to edit, e.g. smiling, male, young")->required();
+  attribute_option(cmd->add_option("--attr", o->attr, "attribute to edit, e.g. smiling, male, young, eyeglasses")->required());
   cmd->add_option("--classifier", o->classifiers,
-                  "our supervision classifier(s) (utkface, smiles, a file): l2m trains through them; both methods report "
+                  "our supervision classifier(s) (celebahq, utkface, smiles, a file): l2m trains through them; both methods report "
                   "the held-out flip rate by them")
       ->capture_default_str();
   auto* lc = cmd->add_option("--latent-classifier", o->latent_classifier, "transformer: a trained latent classifier (.safetensors)");

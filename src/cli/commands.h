@@ -36,6 +36,10 @@ std::vector<uint64_t> parse_seeds(const std::string& text);
 void add_sample_command(CLI::App& app, const GlobalOptions& global);
 void add_photo_command(CLI::App& app, const GlobalOptions& global);
 
+// Makes an option take attribute names as users write them (models::canonical_attribute: any case,
+// aliases such as smile -> smiling); returns the option for chaining.
+CLI::Option* attribute_option(CLI::Option* option);
+
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
 torch::Device parse_device(const std::string& s);
 

@@ -1,5 +1,7 @@
 #include "editor_options.h"
 
+#include "commands.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -28,14 +30,14 @@ void add_editor_options(CLI::App* cmd, EditorOptions& o) {
   cmd->add_option("--space", o.space, "latent space edited: z, w or wplus (default: the boundary's)");
   cmd->add_option("--layers", o.layers, "wplus: layers edited, e.g. 0-7 (default: all)");
   cmd->add_option("--distance", o.distance, "relative (step alpha) or absolute (end at distance alpha)")->capture_default_str();
-  cmd->add_option("--attr", o.attribute, "attribute name (default: the boundary's)");
+  attribute_option(cmd->add_option("--attr", o.attribute, "attribute name, CelebA's or an alias such as smile, glasses (default: the boundary's)"));
   cmd->add_option("--truncation", o.truncation, "truncation psi")->capture_default_str()->check(CLI::Range(0.0, 2.0));
-  cmd->add_option("--classifier", o.classifiers, "pfsf: supervision classifier(s) (default: smiles and utkface)")
+  cmd->add_option("--classifier", o.classifiers, "pfsf: supervision classifier(s) (default: celebahq, our 40-attribute guide)")
       ->delimiter(',');
 }
 
 std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<std::string>& specs, torch::Device device) {
-  const std::vector<std::string> use = specs.empty() ? std::vector<std::string>{"smiles", "utkface"} : specs;
+  const std::vector<std::string> use = specs.empty() ? std::vector<std::string>{models::kDefaultGuide} : specs;
   std::vector<std::unique_ptr<models::AttributeClassifier>> parts;
   for (const auto& s : use) parts.push_back(models::open_classifier(s));
   std::shared_ptr<models::AttributeClassifier> clf =
@@ -43,11 +45,6 @@ std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<
                         : std::make_shared<models::CombinedClassifier>(std::move(parts));
   clf->to(device);
   return clf;
-}
-
-static std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Learned editors carry their space and dimension: they must match the generator and --space.
@@ -82,31 +79,25 @@ static std::unique_ptr<edit::Editor> make_learned_editor(const EditorOptions& o,
   if (dim != want || (space == models::LatentSpace::WPlus && num_ws != g.num_ws()))
     fail(o.editor, "has latent dimension " + std::to_string(dim) + ", expected " + std::to_string(want) +
                        " (an editor must come from the same model)");
-  if (!o.attribute.empty() && lower(o.attribute) != editor->attribute())
+  if (!o.attribute.empty() && models::canonical_attribute(o.attribute) != models::canonical_attribute(editor->attribute()))
     fail(o.editor, "edits '" + editor->attribute() + "', not '" + o.attribute + "'");
   return editor;
 }
 
 // PFSF's walk on generated codes: the supervision classifier guides it; identity is kept through
-// the pooled features of our utkface classifier (never the judges').
+// the pooled features of our guide classifier (never the judges').
 static std::unique_ptr<edit::Editor> make_pfsf_editor(const EditorOptions& o, const models::Generator& g) {
   if (o.attribute.empty()) fail("--method pfsf", "needs --attr (a column of the supervision classifier, e.g. smiling)");
   if (!o.boundary.empty() || !o.editor.empty() || !o.conditions.empty())
     fail("--method pfsf", "walks with the supervision classifier; it takes no --boundary, --editor or --condition");
   edit::PfsfEditorParams p;
-  p.attribute = lower(o.attribute);
+  p.attribute = models::canonical_attribute(o.attribute);
   p.space = o.space.empty() ? pipeline::default_inversion_space(g) : models::parse_latent_space(o.space);
   if (!g.has_space(p.space)) fail("--space " + o.space, "the " + g.arch() + " generator has no such latent space");
   p.walk.truncation = o.truncation;
   auto supervision = open_supervision(o.classifiers, g.device());
   supervision->column(p.attribute);  // an unknown attribute fails here, listing the columns
-  const auto guide_path = models::supervision_classifier_path("utkface");
-  if (!std::filesystem::exists(guide_path)) {
-    std::cerr << "note: pfsf: " << guide_path.string() << " is absent (faceedit train-classifier --data utkface makes it), "
-              << "so the walk keeps the other attributes but does not project out identity\n";
-    return std::make_unique<edit::PfsfEditor>(std::shared_ptr<const models::Generator>(std::shared_ptr<void>(), &g),
-                                              supervision, p);
-  }
+  const auto guide_path = models::trained_classifier_path(models::kDefaultGuide);
   struct OwnedEmbedder {
     std::unique_ptr<models::FaceClassifier> net;
     std::unique_ptr<models::ClassifierEmbedder> embedder;
@@ -130,7 +121,7 @@ std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::
   auto primary = edit::load_boundary(o.boundary);
   edit::InterFaceGANParams p;
   p.source = o.boundary;
-  p.attribute = lower(o.attribute.empty() ? primary.attribute : o.attribute);
+  p.attribute = models::canonical_attribute(o.attribute.empty() ? primary.attribute : o.attribute);
   const std::string space = !o.space.empty() ? o.space : !primary.space.empty() ? primary.space : "z";
   p.space = models::parse_latent_space(space);
   if (!g.has_space(p.space)) fail("--space " + space, "the " + g.arch() + " generator has no such latent space");
@@ -146,7 +137,7 @@ std::unique_ptr<edit::Editor> make_editor(const EditorOptions& o, const models::
     for (const auto& c : o.conditions) {
       conds.push_back(edit::load_boundary(c));
       edit::check_dimension(conds.back(), dim, c);
-      p.conditions.push_back(lower(conds.back().attribute));
+      p.conditions.push_back(models::canonical_attribute(conds.back().attribute));
     }
     used = edit::condition_boundary(primary, conds);
   }

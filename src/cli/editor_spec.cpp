@@ -2,6 +2,7 @@
 
 #include "editor_options.h"
 #include "faceedit/error.h"
+#include "faceedit/models/face_analysis.h"
 
 namespace faceedit::cli {
 
@@ -42,10 +43,10 @@ EditorSpec parse_editor_spec(const std::string& spec) {
     else if (key == "space") o.space = value;
     else if (key == "layers") o.layers = value;
     else if (key == "distance") o.distance = value;
-    else if (key == "attr") o.attribute = value;
+    else if (key == "attr") o.attribute = models::canonical_attribute(value);
     else if (key == "truncation") o.truncation = number(spec, key, value);
     else if (key == "strength") out.strength = number(spec, key, value);
-    else if (key == "judge-target") out.judge_target = value;
+    else if (key == "judge-target") out.judge_target = models::canonical_attribute(value);
     else
       fail("editor spec '" + spec + "'",
            "unknown key '" + key + "' (known: method, boundary, editor, conditions, space, layers, distance, attr, "

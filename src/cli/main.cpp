@@ -5,6 +5,8 @@
 
 #include "commands.h"
 #include "faceedit/error.h"
+#include "faceedit/models/face_analysis.h"
+#include "faceedit/pipeline/pose.h"
 #include "faceedit/runtime.h"
 
 namespace faceedit::cli {
@@ -21,6 +23,11 @@ torch::Device parse_device(const std::string& s) {
   return device;
 }
 
+CLI::Option* attribute_option(CLI::Option* option) {
+  return option->transform([](const std::string& name) { return faceedit::models::canonical_attribute(name); },
+                           "", "attribute");
+}
+
 }  // namespace faceedit::cli
 
 int main(int argc, char** argv) {
@@ -33,6 +40,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", global.device, "cpu, cuda or cuda:N");
   app.add_flag("--tf32", global.tf32,
                "CUDA: TF32 convolutions and matmuls (faster on Ampere and later; ~6e-4 relative error)");
+  faceedit::pipeline::register_pose_classifier();
   app.parse_complete_callback([&] {
     faceedit::set_threads(global.threads);
     faceedit::set_cuda_tf32(global.tf32);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "faceedit/error.h"
+#include "faceedit/models/face_analysis.h"
 #include "faceedit/io/safetensors.h"
 
 namespace faceedit::edit {
@@ -35,11 +36,6 @@ std::string shard_name(int64_t i) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "shard-%05lld.safetensors", static_cast<long long>(i));
   return buf;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 }  // namespace
@@ -95,11 +91,17 @@ BoundarySamples read_boundary_samples(const std::string& dir, const std::string&
   return out;
 }
 
+ScoredRows scored_rows(const torch::Tensor& latents, const torch::Tensor& scores) {
+  auto keep = torch::isfinite(scores).nonzero().flatten();
+  if (keep.numel() == scores.numel()) return {latents, scores, 0};
+  return {latents.index_select(0, keep), scores.index_select(0, keep), scores.numel() - keep.numel()};
+}
+
 torch::Tensor score_column(const BoundarySamples& samples, const std::string& attribute) {
   auto it = std::find(samples.columns.begin(), samples.columns.end(), attribute);
   if (it == samples.columns.end())
     it = std::find_if(samples.columns.begin(), samples.columns.end(),
-                      [&](const std::string& c) { return lower(c) == lower(attribute); });
+                      [&](const std::string& c) { return models::canonical_attribute(c) == models::canonical_attribute(attribute); });
   if (it == samples.columns.end()) {
     std::string have;
     for (const auto& c : samples.columns) have += (have.empty() ? "" : ", ") + c;

@@ -26,7 +26,6 @@ LabelledImages load_celebahq_labelled(int crop_size) {
     std::istringstream hs(header);
     for (std::string n; hs >> n;) names.push_back(n);
   }
-  const std::map<std::string, std::string> wanted = {{"Male", "male"}, {"Smiling", "smiling"}, {"Young", "young"}};
   std::map<std::string, std::vector<int64_t>> labels;
   std::vector<torch::Tensor> images;
   pipeline::FaceDetector detector;
@@ -40,7 +39,7 @@ LabelledImages load_celebahq_labelled(int crop_size) {
     auto face = pipeline::align_single_face(detector, io::read_image((dir / file).string()), crop_size, file);
     images.push_back(io::image_to_tensor(face.crop));
     for (size_t i = 0; i < names.size(); ++i)
-      if (wanted.count(names[i])) labels[wanted.at(names[i])].push_back(values[i] > 0 ? 1 : 0);
+      labels[train::celeba_column(names[i])].push_back(values[i] > 0 ? 1 : 0);
   }
   LabelledImages out{"celebahq", torch::cat(images), {}};
   for (auto& [k, v] : labels) out.labels[k] = torch::tensor(v, torch::kLong);
@@ -49,14 +48,21 @@ LabelledImages load_celebahq_labelled(int crop_size) {
 
 LabelledImages load_heldout_labelled(const std::string& set_name, int64_t limit) {
   auto all = train::load_labelled_faces(set_name);
-  // Seed 0 and the default holdout: exactly what `faceedit train-classifier` held out.
-  auto heldout = train::split_holdout(all, 0.1, 0).second;
+  // celebahq-dev is held out as a whole; the others as `faceedit train-classifier` holds them out
+  // (seed 0, the default fraction).
+  auto heldout = set_name == "celebahq-dev" ? all : train::split_holdout(all, 0.1, 0).second;
   if (limit > 0 && limit < heldout.size()) heldout = heldout.subset(torch::arange(limit, torch::kLong));
-  LabelledImages out{set_name + "-heldout", train::to_model_range(heldout.images), {}};
+  LabelledImages out{set_name == "celebahq-dev" ? set_name : set_name + "-heldout", train::to_model_range(heldout.images), {}};
+  for (const auto& col : train::celeba_columns())
+    if (heldout.labels.count(col)) out.labels[col] = heldout.labels.at(col);
   if (heldout.labels.count("male")) out.labels["male"] = heldout.labels.at("male");
   if (heldout.labels.count("age")) out.labels["young"] = (heldout.labels.at("age") <= 1).to(torch::kLong);
   if (heldout.labels.count("smiling")) out.labels["smiling"] = heldout.labels.at("smiling");
   return out;
+}
+
+LabelledImages load_labelled_set(const std::string& set_name, int64_t limit) {
+  return set_name == "celebahq" ? load_celebahq_labelled() : load_heldout_labelled(set_name, limit);
 }
 
 double roc_auc(const torch::Tensor& scores, const torch::Tensor& labels) {

@@ -9,7 +9,8 @@ std::vector<torch::Tensor> classifier_activations(FaceClassifier& classifier, co
   std::vector<torch::Tensor> out;
   for (auto m : *classifier.net()->features) {  // AnyModule copies share the module
     x = m.forward(x);
-    if (m.ptr()->as<torch::nn::LeakyReLUImpl>() != nullptr) out.push_back(x);
+    if (m.ptr()->as<torch::nn::LeakyReLUImpl>() != nullptr || m.ptr()->as<ResidualBlockImpl>() != nullptr)
+      out.push_back(x);
   }
   return out;
 }

@@ -1,5 +1,8 @@
 #include "faceedit/models/face_analysis.h"
 
+#include <map>
+#include <set>
+
 #include "faceedit/error.h"
 
 namespace faceedit::models {
@@ -78,30 +81,51 @@ torch::Tensor AttributeClassifier::logits(const torch::Tensor& images) {
   return torch::where(mask.to(p.device()).view({1, -1}), logit, p);
 }
 
-bool AttributeClassifier::has_column(const std::string& n) const {
+std::string canonical_attribute(const std::string& name) {
+  std::string s = name;
+  for (auto& ch : s) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (ch == '-' || ch == ' ') ch = '_';
+  }
+  static const std::map<std::string, std::string> aliases = {
+      {"smile", "smiling"}, {"smiles", "smiling"}, {"smiley", "smiling"},
+      {"glasses", "eyeglasses"}, {"eyeglass", "eyeglasses"}, {"spectacles", "eyeglasses"},
+      {"gender", "male"}, {"man", "male"}, {"masculine", "male"},
+      {"moustache", "mustache"}, {"beard", "goatee"}, {"stubble", "5_o_clock_shadow"},
+      {"youth", "young"}, {"hat", "wearing_hat"}, {"lipstick", "wearing_lipstick"},
+      {"earrings", "wearing_earrings"}, {"necklace", "wearing_necklace"}, {"necktie", "wearing_necktie"},
+      {"tie", "wearing_necktie"}, {"makeup", "heavy_makeup"}, {"blond", "blond_hair"}, {"blonde", "blond_hair"},
+      {"blonde_hair", "blond_hair"}, {"black", "black_hair"}, {"brown", "brown_hair"}, {"gray", "gray_hair"},
+      {"grey", "gray_hair"}, {"grey_hair", "gray_hair"}, {"mouth_open", "mouth_slightly_open"},
+      {"open_mouth", "mouth_slightly_open"}, {"pale", "pale_skin"}, {"five_o_clock_shadow", "5_o_clock_shadow"}};
+  auto it = aliases.find(s);
+  return it == aliases.end() ? s : it->second;
+}
+
+bool AttributeClassifier::has_column(const std::string& requested) const {
+  const std::string n = canonical_attribute(requested);
   for (const auto& c : columns())
     if (c.name == n) return true;
   return false;
 }
 
-int64_t AttributeClassifier::column(const std::string& n) const {
+int64_t AttributeClassifier::column(const std::string& requested) const {
+  const std::string n = canonical_attribute(requested);
   const auto& cols = columns();
   for (size_t i = 0; i < cols.size(); ++i)
     if (cols[i].name == n) return static_cast<int64_t>(i);
   std::string names;
   for (const auto& c : cols) names += (names.empty() ? "" : ", ") + c.name;
-  fail("classifier " + name(), "has no attribute '" + n + "' (it has: " + names + ")");
+  fail("classifier " + name(), "has no attribute '" + requested + "'" + (n != requested ? " ('" + n + "')" : std::string()) + " (it has: " + names + ")");
 }
 
 CombinedClassifier::CombinedClassifier(std::vector<std::unique_ptr<AttributeClassifier>> parts)
     : parts_(std::move(parts)) {
   if (parts_.empty()) fail("combined classifier", "needs at least one classifier");
-  std::map<std::string, int> count;
-  for (const auto& p : parts_)
-    for (const auto& c : p->columns()) ++count[c.name];
+  std::set<std::string> taken;
   for (const auto& p : parts_)
     for (auto c : p->columns()) {
-      if (count[c.name] > 1) c.name = p->name() + "." + c.name;
+      if (!taken.insert(c.name).second) c.name = p->name() + "." + c.name;
       columns_.push_back(c);
     }
 }

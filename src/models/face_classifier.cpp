@@ -18,7 +18,7 @@ FaceClassifierConfig::FaceClassifierConfig() {
 nlohmann::json FaceClassifierConfig::to_json() const {
   nlohmann::json heads_json = nlohmann::json::array();
   for (const auto& h : heads) heads_json.push_back({{"name", h.name}, {"classes", h.classes}, {"derived", h.derived}});
-  return {{"name", name}, {"input", input.to_json()}, {"widths", widths}, {"heads", heads_json}};
+  return {{"name", name}, {"input", input.to_json()}, {"arch", arch}, {"widths", widths}, {"heads", heads_json}};
 }
 
 FaceClassifierConfig FaceClassifierConfig::from_json(const nlohmann::json& j, const std::string& what) {
@@ -26,6 +26,7 @@ FaceClassifierConfig FaceClassifierConfig::from_json(const nlohmann::json& j, co
   try {
     c.name = j.at("name").get<std::string>();
     c.input = InputSpec::from_json(j.at("input"), what);
+    c.arch = j.value("arch", std::string("plain"));  // files written before resnet existed are plain
     c.widths = j.at("widths").get<std::vector<int64_t>>();
     for (const auto& h : j.at("heads")) {
       ClassifierHead head;
@@ -43,6 +44,7 @@ FaceClassifierConfig FaceClassifierConfig::from_json(const nlohmann::json& j, co
     fail(what, std::string("bad classifier config: ") + e.what());
   }
   if (c.widths.empty() || c.heads.empty()) fail(what, "classifier config needs widths and heads");
+  if (c.arch != "plain" && c.arch != "resnet") fail(what, "unknown classifier arch '" + c.arch + "' (plain or resnet)");
   for (auto w : c.widths)
     if (w < 1 || w > 4096) fail(what, "classifier width " + std::to_string(w) + " is out of range");
   return c;
@@ -50,18 +52,47 @@ FaceClassifierConfig FaceClassifierConfig::from_json(const nlohmann::json& j, co
 
 static int64_t head_size(const ClassifierHead& h) { return h.classes.empty() ? 1 : static_cast<int64_t>(h.classes.size()); }
 
+static void push_conv_bn(nn::Sequential& seq, int64_t cin, int64_t cout, int64_t stride, bool activation) {
+  seq->push_back(nn::Conv2d(nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1).bias(false)));
+  seq->push_back(nn::BatchNorm2d(cout));
+  if (activation) seq->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
+}
+
+ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride) {
+  body = nn::Sequential();
+  push_conv_bn(body, in, out, stride, true);
+  push_conv_bn(body, out, out, 1, false);
+  register_module("body", body);
+  shortcut = nn::Sequential();
+  if (in != out || stride != 1) {
+    shortcut->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+    shortcut->push_back(nn::BatchNorm2d(out));
+  }
+  register_module("shortcut", shortcut);
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
+  auto skip = shortcut->size() == 0 ? x : shortcut->forward(x);
+  return torch::leaky_relu(body->forward(x) + skip, 0.2);
+}
+
 FaceClassifierNetImpl::FaceClassifierNetImpl(const FaceClassifierConfig& config) {
   features = nn::Sequential();
   int64_t in = config.input.channels();
-  auto block = [&](int64_t cin, int64_t cout, int64_t stride) {
-    features->push_back(nn::Conv2d(nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1).bias(false)));
-    features->push_back(nn::BatchNorm2d(cout));
-    features->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
-  };
-  for (auto w : config.widths) {
-    block(in, w, 2);  // down-sampling first keeps full-resolution work small
-    block(w, w, 1);
-    in = w;
+  if (config.arch == "resnet") {
+    const int64_t stem = std::max<int64_t>(8, config.widths.front() / 2);
+    push_conv_bn(features, in, stem, 1, true);
+    in = stem;
+    for (auto w : config.widths) {
+      features->push_back(ResidualBlock(in, w, 2));
+      in = w;
+    }
+  } else {
+    for (auto w : config.widths) {
+      push_conv_bn(features, in, w, 2, true);  // down-sampling first keeps full-resolution work small
+      push_conv_bn(features, w, w, 1, true);
+      in = w;
+    }
   }
   register_module("features", features);
   dropout = register_module("dropout", nn::Dropout(0.2));

@@ -1,6 +1,7 @@
 #include "faceedit/models/judges.h"
 
 #include <cstdlib>
+#include <map>
 
 #include "faceedit/error.h"
 #include "faceedit/models/face_classifier.h"
@@ -58,6 +59,24 @@ fs::path supervision_classifier_path(const std::string& set_name) {
   return cache_dir() / "classifiers" / (set_name + ".safetensors");
 }
 
+fs::path bundled_models_dir() {
+  if (const char* env = std::getenv("FACEEDIT_MODELS"); env && *env) return env;
+  return tools_dir().parent_path() / "models";
+}
+
+bool is_trained_set(const std::string& spec) {
+  return spec == "celebahq" || spec == "celebahq-judge" || spec == "utkface" || spec == "smiles";
+}
+
+fs::path trained_classifier_path(const std::string& set_name) {
+  const fs::path own = supervision_classifier_path(set_name);
+  if (fs::exists(own)) return own;
+  const fs::path bundled = bundled_models_dir() / (set_name + ".safetensors");
+  if (fs::exists(bundled)) return bundled;
+  fail("classifier " + set_name, "not trained yet: neither " + own.string() + " nor " + bundled.string() +
+                                     " exists; run `faceedit train-classifier --data " + set_name + " -o " + own.string() + "`");
+}
+
 namespace {
 bool is_judge(const std::string& spec, const std::string& kind) {
   for (const auto& j : known_judges())
@@ -66,16 +85,22 @@ bool is_judge(const std::string& spec, const std::string& kind) {
 }
 }  // namespace
 
+static std::map<std::string, ClassifierFactory>& registered_classifiers() {
+  static std::map<std::string, ClassifierFactory> factories;
+  return factories;
+}
+
+void register_classifier(const std::string& name, ClassifierFactory factory) {
+  registered_classifiers()[name] = std::move(factory);
+}
+
 std::unique_ptr<AttributeClassifier> open_classifier(const std::string& spec) {
   if (fs::exists(spec) && !fs::is_directory(spec)) return open_attribute_classifier(spec);
+  if (auto it = registered_classifiers().find(spec); it != registered_classifiers().end()) return it->second();
   if (is_judge(spec, "attributes")) return load_attribute_classifier(resolve_judge(spec));
-  if (spec == "utkface" || spec == "smiles") {
-    const fs::path p = supervision_classifier_path(spec);
-    if (!fs::exists(p))
-      fail("classifier " + spec, "not trained yet: run `faceedit train-classifier --data " + spec + " -o " + p.string() + "`");
-    return load_face_classifier(p.string());
-  }
-  fail(spec, "no such classifier file, judge (gender, age, emotion, gear, faceres) or trained set (utkface, smiles)");
+  if (is_trained_set(spec)) return load_face_classifier(trained_classifier_path(spec).string());
+  fail(spec, "no such classifier file, judge (gender, age, emotion, gear, faceres) or trained set (celebahq, "
+             "celebahq-judge, utkface, smiles)");
 }
 
 std::unique_ptr<IdentityEmbedder> open_embedder(const std::string& spec) {

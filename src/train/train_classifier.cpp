@@ -19,13 +19,35 @@ using models::FaceClassifierConfig;
 
 TrainClassifierParams train_classifier_default_params() { return {}; }
 
+static bool is_celebahq_set(const std::string& set_name) { return set_name.rfind("celebahq", 0) == 0; }
+
+ClassifierSetDefaults classifier_set_defaults(const std::string& set_name) {
+  if (set_name == "celebahq-judge") return {48, "plain", {48, 96, 192, 384}, 24, 0.3, 0.05};
+  if (is_celebahq_set(set_name)) return {64, "resnet", {48, 96, 192, 384}, 24, 0.3, 0.05};
+  return {48, "plain", {24, 48, 96, 192}, 8, 0.5, 0.0};
+}
+
+TrainClassifierParams resolve_train_params(TrainClassifierParams p, const std::string& set_name) {
+  const auto d = classifier_set_defaults(set_name);
+  if (p.input_size == 0) p.input_size = d.input_size;
+  if (p.arch.empty()) p.arch = d.arch;
+  if (p.widths.empty()) p.widths = d.widths;
+  if (p.epochs == 0) p.epochs = d.epochs;
+  if (p.weight_decay < 0) p.weight_decay = d.weight_decay;
+  if (p.low_res_fraction < 0) p.low_res_fraction = d.low_res_fraction;
+  return p;
+}
+
 FaceClassifierConfig classifier_config_for(const std::string& set_name, int64_t input_size,
-                                           const std::vector<int64_t>& widths) {
+                                           const std::vector<int64_t>& widths, const std::string& arch) {
   FaceClassifierConfig c;
   c.name = set_name;
+  c.arch = arch;
   c.widths = widths;
   c.input.height = c.input.width = input_size;
-  if (set_name == "utkface") {
+  if (is_celebahq_set(set_name)) {
+    for (const auto& col : celeba_columns()) c.heads.push_back({col, {}, {}});
+  } else if (set_name == "utkface") {
     c.heads.push_back({"male", {}, {}});
     c.heads.push_back({"age", kAgeGroups, {{"young", {0, 1}}}});
   } else if (set_name == "smiles") {
@@ -41,9 +63,9 @@ FaceClassifierConfig classifier_config_for(const std::string& set_name, int64_t 
 
 namespace {
 
-// Flips, shifts of up to 4 px, brightness/contrast, and a low-resolution round trip for half the
-// batch (GAN faces of 32x32 reach the classifier upsampled).
-torch::Tensor augment(torch::Tensor x) {
+// Flips, shifts of up to 4 px, brightness/contrast, and a low-resolution round trip for a fraction
+// of the batch (GAN faces of 32x32 reach the classifier upsampled).
+torch::Tensor augment(torch::Tensor x, double low_res_fraction) {
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
   auto flip = (torch::rand({n, 1, 1, 1}) < 0.5);
   x = torch::where(flip, x.flip(3), x);
@@ -57,7 +79,7 @@ torch::Tensor augment(torch::Tensor x) {
   auto contrast = 1.0 + (torch::rand({n, 1, 1, 1}) - 0.5) * 0.4;
   auto brightness = (torch::rand({n, 1, 1, 1}) - 0.5) * 0.2;
   x = (x * contrast + brightness).clamp(-1.0, 1.0);
-  const int64_t half = n / 2;
+  const auto half = static_cast<int64_t>(static_cast<double>(n) * low_res_fraction);
   if (half > 0) {
     const int64_t low = torch::randint(24, 41, {1}).item<int64_t>();
     auto part = models::resize_images(x.narrow(0, 0, half), low, low);
@@ -74,7 +96,8 @@ struct HeadLoss {
 };
 
 std::string params_fingerprint(const TrainClassifierParams& p, const std::string& out) {
-  nlohmann::json j = {{"dataset", p.dataset}, {"size", p.input_size}, {"widths", p.widths}, {"epochs", p.epochs},
+  nlohmann::json j = {{"dataset", p.dataset}, {"size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
+                      {"epochs", p.epochs}, {"low_res", p.low_res_fraction}, {"weight_decay", p.weight_decay},
                       {"batch", p.batch}, {"lr", p.learning_rate}, {"holdout", p.holdout}, {"limit", p.limit},
                       {"seed", p.seed}, {"out", out}};
   return j.dump();
@@ -116,16 +139,19 @@ nlohmann::json evaluate_classifier(FaceClassifier& clf, const LabelledFaces& fac
   return report;
 }
 
-nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::string& out_path) {
+nlohmann::json train_face_classifier(const TrainClassifierParams& params, const std::string& out_path) {
+  torch::manual_seed(params.seed);
+  auto all = load_labelled_faces(params.dataset, params.limit, params.seed);
+  const TrainClassifierParams p = resolve_train_params(params, all.name);
   if (p.epochs < 1 || p.epochs > 1000) fail("--epochs " + std::to_string(p.epochs), "must be in 1..1000");
   if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
   if (p.input_size < 16 || p.input_size > 256) fail("--size " + std::to_string(p.input_size), "must be in 16..256");
   if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("--lr", "must be in (0, 1)");
+  if (!(p.low_res_fraction >= 0 && p.low_res_fraction <= 1)) fail("--low-res", "must be in [0, 1]");
+  if (!(p.weight_decay >= 0 && p.weight_decay < 1)) fail("--weight-decay", "must be in [0, 1)");
 
-  torch::manual_seed(p.seed);
-  auto all = load_labelled_faces(p.dataset, p.limit, p.seed);
   auto [train_set, test_set] = split_holdout(all, p.holdout, p.seed);
-  auto config = classifier_config_for(all.name, p.input_size, p.widths);
+  auto config = classifier_config_for(all.name, p.input_size, p.widths, p.arch);
   FaceClassifier clf(config);
   auto slices = clf.head_slices();
 
@@ -140,7 +166,8 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::
     losses.push_back(hl);
   }
 
-  torch::optim::Adam optimizer(clf.net()->parameters(), torch::optim::AdamOptions(p.learning_rate));
+  torch::optim::AdamW optimizer(clf.net()->parameters(),
+                               torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
   const fs::path ckpt = out_path + ".ckpt";
   const std::string fingerprint = params_fingerprint(p, out_path);
   nlohmann::json history = nlohmann::json::array();
@@ -171,7 +198,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::
   Progress progress("train-classifier", steps_per_epoch * p.epochs, "batches", p.progress);
   for (int epoch = first_epoch; epoch < p.epochs; ++epoch) {
     const double lr = p.learning_rate * 0.5 * (1 + std::cos(M_PI * epoch / p.epochs));
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     clf.net()->train();
     auto perm = torch::randperm(train_set.size(), torch::kLong);
     double loss_sum = 0;
@@ -179,7 +206,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::
     for (int64_t b = 0; b < train_set.size(); b += p.batch) {
       auto idx = perm.narrow(0, b, std::min<int64_t>(p.batch, train_set.size() - b));
       if (idx.size(0) < 2) continue;  // BatchNorm needs two samples
-      auto x = augment(to_model_range(train_set.images.index_select(0, idx)));
+      auto x = augment(to_model_range(train_set.images.index_select(0, idx)), p.low_res_fraction);
       auto z = clf.head_logits(x);
       auto loss = torch::zeros({});
       for (size_t i = 0; i < losses.size(); ++i) {
@@ -203,11 +230,19 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::
     auto eval = evaluate_classifier(clf, test_set);
     nlohmann::json row = {{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", loss_sum / std::max<int64_t>(1, steps)}};
     std::string line;
+    double balanced_sum = 0;
     for (auto& [head, r] : eval.items()) {
       row["heldout_accuracy"][head] = r["accuracy"];
+      balanced_sum += r["balanced_accuracy"].get<double>();
       char buf[64];
       std::snprintf(buf, sizeof buf, " %s %.3f", head.c_str(), r["accuracy"].get<double>());
-      line += buf;
+      if (eval.size() <= 4) line += buf;
+    }
+    row["heldout_mean_balanced_accuracy"] = balanced_sum / static_cast<double>(std::max<size_t>(1, eval.size()));
+    if (eval.size() > 4) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " mean balanced %.4f over %zu attributes", row["heldout_mean_balanced_accuracy"].get<double>(), eval.size());
+      line = buf;
     }
     history.push_back(row);
     std::cerr << "train-classifier: epoch " << epoch + 1 << "/" << p.epochs << " held-out accuracy:" << line << "\n";
@@ -226,7 +261,8 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& p, const std::
   progress.finish();
 
   nlohmann::json report = {{"dataset", all.name}, {"train_images", train_set.size()}, {"heldout_images", test_set.size()},
-                           {"input_size", p.input_size}, {"epochs", p.epochs}, {"history", history},
+                           {"input_size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
+                           {"epochs", p.epochs}, {"history", history},
                            {"heldout", evaluate_classifier(clf, test_set)}};
   clf.save(out_path, report);
   fs::remove_all(ckpt);

@@ -88,6 +88,10 @@ assert r['validation']['accuracy'] > 0.9 and r['remaining']['count'] == 2700, r
 assert r['train_seconds'] >= 0 and r['svm']['solver'] == 'L2R_L2LOSS_SVC_DUAL' and r['attribute'] == 'smiling', r
 PYEOF
 then ok "boundary"; else bad "boundary: $(tail -3 "$T/b.err")"; fi
+# Attribute names as users write them: "Smile" is the smiling column.
+if "$FACEEDIT" boundary --samples "$T/samples" --attr Smile --space z --ratio 0.05 -o "$T/smile_alias.safetensors" >"$T/ba.json" 2>/dev/null &&
+  grep -q '"attribute":"smiling"' "$T/ba.json" && cmp -s "$T/smiling.npy" "$T/smile_alias.npy"; then
+  ok "boundary: attribute alias"; else bad "boundary: attribute alias"; fi
 if "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --space w --ratio 0.05 --condition male,young -o "$T/cond.safetensors" >"$T/c.json" 2>"$T/c.err" &&
   [ -s "$T/cond.plain.npy" ] && [ -s "$T/cond.plain.safetensors" ] && $PY - "$T" <<'PYEOF'
 import json, sys, numpy as np
@@ -334,6 +338,20 @@ open('$T/huge.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + ch
     if "$FACEEDIT" analyze --json "$T/two.png" 2>/dev/null | grep -c '"landmarks"' >/dev/null &&
       [ "$("$FACEEDIT" analyze --json "$T/two.png" 2>/dev/null | $PY -c 'import json,sys; print(len(json.loads(sys.stdin.readline())["faces"]))')" = 2 ]; then
       ok "analyze: two faces"; else bad "analyze: two faces"; fi
+    # --aligned: CelebA-HQ crops as they are; our guide and judge name the 40 CelebA attributes.
+    if "$FACEEDIT" analyze --aligned --json --judge celebahq --judge celebahq-judge "$PHOTOS/000152.jpg" "$PHOTOS/000157.jpg" \
+        >"$T/an.jsonl" 2>"$T/an.err" && $PY - "$T/an.jsonl" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 2 and all(len(r['faces']) == 1 for r in rows), rows
+a = [r['faces'][0]['attributes'] for r in rows]
+assert len([k for k in a[0] if '.' not in k]) == 40 and 'celebahq-judge.eyeglasses' in a[0], sorted(a[0])
+assert all(0 <= v <= 1 for v in a[0].values())
+# 000152 wears glasses (list_attr_celeba.txt), 000157 does not: both networks see it.
+assert a[0]['eyeglasses'] > 0.5 > a[1]['eyeglasses'], (a[0]['eyeglasses'], a[1]['eyeglasses'])
+assert a[0]['celebahq-judge.eyeglasses'] > 0.5 > a[1]['celebahq-judge.eyeglasses']
+PYEOF
+    then ok "analyze --aligned: 40 CelebA attributes"; else bad "analyze --aligned: $(tail -3 "$T/an.err")"; fi
     refuse "analyze: no face" "no face found" "" -- "$FACEEDIT" analyze "$T/flat.png"
     refuse "analyze: huge image" "20000" "" -- "$FACEEDIT" analyze "$T/huge.png"
     refuse "analyze: not an image" "fake.jpg" "" -- bash -c "echo text > '$T/fake.jpg'; '$FACEEDIT' analyze '$T/fake.jpg'"
@@ -413,7 +431,7 @@ assert m0['target_change_rate'] == 0 and abs(m0['identity_preservation'] - 1) < 
 assert r['metrics'][1]['mean_latent_shift'] > 0, r['metrics'][1]
 PYEOF
     then ok "evaluate --method pfsf"; else bad "evaluate --method pfsf"; fi
-    refuse "evaluate --method pfsf: unknown attribute" "no-such-attr" "$T/pf2.json" -- "$FACEEDIT" evaluate --method pfsf --attr no-such-attr --classifier "$T/smiles.safetensors" --n 2 -o "$T/pf2.json"
+    refuse "evaluate --method pfsf: unknown attribute" "no_such_attr" "$T/pf2.json" -- "$FACEEDIT" evaluate --method pfsf --attr no-such-attr --classifier "$T/smiles.safetensors" --n 2 -o "$T/pf2.json"
     refuse "evaluate-sequence: malformed step" "not key=value" "$T/seq2.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,oops" -o "$T/seq2.json"
     refuse "evaluate-sequence: unknown key" "unknown key 'colour'" "$T/seq3.json" -- "$FACEEDIT" evaluate-sequence --n 2 --step "method=interfacegan,colour=red" -o "$T/seq3.json"
   fi

@@ -119,6 +119,15 @@ TEST(Boundary, RefusesBadInput) {
   auto nan_scores = s.scores.clone();
   nan_scores[3] = NAN;
   EXPECT_THROW(edit::train_boundary(s.latents, nan_scores, {}), Error);
+  // Samples a scorer could not score (NaN: the pose score where no face is found) are left out.
+  nan_scores[7] = NAN;
+  auto rows = edit::scored_rows(s.latents, nan_scores);
+  EXPECT_EQ(rows.unscored, 2);
+  ASSERT_EQ(rows.scores.size(0), 998);
+  EXPECT_TRUE(torch::isfinite(rows.scores).all().item<bool>());
+  EXPECT_TRUE(torch::equal(rows.latents[3], s.latents[4]));
+  EXPECT_TRUE(torch::equal(rows.latents[6], s.latents[8]));
+  EXPECT_NO_THROW(edit::train_boundary(rows.latents, rows.scores, {}));
 }
 
 // Independent check of liblinear: identical points per class make the squared-hinge problem (bias

@@ -41,4 +41,12 @@ BoundarySamples read_boundary_samples(const std::string& dir, const std::string&
 // available columns when there is none.
 torch::Tensor score_column(const BoundarySamples& samples, const std::string& attribute);
 
+// The latents and scores of the samples that have a score: a scorer that can fail on some faces
+// (the pose score where no face is found) leaves NaN, and those rows are left out of training.
+struct ScoredRows {
+  torch::Tensor latents, scores;
+  int64_t unscored = 0;  // rows dropped
+};
+ScoredRows scored_rows(const torch::Tensor& latents, const torch::Tensor& scores);
+
 }  // namespace faceedit::edit

@@ -2,9 +2,11 @@
 // and after a round trip through a small resolution (e.g. 32x32, the DCGAN's), which tells which
 // judges can be trusted on small generated faces.
 //
-// Label sets: celebahq (the 40 shared CelebA-HQ photos, aligned with the FFHQ procedure; labels
-// male, smiling, young from list_attr_celeba.txt), utkface and smiles (the held-out split of
-// train/face_datasets.h, the same one train-classifier holds out: male, young; smiling).
+// Label sets: celebahq (the 40 shared CelebA-HQ photos, aligned with the FFHQ procedure; the 40
+// CelebA labels from list_attr_celeba.txt, lower case), celebahq-dev (the 1,000 faces of
+// celebahq-256-dev.tar, all of them, 40 labels), and the held-out split of train/face_datasets.h
+// that train-classifier holds out: utkface (male, young), smiles (smiling), celebahq and
+// celebahq-judge (40 labels).
 #pragma once
 
 #include <torch/torch.h>
@@ -26,7 +28,9 @@ struct LabelledImages {
 
 // `limit` > 0 keeps a seed-fixed subset. celebahq aligns each photo to crop_size.
 LabelledImages load_celebahq_labelled(int crop_size = 256);
-LabelledImages load_heldout_labelled(const std::string& set_name, int64_t limit = 0);
+LabelledImages load_heldout_labelled(const std::string& set_name, int64_t limit = 0);  // or celebahq-dev
+// Any of the above by name.
+LabelledImages load_labelled_set(const std::string& set_name, int64_t limit = 0);
 
 // Area under the ROC curve of scores against 0/1 labels (ties count one half).
 double roc_auc(const torch::Tensor& scores, const torch::Tensor& labels);

@@ -59,6 +59,14 @@ struct InputSpec {
 // Resizes an NCHW batch to h x w: bilinear, anti-aliased when shrinking, differentiable.
 torch::Tensor resize_images(const torch::Tensor& nchw, int64_t h, int64_t w);
 
+// The column name of an attribute as a user may write it: CelebA's spelling in any case, with '-'
+// or ' ' for '_', or a common alias: smile -> smiling, glasses -> eyeglasses, gender/man -> male,
+// moustache -> mustache, beard -> goatee (CelebA's positive beard attribute; no_beard is its
+// opposite and stays available by name), hat -> wearing_hat, blond/blonde -> blond_hair,
+// makeup -> heavy_makeup, stubble -> 5_o_clock_shadow, lipstick -> wearing_lipstick, ...
+// Any other name comes back in lower case (so "gear.male" and unknown names pass through).
+std::string canonical_attribute(const std::string& name);
+
 enum class ColumnKind { Probability, Years, Value };
 struct AttributeColumn {
   std::string name;  // CelebA's spelling, lower-case, where one corresponds: "male", "smiling", "young"
@@ -77,7 +85,8 @@ class AttributeClassifier {
   // that have native logits return them; otherwise derived from clamped probabilities.
   virtual torch::Tensor logits(const torch::Tensor& images);
 
-  // Index of a column by name; throws faceedit::Error listing the available names when absent.
+  // Index of a column by name (canonical_attribute() applies, so "Smile" finds "smiling");
+  // throws faceedit::Error listing the available names when absent.
   int64_t column(const std::string& name) const;
   bool has_column(const std::string& name) const;
   virtual void to(torch::Device device) = 0;
@@ -109,8 +118,9 @@ std::unique_ptr<AttributeClassifier> load_attribute_classifier(const std::string
 std::unique_ptr<IdentityEmbedder> load_identity_embedder(const std::string& path);
 std::unique_ptr<PortraitSegmenter> load_portrait_segmenter(const std::string& path);
 
-// Several classifiers seen as one: columns are concatenated in order; a repeated column name is
-// prefixed with its classifier's name ("gear.male").
+// Several classifiers seen as one: columns are concatenated in order; the first classifier with a
+// column name keeps it, later ones are prefixed with their classifier's name ("gear.male"), so the
+// order of the parts says whose opinion a plain name means.
 class CombinedClassifier : public AttributeClassifier {
  public:
   explicit CombinedClassifier(std::vector<std::unique_ptr<AttributeClassifier>> parts);

@@ -35,7 +35,8 @@ struct ClassifierHead {
 struct FaceClassifierConfig {
   std::string name = "classifier";
   InputSpec input;                              // default: 64x64 RGB, pixels mapped to [-1, 1]
-  std::vector<int64_t> widths = {24, 48, 96, 192};  // channels of the four stride-2 stages
+  std::string arch = "plain";                   // "plain" or "resnet" (see FaceClassifierNetImpl)
+  std::vector<int64_t> widths = {24, 48, 96, 192};  // channels of the stride-2 stages
   std::vector<ClassifierHead> heads;
 
   FaceClassifierConfig();
@@ -43,8 +44,25 @@ struct FaceClassifierConfig {
   static FaceClassifierConfig from_json(const nlohmann::json& j, const std::string& what_for_errors);
 };
 
-// The network: per stage conv3x3 stride 2 -> BN -> LeakyReLU(0.2), conv3x3 -> BN -> LeakyReLU,
-// then global average pooling, dropout and one linear layer per head (raw logits).
+// A residual block: conv3x3 (stride) -> BN -> LeakyReLU(0.2) -> conv3x3 -> BN, plus the input
+// (through a strided 1x1 conv + BN when the shape changes), then LeakyReLU(0.2).
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential body{nullptr}, shortcut{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// The network, by config.arch:
+//   plain:  per stage conv3x3 stride 2 -> BN -> LeakyReLU(0.2), conv3x3 -> BN -> LeakyReLU;
+//   resnet: a stem conv3x3 -> BN -> LeakyReLU at full resolution (widths[0] / 2 channels), then
+//           one stride-2 ResidualBlock per stage;
+// then global average pooling, dropout and one linear layer per head (raw logits). `features`
+// holds the layers in order; its LeakyReLUs and ResidualBlocks are the activations that
+// classifier_features.h compares.
 class FaceClassifierNetImpl : public torch::nn::Module {
  public:
   explicit FaceClassifierNetImpl(const FaceClassifierConfig& config);

@@ -8,11 +8,15 @@
 // Classifier specs (open_classifier):
 //   a path            .safetensors (ours) or .pt (TorchScript with its .json)
 //   a judge name      gender, age, emotion, gear, faceres (attributes)
-//   a trained set     utkface, smiles: cache_dir()/classifiers/<set>.safetensors, made by
-//                     `faceedit train-classifier --data <set> -o <that path>`
+//   a trained set     celebahq (THE GUIDE: every method's default supervision, 40 CelebA
+//                     attributes), celebahq-judge (the independent judge of those attributes),
+//                     utkface, smiles: cache_dir()/classifiers/<set>.safetensors when the user
+//                     trained one (`faceedit train-classifier --data <set> -o <that path>`), else
+//                     the copy shipped in the source tree's models/ ($FACEEDIT_MODELS overrides)
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,10 +36,25 @@ std::filesystem::path human_models_dir();
 // Path of the converted judge's .pt, converting it first when needed.
 std::string resolve_judge(const std::string& name);
 
+// The supervision classifier every method is guided by unless told otherwise.
+inline const char* const kDefaultGuide = "celebahq";
+
 // Where `faceedit train-classifier` puts the supervision classifier of a labelled set by default.
 std::filesystem::path supervision_classifier_path(const std::string& set_name);
+// Classifiers trained by the project and shipped with it: $FACEEDIT_MODELS, else models/ in the source tree.
+std::filesystem::path bundled_models_dir();
+bool is_trained_set(const std::string& spec);  // celebahq, celebahq-judge, utkface, smiles
+// The file of a trained set: the user's own (supervision_classifier_path) if present, else the
+// shipped one; an Error saying how to train it when neither exists.
+std::filesystem::path trained_classifier_path(const std::string& set_name);
 
 std::unique_ptr<AttributeClassifier> open_classifier(const std::string& spec);
+
+// Scorers of higher layers opened by name too (the pipeline's head pose: "pose"), registered by the
+// program at start-up (pipeline::register_pose_classifier()). Registration is not thread-safe
+// against concurrent open_classifier() calls: do it first.
+using ClassifierFactory = std::function<std::unique_ptr<AttributeClassifier>()>;
+void register_classifier(const std::string& name, ClassifierFactory factory);
 std::unique_ptr<IdentityEmbedder> open_embedder(const std::string& spec);    // path or judge name
 std::unique_ptr<PortraitSegmenter> open_segmenter(const std::string& spec);  // path or judge name
 

@@ -28,5 +28,9 @@ struct AnalyzeOptions {
 nlohmann::json analyze_faces(const cv::Mat& photo, const FaceDetector& detector, models::JudgePanel& judges,
                              const AnalyzeOptions& options = {});
 
+// The same object for an image that already IS an aligned face crop (CelebA-HQ, FFHQ, a
+// generator's output): no detection; "box" is the whole image, no "landmarks".
+nlohmann::json analyze_aligned_face(const cv::Mat& crop, models::JudgePanel& judges, const AnalyzeOptions& options = {});
+
 
 }  // namespace faceedit::pipeline
