@@ -14,14 +14,14 @@ void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& glo
       "train-latent-classifier",
       "Train a latent classifier (3 FC layers) on sampled latents scored by an image classifier");
   struct Options {
-    std::string model, classifier, samples, out;
+    std::string model, classifier = models::kDefaultGuide, samples, out;
     train::SampleScoresParams sample;
     train::TrainLatentClassifierParams train = train::train_latent_classifier_default_params();
   };
   auto o = std::make_shared<Options>();
   auto* model = cmd->add_option("--model", o->model, "generator (file or known name)");
   auto* classifier =
-      cmd->add_option("--classifier", o->classifier, "image classifier scoring the samples (utkface, smiles, a file)");
+      cmd->add_option("--classifier", o->classifier, "image classifier scoring the samples (default: celebahq, the 40 CelebA attributes; utkface, smiles, a file)");
   cmd->add_option("--samples", o->samples, "train on a `faceedit sample` directory (space z or w) instead of sampling")
       ->excludes(model)
       ->excludes(classifier);

@@ -11,7 +11,7 @@
 //                               embedding for the identity loss (the metrics' identity judge,
 //                               faceres-descriptor, is never used for guidance)
 //
-//   auto clf = models::load_face_classifier(models::supervision_classifier_path("utkface"));
+//   auto clf = models::load_face_classifier(models::trained_classifier_path("celebahq"));
 //   models::ClassifierFeatureDistance perceptual(*clf);
 //   auto d = perceptual.distance(a, b);   // [N], differentiable in a and b
 //

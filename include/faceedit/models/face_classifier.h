@@ -9,7 +9,7 @@
 // gives one column per class ("<head>_<class>"), plus any derived columns it declares: a derived
 // column is the summed probability of some classes (e.g. "young" = P(age 0-17) + P(age 18-29)).
 //
-//   auto clf = faceedit::models::load_face_classifier("utkface.safetensors");
+//   auto clf = faceedit::models::load_face_classifier("models/celebahq.safetensors");
 //   auto p = clf->predict(images);   // [N, K], images NCHW RGB in [-1, 1], any size
 //
 // Thread-safety: as face_analysis.h; training mode (train(true)) is not for concurrent use.

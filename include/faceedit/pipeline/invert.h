@@ -5,7 +5,7 @@
 // over the latent x with Adam (linear lr warm-up, then cosine decay to 0). D_feat is a
 // models::FeatureDistance (our classifier's activations, or a user's LPIPS-like TorchScript), E an
 // identity embedder that is NOT the metrics judge (photo uses models::ClassifierEmbedder on our
-// utkface classifier; faceres-descriptor stays an independent measure).
+// celebahq guide classifier; faceres-descriptor stays an independent measure).
 //
 // Spaces: Z (the DCGAN's only space; z is clamped to the prior's support [-1, 1] after every step
 // for the DCGAN), W or W+ for StyleGAN2, starting from the average W (truncate(., psi = 0)).
