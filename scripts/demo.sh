@@ -4,8 +4,9 @@
 # end to end, into out/demo/:
 #   1. samples 20,000 faces and scores them with the guide, 2. trains smile, eyeglasses and male
 #   boundaries (liblinear SVM), 3. edits 8 faces at 7 strengths (smile_sweep.png, glasses_sweep.png,
-#   male_sweep.png), 4. evaluates 200 held-out faces with independent judges (faceres, emotion,
-#   celebahq-judge) and writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
+#   male_sweep.png; glasses_not_male_sweep.png: glasses conditioned to keep the gender),
+#   4. evaluates 200 held-out faces with independent judges (faceres, emotion, celebahq-judge) and
+#   writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
 #   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
 #   photo_interfacegan.jpg and their before/after strips.
 # Every step resumes: a rerun skips what exists. Models and data come from $FACEEDIT_SHARED
@@ -28,6 +29,10 @@ done
 $F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/smiling.safetensors --alpha -3:3:7 -o $D/smile_sweep.png >/dev/null
 $F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/eyeglasses.safetensors --alpha -3:3:7 -o $D/glasses_sweep.png >/dev/null
 $F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/male.safetensors --alpha -3:3:7 -o $D/male_sweep.png >/dev/null
+# Glasses come with a male face in CelebA; conditional InterFaceGAN keeps the gender.
+have $D/eyeglasses_cond.safetensors ||
+  $F boundary --samples $D/samples --attr eyeglasses --condition male --space z -o $D/eyeglasses_cond.safetensors >$D/boundary_eyeglasses_cond.json
+$F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/eyeglasses_cond.safetensors --alpha -3:3:7 -o $D/glasses_not_male_sweep.png >/dev/null
 JUDGES=(--judge faceres --judge emotion --judge celebahq-judge)
 have $D/eval_smiling.json ||
   $F evaluate --model dcgan-celeba32 --boundary $D/smiling.safetensors --n 200 --alpha 0:3:4 "${JUDGES[@]}" -o $D/eval_smiling.json >/dev/null
@@ -38,4 +43,4 @@ $F photo "$PHOTO" --attr smiling --flip --keep-intermediates $D/photo_pfsf -o $D
 $F photo "$PHOTO" --attr smiling --flip --method interfacegan --boundary $D/smiling.safetensors --strength 2 \
   --keep-intermediates $D/photo_interfacegan -o $D/photo_interfacegan.jpg >$D/photo_interfacegan.jsonl
 echo "demo: photo edits in $D/photo_*.jpg (before/after strips: $D/photo_*/before_after.jpg)"
-echo "demo: open $D/smile_sweep.png, glasses_sweep.png, male_sweep.png (rows: faces; columns: less -> more) and $D/report.html"
+echo "demo: open $D/smile_sweep.png, glasses_sweep.png, glasses_not_male_sweep.png, male_sweep.png (rows: faces; columns: less -> more) and $D/report.html"

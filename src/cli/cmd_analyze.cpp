@@ -35,7 +35,9 @@ void add_analyze_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("images", o->images, "photos (JPEG, PNG, BMP, WebP)")->required();
   cmd->add_flag("--json", o->json, "JSON Lines: one object per image");
   cmd->add_flag("--aligned", o->aligned, "each image is already an aligned face crop (CelebA-HQ, FFHQ): no detection");
-  cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeatable)")->capture_default_str();
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")
+      ->capture_default_str()
+      ->allow_extra_args(false);  // one name per --judge, so image paths after it stay images
   cmd->add_option("--embedder", o->judges.identity, "identity judge")->capture_default_str();
   cmd->add_option("--segmenter", o->judges.segmenter, "portrait mask judge")->capture_default_str();
   cmd->add_option("--crop", o->crop, "aligned crop size fed to the judges")->capture_default_str()->check(CLI::Range(32, 1024));

@@ -30,7 +30,7 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--seed", o->seed, "seed of the held-out samples (keep it apart from the training samples' seed)")->capture_default_str();
   cmd->add_option("--alpha", o->alphas, "strengths (magnitudes; each face moves towards its other side)")->capture_default_str();
   attribute_option(cmd->add_option("--judge-target", o->judge_target, "the judges' column for the attribute (default: the attribute's name)"));
-  cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a sweep grid PNG is written beside it)")->required();
   add_editor_options(cmd, o->editor);
   cmd->callback([o, &global] {
@@ -75,7 +75,7 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--n", o->n, "held-out samples")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
   cmd->add_option("--seed", o->seed, "seed of the held-out samples")->capture_default_str();
   cmd->add_option("--truncation", o->truncation, "truncation psi")->capture_default_str()->check(CLI::Range(0.0, 2.0));
-  cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a grid PNG of the stages is written beside it)")->required();
   cmd->callback([o, &global] {
     const auto device = parse_device(global.device);

@@ -41,7 +41,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_flag("--align", o->align,
                "the images are photos: align each original's face (FFHQ crop) and crop its edited photo the same way");
   cmd->add_option("--timings", o->timings, "JSON Lines of per-image stage timings to average into the result");
-  cmd->add_option("--judge", o->judges.attributes, "attribute judges")->capture_default_str();
+  cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a before/after grid PNG is written beside it)")->required();
   cmd->callback([o] {
     if (o->originals.size() != o->edited.size())

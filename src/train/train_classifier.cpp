@@ -23,7 +23,7 @@ static bool is_celebahq_set(const std::string& set_name) { return set_name.rfind
 
 ClassifierSetDefaults classifier_set_defaults(const std::string& set_name) {
   if (set_name == "celebahq-judge") return {48, "plain", {48, 96, 192, 384}, 24, 0.3, 0.05};
-  if (is_celebahq_set(set_name)) return {64, "resnet", {48, 96, 192, 384}, 24, 0.3, 0.05};
+  if (is_celebahq_set(set_name)) return {64, "resnet", {48, 96, 192, 384}, 36, 0.15, 0.05};
   return {48, "plain", {24, 48, 96, 192}, 8, 0.5, 0.0};
 }
 
@@ -139,16 +139,26 @@ nlohmann::json evaluate_classifier(FaceClassifier& clf, const LabelledFaces& fac
   return report;
 }
 
+// Absurd values are refused before the (slow) archive is read; 0 / empty / negative fields mean
+// "the set's default" and are checked once resolved.
+static void check_train_params(const TrainClassifierParams& p, bool resolved) {
+  if (p.epochs < (resolved ? 1 : 0) || p.epochs > 1000) fail("--epochs " + std::to_string(p.epochs), "must be in 1..1000");
+  if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
+  if ((resolved || p.input_size != 0) && (p.input_size < 16 || p.input_size > 256))
+    fail("--size " + std::to_string(p.input_size), "must be in 16..256");
+  if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("--lr", "must be in (0, 1)");
+  if ((resolved || p.low_res_fraction >= 0) && !(p.low_res_fraction >= 0 && p.low_res_fraction <= 1))
+    fail("--low-res", "must be in [0, 1]");
+  if ((resolved || p.weight_decay >= 0) && !(p.weight_decay >= 0 && p.weight_decay < 1))
+    fail("--weight-decay", "must be in [0, 1)");
+}
+
 nlohmann::json train_face_classifier(const TrainClassifierParams& params, const std::string& out_path) {
+  check_train_params(params, false);
   torch::manual_seed(params.seed);
   auto all = load_labelled_faces(params.dataset, params.limit, params.seed);
   const TrainClassifierParams p = resolve_train_params(params, all.name);
-  if (p.epochs < 1 || p.epochs > 1000) fail("--epochs " + std::to_string(p.epochs), "must be in 1..1000");
-  if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
-  if (p.input_size < 16 || p.input_size > 256) fail("--size " + std::to_string(p.input_size), "must be in 16..256");
-  if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("--lr", "must be in (0, 1)");
-  if (!(p.low_res_fraction >= 0 && p.low_res_fraction <= 1)) fail("--low-res", "must be in [0, 1]");
-  if (!(p.weight_decay >= 0 && p.weight_decay < 1)) fail("--weight-decay", "must be in [0, 1)");
+  check_train_params(p, true);
 
   auto [train_set, test_set] = split_holdout(all, p.holdout, p.seed);
   auto config = classifier_config_for(all.name, p.input_size, p.widths, p.arch);

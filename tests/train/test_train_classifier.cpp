@@ -71,8 +71,15 @@ TEST(TrainClassifier, LearnsASeparableSetAndReportsConfusion) {
 
 TEST(TrainClassifier, RefusesAbsurdParameters) {
   train::TrainClassifierParams p;
-  p.epochs = 0;
+  p.epochs = -1;  // 0 means "the set's default"
   EXPECT_THROW(train::train_face_classifier(p, (test::temp_dir() / "x.safetensors").string()), Error);
+  p.epochs = 1;
+  p.low_res_fraction = 2;
+  EXPECT_THROW(train::train_face_classifier(p, (test::temp_dir() / "x.safetensors").string()), Error);
+  p.low_res_fraction = -1;
+  p.input_size = 8;
+  EXPECT_THROW(train::train_face_classifier(p, (test::temp_dir() / "x.safetensors").string()), Error);
+  p.input_size = 0;
   p.epochs = 1;
   p.dataset = "imagenet";
   EXPECT_THROW(train::train_face_classifier(p, (test::temp_dir() / "x.safetensors").string()), Error);
