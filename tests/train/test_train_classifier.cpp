@@ -180,14 +180,15 @@ TEST(FaceDatasets, MalformedCelebahqAttributesAreRefusedOrSkipped) {
 }
 
 TEST(TrainClassifier, ResnetLearnsCelebahqStyleAttributes) {
-  const std::string tar = make_synthetic_celebahq("celebahq-train", 160);
+  const std::string tar = make_synthetic_celebahq("celebahq-train", 240);
   train::TrainClassifierParams p;
   p.dataset = tar;
   p.input_size = 32;
   p.arch = "resnet";
   p.widths = {8, 16};
-  p.epochs = 5;
-  p.batch = 32;
+  p.epochs = 12;
+  p.batch = 30;
+  p.learning_rate = 5e-3;
   p.holdout = 0.25;
   p.low_res_fraction = 0;
   p.progress = false;
