@@ -21,7 +21,6 @@ METHODS="${METHODS:-interfacegan interfacegan_cond transformer l2m pfsf}"
 F=build/faceedit
 MODEL=dcgan-celeba32
 ATTRS="${ATTRS:-smiling male young eyeglasses mustache}"
-JUDGES=(--judge faceres --judge emotion --judge celebahq-judge)
 mkdir -p "$OUT"
 log() { echo "compare: $*" >&2; }
 have() { [ -s "$1" ]; }
@@ -94,7 +93,7 @@ for m in $METHODS; do
     have "$OUT/eval_${m}_$a.json" && continue
     log "evaluating $m $a on $N faces"
     # shellcheck disable=SC2046
-    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$N" --alpha "$(alphas "$m")" "${JUDGES[@]}" \
+    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$N" --alpha "$(alphas "$m")" \
       -o "$OUT/eval_${m}_$a.json" >/dev/null
   done
   have "$OUT/seq_$m.json" ||

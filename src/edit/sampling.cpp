@@ -27,11 +27,13 @@ ProbabilityColumns probability_columns(const models::AttributeClassifier& clf) {
   ProbabilityColumns out;
   const auto& cols = clf.columns();
   for (size_t i = 0; i < cols.size(); ++i)
-    if (cols[i].kind == models::ColumnKind::Probability) {
+    // Probabilities and plain values (the pose score's yaw and pitch, NaN where no face is found);
+    // a boundary only ranks a column, so its scale does not matter.
+    if (cols[i].kind == models::ColumnKind::Probability || cols[i].kind == models::ColumnKind::Value) {
       out.index.push_back(static_cast<int64_t>(i));
       out.names.push_back(cols[i].name);
     }
-  if (out.index.empty()) fail("classifier " + clf.name(), "has no probability columns to score samples with");
+  if (out.index.empty()) fail("classifier " + clf.name(), "has no probability or value columns to score samples with");
   return out;
 }
 

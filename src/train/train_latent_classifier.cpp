@@ -47,6 +47,13 @@ nlohmann::json train_latent_classifier(const LatentScores& data, const TrainLate
   const int64_t n = data.latents.size(0);
   if (data.scores.size(0) != n) fail("latent classifier data", "latents and scores differ in count");
   if (p.epochs < 1 || p.batch < 2 || !(p.learning_rate > 0)) fail("latent classifier training", "absurd parameters");
+  for (int64_t c = 0; c < data.scores.size(1); ++c) {
+    auto col = data.scores.select(1, c);
+    if (!(torch::isfinite(col).all().item<bool>() && col.min().item<double>() >= 0 && col.max().item<double>() <= 1))
+      fail("score column '" + data.columns.at(static_cast<size_t>(c)) + "'",
+           "is not a probability in [0, 1] (e.g. the pose score's degrees): a latent classifier learns probabilities; "
+           "sample without that classifier");
+  }
   models::LatentClassifierConfig cfg;
   cfg.space = data.space;
   cfg.latent_dim = data.latents.size(-1);

@@ -6,15 +6,17 @@
 //     {"format": "faceedit.samples/1", "model": <spec>, "arch": "dcgan"|"stylegan2", "n": N,
 //      "seed": S, "truncation": psi, "shard_size": K, "spaces": ["z"] or ["z", "w"],
 //      "classifiers": [<specs>], "columns": [<probability column names>], "z_dim": D, "w_dim": E}
-//     "columns" are the Probability columns of all classifiers concatenated in order; a name that
-//     occurs in several classifiers is prefixed "<classifier name>." (as CombinedClassifier does).
+//     "columns" are the Probability and Value columns (e.g. the pose score's yaw, pitch) of all
+//     classifiers concatenated in order; a name that occurs again in a later classifier is
+//     prefixed "<classifier name>." (as CombinedClassifier does).
 //     w_dim is 0 for models without W.
 //   shard-00000.safetensors, shard-00001.safetensors, ...   shard i holds samples
 //     [i*K, min(N, (i+1)*K)), k of them, as float32 tensors
 //       z       [k, z_dim]  the latents: rows i*K.. of generator.sample_z(N, S) (numpy's stream, so
 //                           sample j's z depends only on S and j, not on N, K or interruptions)
 //       w       [k, w_dim]  StyleGAN2 only: the mapped, truncated W, map(z, psi)[:, 0]
-//       scores  [k, C]      the classifiers' probabilities on synthesize(map(z, psi)), const noise
+//       scores  [k, C]      the classifiers' probabilities (values for Value columns; NaN where a
+//                           scorer found no face) on synthesize(map(z, psi)), const noise
 //     and metadata "faceedit.first_index" = i*K, "faceedit.format" = "faceedit.samples/1".
 //
 // A shard is complete iff its final file exists: shards are written to a temp file and renamed
@@ -47,7 +49,7 @@ inline constexpr const char* kSamplesFormat = "faceedit.samples/1";
 
 // --- the one batch routine (also behind train::sample_and_score) ---
 
-// Indices and names of a classifier's Probability columns; throws when it has none.
+// Indices and names of a classifier's Probability and Value columns; throws when it has none.
 struct ProbabilityColumns {
   std::vector<int64_t> index;
   std::vector<std::string> names;

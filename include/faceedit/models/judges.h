@@ -60,7 +60,10 @@ std::unique_ptr<PortraitSegmenter> open_segmenter(const std::string& spec);  // 
 
 // The judges that metrics and `faceedit analyze` use.
 struct JudgePanelSpec {
-  std::vector<std::string> attributes = {"faceres", "emotion"};  // male, age, young; smiling + 7 emotions
+  // Order = whose column a plain name means (CombinedClassifier): male, young and age from faceres,
+  // smiling and the other CelebA attributes from celebahq-judge, emotion's smiling as
+  // "emotion.smiling" -- each the best measured on celebahq-256-dev (README, "which judge to trust").
+  std::vector<std::string> attributes = {"faceres", "celebahq-judge", "emotion"};
   std::string identity = "faceres-descriptor";  // mobilefacenet is near-constant on our inputs (see README)
   std::string segmenter = "selfie";
 };
