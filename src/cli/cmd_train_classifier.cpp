@@ -79,6 +79,7 @@ void add_train_classifier_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("--widths", p->widths, "channels per stage (default: the set's)");
   cmd->add_option("--low-res", p->low_res_fraction, "share of each batch sent through 24-40 px (default: the set's)");
   cmd->add_option("--weight-decay", p->weight_decay, "AdamW weight decay (default: the set's)");
+  cmd->add_flag("--half", p->half, "store the weights as float16 (half the size, as models/ ships them)");
   cmd->add_option("--lr", p->learning_rate, "Adam learning rate (cosine decay)")->capture_default_str();
   cmd->add_option("--holdout", p->holdout, "fraction held out for testing")->capture_default_str();
   cmd->add_option("--limit", p->limit, "use a fixed random subset of this many images (0: all)")->capture_default_str();

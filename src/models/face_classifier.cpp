@@ -155,8 +155,8 @@ torch::Tensor FaceClassifier::columns_from_logits(const torch::Tensor& logits, b
 torch::Tensor FaceClassifier::predict(const torch::Tensor& images) { return columns_from_logits(head_logits(images), false); }
 torch::Tensor FaceClassifier::logits(const torch::Tensor& images) { return columns_from_logits(head_logits(images), true); }
 
-void FaceClassifier::save(const std::string& path, const nlohmann::json& extra) const {
-  save_module(path, *net_, "face-classifier", config_.to_json(), extra);
+void FaceClassifier::save(const std::string& path, const nlohmann::json& extra, bool half) const {
+  save_module(path, *net_, "face-classifier", config_.to_json(), extra, half);
 }
 
 std::unique_ptr<FaceClassifier> load_face_classifier(const std::string& path) {

@@ -45,9 +45,12 @@ nlohmann::json read_config(const io::SafetensorsReader& file, const std::string&
 }
 
 void save_module(const std::string& path, const torch::nn::Module& module, const std::string& arch,
-                 const nlohmann::json& config, const nlohmann::json& training_report) {
+                 const nlohmann::json& config, const nlohmann::json& training_report, bool half) {
   io::NamedTensors tensors;
-  for (const auto& t : module_tensors(module)) tensors.emplace_back(t.key(), t.value().detach().to(torch::kCPU));
+  for (const auto& t : module_tensors(module)) {
+    auto v = t.value().detach().to(torch::kCPU);
+    tensors.emplace_back(t.key(), half && v.is_floating_point() ? v.to(torch::kFloat16) : v);
+  }
   std::map<std::string, std::string> meta = {
       {"faceedit.arch", arch}, {"faceedit.format_version", "1"}, {"faceedit.config", config.dump()}};
   if (!training_report.is_null()) meta["faceedit.training"] = training_report.dump();

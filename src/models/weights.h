@@ -24,9 +24,10 @@ void require_arch(const io::SafetensorsReader& file, const std::string& arch, co
 // require_arch() + the parsed "faceedit.config" JSON.
 nlohmann::json read_config(const io::SafetensorsReader& file, const std::string& arch, const std::string& description);
 
-// Writes a module's parameters and buffers (CPU float32) with faceedit's metadata: arch, format
-// version, config JSON, and the training report when given. Atomic.
+// Writes a module's parameters and buffers (CPU float32, or float16 when `half`: half the size for
+// files shipped in the repository; load_tensors() widens them back) with faceedit's metadata:
+// arch, format version, config JSON, and the training report when given. Atomic.
 void save_module(const std::string& path, const torch::nn::Module& module, const std::string& arch,
-                 const nlohmann::json& config, const nlohmann::json& training_report);
+                 const nlohmann::json& config, const nlohmann::json& training_report, bool half = false);
 
 }  // namespace faceedit::models

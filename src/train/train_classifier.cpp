@@ -79,12 +79,12 @@ torch::Tensor augment(torch::Tensor x, double low_res_fraction) {
   auto contrast = 1.0 + (torch::rand({n, 1, 1, 1}) - 0.5) * 0.4;
   auto brightness = (torch::rand({n, 1, 1, 1}) - 0.5) * 0.2;
   x = (x * contrast + brightness).clamp(-1.0, 1.0);
-  const auto half = static_cast<int64_t>(static_cast<double>(n) * low_res_fraction);
-  if (half > 0) {
+  const auto n_low = static_cast<int64_t>(static_cast<double>(n) * low_res_fraction);
+  if (n_low > 0) {
     const int64_t low = torch::randint(24, 41, {1}).item<int64_t>();
-    auto part = models::resize_images(x.narrow(0, 0, half), low, low);
+    auto part = models::resize_images(x.narrow(0, 0, n_low), low, low);
     part = models::resize_images(part, h, w);
-    x = torch::cat({part, x.narrow(0, half, n - half)});
+    x = torch::cat({part, x.narrow(0, n_low, n - n_low)});
   }
   return x;
 }
@@ -274,7 +274,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
                            {"input_size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
                            {"epochs", p.epochs}, {"history", history},
                            {"heldout", evaluate_classifier(clf, test_set)}};
-  clf.save(out_path, report);
+  clf.save(out_path, report, p.half);
   fs::remove_all(ckpt);
   return report;
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/face_classifier.h"
@@ -52,6 +54,17 @@ TEST(FaceClassifier, SaveLoadRoundTripAndMismatches) {
   auto img = torch::rand({2, 3, 32, 32}) * 2 - 1;
   EXPECT_EQ((loaded->predict(img) - clf.predict(img)).abs().max().item<double>(), 0.0);
   EXPECT_EQ(open_attribute_classifier(path)->columns().size(), 5u);
+  // Stored as float16 (the shipped models): half the bytes, and loading gives back exactly the
+  // float32 weights rounded to float16.
+  const std::string half_path = (test::temp_dir() / "clf-half.safetensors").string();
+  clf.save(half_path, {}, /*half=*/true);
+  EXPECT_LT(std::filesystem::file_size(half_path), std::filesystem::file_size(path) * 0.6);
+  for (const auto& e : io::SafetensorsReader(half_path).entries())
+    if (e.name.find("num_batches_tracked") == std::string::npos) EXPECT_EQ(e.dtype, "F16") << e.name;  // counters stay F32
+  auto half_loaded = load_face_classifier(half_path);
+  auto original = clf.net()->named_parameters();
+  for (const auto& t : half_loaded->net()->named_parameters())
+    EXPECT_TRUE(torch::equal(t.value(), original[t.key()].to(torch::kFloat16).to(torch::kFloat32))) << t.key();
   // Weights of another shape than the config promises.
   io::SafetensorsReader file(path);
   io::NamedTensors tensors;

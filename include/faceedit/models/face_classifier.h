@@ -90,7 +90,8 @@ class FaceClassifier : public AttributeClassifier {
 
   const FaceClassifierConfig& config() const { return config_; }
   FaceClassifierNet& net() { return net_; }
-  void save(const std::string& path, const nlohmann::json& extra_metadata = {}) const;
+  // half: weights stored as float16 (half the size; loading widens them to float32).
+  void save(const std::string& path, const nlohmann::json& extra_metadata = {}, bool half = false) const;
 
  private:
   torch::Tensor columns_from_logits(const torch::Tensor& logits, bool as_logits) const;

@@ -34,6 +34,7 @@ struct TrainClassifierParams {
   int epochs = 0;
   double low_res_fraction = -1;  // share of each batch sent through 24-40 px (< 0: the set's default)
   double weight_decay = -1;      // AdamW's decoupled weight decay (< 0: the set's default)
+  bool half = false;             // write the final weights as float16 (checkpoints stay float32)
   int64_t batch = 128;
   double learning_rate = 2e-3;
   double holdout = 0.1;
