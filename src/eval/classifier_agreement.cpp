@@ -55,9 +55,7 @@ LabelledImages load_heldout_labelled(const std::string& set_name, int64_t limit)
   LabelledImages out{set_name == "celebahq-dev" ? set_name : set_name + "-heldout", train::to_model_range(heldout.images), {}};
   for (const auto& col : train::celeba_columns())
     if (heldout.labels.count(col)) out.labels[col] = heldout.labels.at(col);
-  if (heldout.labels.count("male")) out.labels["male"] = heldout.labels.at("male");
   if (heldout.labels.count("age")) out.labels["young"] = (heldout.labels.at("age") <= 1).to(torch::kLong);
-  if (heldout.labels.count("smiling")) out.labels["smiling"] = heldout.labels.at("smiling");
   return out;
 }
 

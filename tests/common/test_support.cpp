@@ -67,4 +67,9 @@ int run_command(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+const pipeline::FaceDetector& face_detector() {
+  static const pipeline::FaceDetector d;
+  return d;
+}
+
 }  // namespace faceedit::test

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "faceedit/pipeline/align.h"
+
 namespace faceedit::test {
 
 // Path under the shared data root, or "" (and the test should GTEST_SKIP) when absent.
@@ -25,6 +27,9 @@ double relative_max_error(const torch::Tensor& a, const torch::Tensor& b);
 // The message of the faceedit::Error that f throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
 
+// One dlib detector + landmark model per test process (loading takes ~0.6 s).
+const pipeline::FaceDetector& face_detector();
+
 // Runs a command through the shell; returns its exit status.
 int run_command(const std::string& command);
 
@@ -33,3 +38,9 @@ int run_command(const std::string& command);
 #define FACEEDIT_REQUIRE_SHARED(var, relative)                                                   \
   const std::string var = ::faceedit::test::shared_file(relative);                               \
   if (var.empty()) GTEST_SKIP() << "shared data " << (relative) << " not found (set FACEEDIT_SHARED)"
+
+// dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
+#define FACEEDIT_REQUIRE_LANDMARK_MODEL()                                                            \
+  if (!std::filesystem::exists(::faceedit::pipeline::FaceDetector::default_landmarks_path()))        \
+  GTEST_SKIP() << ::faceedit::pipeline::FaceDetector::default_landmarks_path()                       \
+               << " absent (Debian package libdlib-data)"

@@ -72,15 +72,6 @@ cv::Mat blob_image(cv::Size size, cv::Point2d at, double sigma) {
 
 double mae_255(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_L1) / double(a.total() * a.channels()); }
 
-// dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
-#define REQUIRE_LANDMARK_MODEL()                                     \
-  if (!fs::exists(FaceDetector::default_landmarks_path()))           \
-  GTEST_SKIP() << FaceDetector::default_landmarks_path() << " absent (Debian package libdlib-data)"
-
-const FaceDetector& detector() {
-  static const FaceDetector d;
-  return d;
-}
 
 std::vector<std::string> celebahq_photos() {
   std::vector<std::string> out;
@@ -177,7 +168,7 @@ TEST(PasteBack, TouchesOnlyTheQuadFootprint) {
 }
 
 TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
   if (photos.empty()) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
   const int sizes[] = {1024, 256, 64, 32};
@@ -186,7 +177,7 @@ TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
   for (const auto& path : photos) {
     const cv::Mat photo = io::read_image(path);
     const auto t0 = std::chrono::steady_clock::now();
-    const auto faces = detector().detect(photo);
+    const auto faces = test::face_detector().detect(photo);
     detect_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(faces.size(), 1u) << path;
     const AlignmentQuad q = ffhq_quad(faces[0].landmarks);
@@ -199,7 +190,7 @@ TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
       if (size == kDefaultAlignSize) EXPECT_LT(mae, 2.0) << path << ": unedited paste-back MAE " << mae << "/255";
     }
   }
-  const AlignedFace one = align_single_face(detector(), io::read_image(photos[0]), 256, photos[0]);
+  const AlignedFace one = align_single_face(test::face_detector(), io::read_image(photos[0]), 256, photos[0]);
   EXPECT_EQ(one.crop.size(), cv::Size(256, 256));
   std::printf("%zu photos, one face each, detection %.3f s per photo (1024x1024)\n", photos.size(), detect_seconds / photos.size());
   std::printf("paste-back of the unedited crop, MAE over the whole photo (x/255):\n");
@@ -207,22 +198,22 @@ TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
 }
 
 TEST(FaceDetector, NoFaceInNoiseOrFlatImages) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   cv::Mat noise(600, 800, CV_8UC3);
   cv::randu(noise, 0, 255);
-  EXPECT_TRUE(detector().detect(noise).empty());
-  EXPECT_TRUE(detector().detect(cv::Mat(480, 640, CV_8UC3, cv::Scalar(120, 130, 140))).empty());
-  const std::string msg = test::error_of([&] { align_single_face(detector(), noise, 256, "noise.png"); });
+  EXPECT_TRUE(test::face_detector().detect(noise).empty());
+  EXPECT_TRUE(test::face_detector().detect(cv::Mat(480, 640, CV_8UC3, cv::Scalar(120, 130, 140))).empty());
+  const std::string msg = test::error_of([&] { align_single_face(test::face_detector(), noise, 256, "noise.png"); });
   EXPECT_NE(msg.find("noise.png: no face found"), std::string::npos) << msg;
 }
 
 TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
   if (photos.size() < 2) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
   cv::Mat pair;
   cv::hconcat(io::read_image(photos[0]), io::read_image(photos[1]), pair);
-  const auto faces = detector().detect(pair);
+  const auto faces = test::face_detector().detect(pair);
   ASSERT_EQ(faces.size(), 2u);
   EXPECT_NE(faces[0].box.x < 1024, faces[1].box.x < 1024) << "one face in each half";
   EXPECT_GE(faces[0].box.area(), faces[1].box.area()) << "largest first";
@@ -235,20 +226,20 @@ TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
   // Grey and small inputs work too (the small one is upsampled for the detector).
   cv::Mat grey, small;
   cv::cvtColor(io::read_image(photos[0]), grey, cv::COLOR_BGR2GRAY);
-  EXPECT_EQ(detector().detect(grey).size(), 1u);
+  EXPECT_EQ(test::face_detector().detect(grey).size(), 1u);
   cv::resize(io::read_image(photos[0]), small, cv::Size(160, 160), 0, 0, cv::INTER_AREA);
-  EXPECT_EQ(detector().detect(small).size(), 1u);
+  EXPECT_EQ(test::face_detector().detect(small).size(), 1u);
 }
 
 TEST(FaceDetector, ConcurrentDetectCallsAgree) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
   if (photos.size() < 2) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
   const cv::Mat a = io::read_image(photos[0]), b = io::read_image(photos[1]);
-  const auto serial_a = detector().detect(a), serial_b = detector().detect(b);
+  const auto serial_a = test::face_detector().detect(a), serial_b = test::face_detector().detect(b);
   std::vector<DetectedFace> par_a, par_b;
-  std::thread t([&] { par_a = detector().detect(a); });
-  par_b = detector().detect(b);
+  std::thread t([&] { par_a = test::face_detector().detect(a); });
+  par_b = test::face_detector().detect(b);
   t.join();
   ASSERT_EQ(par_a.size(), serial_a.size());
   ASSERT_EQ(par_b.size(), serial_b.size());

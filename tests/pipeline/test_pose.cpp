@@ -90,15 +90,6 @@ Landmarks project(double yaw, double pitch, double roll, cv::Size size, double d
 double nose_right_of_eyes(const Landmarks& lm) { return lm[30].x - (lm[36].x + lm[45].x) / 2; }
 double nose_below_features(const Landmarks& lm) { return lm[30].y - (lm[36].y + lm[45].y + lm[48].y + lm[54].y) / 4; }
 
-// dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
-#define REQUIRE_LANDMARK_MODEL()                                     \
-  if (!fs::exists(FaceDetector::default_landmarks_path()))           \
-  GTEST_SKIP() << FaceDetector::default_landmarks_path() << " absent (Debian package libdlib-data)"
-
-const FaceDetector& detector() {
-  static const FaceDetector d;
-  return d;
-}
 
 cv::Mat mirrored(const cv::Mat& image) {
   cv::Mat out;
@@ -186,7 +177,7 @@ TEST(HeadPose, DegenerateLandmarksAreNotFound) {
 }
 
 TEST(HeadPose, RealPhotosFrontalAndMirrored) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   FACEEDIT_REQUIRE_SHARED(dir, "data/celebahq-photos");
   // Near-frontal faces (yaw within ~6 degrees by this estimator), and one clearly turned towards the
   // image's right (000030: nose pointing right, ~24 degrees).
@@ -195,8 +186,8 @@ TEST(HeadPose, RealPhotosFrontalAndMirrored) {
     const fs::path path = fs::path(dir) / name;
     if (!fs::exists(path)) GTEST_SKIP() << path << " absent";
     const cv::Mat photo = io::read_image(path.string());
-    const HeadPose pose = estimate_head_pose(detector(), photo);
-    const HeadPose flipped = estimate_head_pose(detector(), mirrored(photo));
+    const HeadPose pose = estimate_head_pose(test::face_detector(), photo);
+    const HeadPose flipped = estimate_head_pose(test::face_detector(), mirrored(photo));
     ASSERT_TRUE(pose.found && flipped.found);
     if (std::string(name) == "000030.jpg") {
       EXPECT_GT(pose.yaw, 10);
@@ -210,14 +201,14 @@ TEST(HeadPose, RealPhotosFrontalAndMirrored) {
     EXPECT_LT(std::abs(pose.roll + flipped.roll), 5);
   }
   // No face, no pose.
-  EXPECT_FALSE(estimate_head_pose(detector(), cv::Mat(300, 300, CV_8UC3, cv::Scalar::all(128))).found);
+  EXPECT_FALSE(estimate_head_pose(test::face_detector(), cv::Mat(300, 300, CV_8UC3, cv::Scalar::all(128))).found);
 }
 
 TEST(PoseScorer, ScoresFacesAndGivesNaNWithoutOne) {
-  REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
   FACEEDIT_REQUIRE_SHARED(path, "data/celebahq-photos/000030.jpg");
   const cv::Mat photo = io::read_image(path);
-  const HeadPose full = estimate_head_pose(detector(), photo);
+  const HeadPose full = estimate_head_pose(test::face_detector(), photo);
   ASSERT_TRUE(full.found);
   cv::Mat small;
   cv::resize(photo, small, cv::Size(64, 64), 0, 0, cv::INTER_AREA);  // upscaled again inside the scorer
