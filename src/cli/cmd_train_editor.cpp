@@ -49,6 +49,10 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--steps", o->train.steps, "training steps")->capture_default_str();
   cmd->add_option("--batch", o->train.batch, "latents per step")->capture_default_str();
   cmd->add_option("--lr", o->train.learning_rate, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--reconstruction-weight", o->train.reconstruction_weight,
+                  "transformer: weight of MSE(w', w); lower lets edits move further")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--seed", o->train.seed, "seed of the initialisation and the training latents")->capture_default_str();
   cmd->add_option("--truncation", o->train.truncation, "truncation psi of the training latents (W/W+)")->capture_default_str()
       ->check(CLI::Range(0.0, 2.0));

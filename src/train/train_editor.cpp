@@ -232,7 +232,9 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
     Terms t;
     t["classification"] = class_balanced_bce(logits.select(1, target), label);
     t["reconstruction"] = F::mse_loss(edited, w);
-    t["preservation"] = ((logits - logits0).pow(2).mean(0) * wdev.squeeze(0)).sum();
+    // The paper's form: the weights scale the logits inside one MSE averaged over all K columns (the
+    // target's weight is 0), so preservation does not grow with the number of attributes.
+    t["preservation"] = ((logits - logits0) * wdev).pow(2).mean();
     t["loss"] = t["classification"] + p.reconstruction_weight * t["reconstruction"] + t["preservation"];
     return t;
   };
