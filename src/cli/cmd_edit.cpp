@@ -15,7 +15,7 @@ void add_edit_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("edit", "Edit faces from seeds or latents at a sweep of strengths; writes a grid and the edited latents");
   struct Options {
     std::string model = "dcgan-celeba32", seeds, latents, latents_space = "z", alphas = "-3:3:7", output;
-    EditorOptions editor;
+    edit::EditStep step;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
@@ -25,19 +25,19 @@ void add_edit_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--latents-space", o->latents_space, "space of --latents: z, w or wplus")->capture_default_str();
   cmd->add_option("--alpha", o->alphas, "strengths: start:stop:count or a,b,c")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "sweep grid image (rows: faces, columns: strengths)")->required();
-  add_editor_options(cmd, o->editor);
+  add_editor_options(cmd, o->step, {"strength", "judge-target"});
   cmd->callback([o, &global] {
     if (o->seeds.empty() == o->latents.empty()) fail("edit", "give --seeds or --latents");
     const auto alphas = edit::parse_alphas(o->alphas);
-    auto g = models::open_generator(o->model, parse_device(global.device));
-    auto editor = make_editor(o->editor, *g);
+    std::shared_ptr<models::Generator> g = models::open_generator(o->model, parse_device(global.device));
+    auto editor = edit::open_editor(o->step.editor, g);
     const auto space = editor->space();
     torch::NoGradGuard no_grad;
     torch::Tensor codes;
     if (!o->seeds.empty()) {
       std::vector<torch::Tensor> z;
       for (auto s : parse_seeds(o->seeds)) z.push_back(g->sample_z(1, s));
-      codes = codes_from_z(*g, torch::cat(z), space, o->editor.truncation);
+      codes = g->codes_from_z(torch::cat(z), space, o->step.editor.truncation);
     } else {
       io::SafetensorsReader file(o->latents);
       if (!file.contains("latents")) fail(o->latents, "has no tensor named 'latents'");
@@ -45,13 +45,13 @@ void add_edit_command(CLI::App& app, const GlobalOptions& global) {
       const auto from = models::parse_latent_space(o->latents_space);
       g->check_latents(lat, from, o->latents);
       if (from == space) codes = lat;
-      else if (from == models::LatentSpace::Z) codes = codes_from_z(*g, lat, space, o->editor.truncation);
+      else if (from == models::LatentSpace::Z) codes = g->codes_from_z(lat, space, o->step.editor.truncation);
       else if (from == models::LatentSpace::W && space == models::LatentSpace::WPlus)
         codes = lat.unsqueeze(1).repeat({1, g->num_ws(), 1});
       else fail(o->latents, models::to_string(from) + " latents cannot be edited in " + models::to_string(space));
     }
     if (codes.size(0) > 1000) fail("edit", "at most 1000 faces per sweep grid");
-    auto images = eval::sweep_images(*g, *editor, codes, alphas, o->editor.truncation);
+    auto images = eval::sweep_images(*g, *editor, codes, alphas, o->step.editor.truncation);
     const int scale = std::max<int>(1, static_cast<int>((128 + g->resolution() - 1) / g->resolution()));
     io::write_image(o->output, io::make_grid(images.cpu(), static_cast<int>(alphas.size()), 2, scale));
     // The edited codes, row-major like the grid: [faces * strengths, ...].

@@ -18,10 +18,10 @@ namespace faceedit::cli {
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("evaluate", "Edit held-out samples to flip an attribute at a sweep of strengths; judge the results");
   struct Options {
-    std::string model = "dcgan-celeba32", alphas = "0:3:7", output, judge_target;
+    std::string model = "dcgan-celeba32", alphas = "0:3:7", output;
     int64_t n = 500;
     uint64_t seed = 1000000;
-    EditorOptions editor;
+    edit::EditStep step;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
   };
   auto o = std::make_shared<Options>();
@@ -29,25 +29,24 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--n", o->n, "held-out samples")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
   cmd->add_option("--seed", o->seed, "seed of the held-out samples (keep it apart from the training samples' seed)")->capture_default_str();
   cmd->add_option("--alpha", o->alphas, "strengths (magnitudes; each face moves towards its other side)")->capture_default_str();
-  attribute_option(cmd->add_option("--judge-target", o->judge_target, "the judges' column for the attribute (default: the attribute's name)"));
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a sweep grid PNG is written beside it)")->required();
-  add_editor_options(cmd, o->editor);
+  add_editor_options(cmd, o->step, {"strength"});
   cmd->callback([o, &global] {
     const auto device = parse_device(global.device);
-    auto g = models::open_generator(o->model, device);
-    auto editor = make_editor(o->editor, *g);
+    std::shared_ptr<models::Generator> g = models::open_generator(o->model, device);
+    auto editor = edit::open_editor(o->step.editor, g);
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
     torch::Tensor codes;
     {
       torch::NoGradGuard no_grad;
-      codes = codes_from_z(*g, g->sample_z(o->n, o->seed), editor->space(), o->editor.truncation);
+      codes = g->codes_from_z(g->sample_z(o->n, o->seed), editor->space(), o->step.editor.truncation);
     }
     eval::SweepParams sp;
     sp.alphas = edit::parse_alphas(o->alphas);
-    sp.judge_target = o->judge_target;
-    sp.truncation = o->editor.truncation;
+    sp.judge_target = o->step.judge_target;
+    sp.truncation = o->step.editor.truncation;
     auto result = eval::evaluate_sweep(*g, *editor, codes, judges, sp);
     result.json["model"] = o->model;
     result.json["seed"] = o->seed;
@@ -69,8 +68,8 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
   cmd->add_option("--step", o->steps,
-                  "an edit, in order, as key=value pairs: method=interfacegan,boundary=B[,conditions=C1+C2]"
-                  "[,strength=S] or method=transformer|l2m,editor=E[,strength=S] (repeat --step)")
+                  "an edit, in order, as key=value pairs (the editor options' names): method=interfacegan,boundary=B"
+                  "[,conditions=C1+C2][,strength=S], method=transformer|l2m,editor=E[,strength=S] or method=pfsf,attr=A (repeat --step)")
       ->required();
   cmd->add_option("--n", o->n, "held-out samples")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
   cmd->add_option("--seed", o->seed, "seed of the held-out samples")->capture_default_str();
@@ -79,21 +78,21 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("-o,--output", o->output, "JSON results (a grid PNG of the stages is written beside it)")->required();
   cmd->callback([o, &global] {
     const auto device = parse_device(global.device);
-    auto g = models::open_generator(o->model, device);
+    std::shared_ptr<models::Generator> g = models::open_generator(o->model, device);
     std::vector<std::unique_ptr<edit::Editor>> editors;
     std::vector<eval::SequenceStep> steps;
     for (const auto& text : o->steps) {
-      auto spec = parse_editor_spec(text);
-      spec.options.truncation = o->truncation;
-      editors.push_back(make_editor(spec.options, *g));
-      steps.push_back({editors.back().get(), spec.strength, spec.judge_target});
+      auto step = edit::parse_edit_step(text);
+      step.editor.truncation = o->truncation;
+      editors.push_back(edit::open_editor(step.editor, g));
+      steps.push_back({editors.back().get(), step.strength, step.judge_target});
     }
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
     torch::Tensor codes;
     {
       torch::NoGradGuard no_grad;
-      codes = codes_from_z(*g, g->sample_z(o->n, o->seed), steps[0].editor->space(), o->truncation);
+      codes = g->codes_from_z(g->sample_z(o->n, o->seed), steps[0].editor->space(), o->truncation);
     }
     eval::SequenceParams sp;
     sp.truncation = o->truncation;

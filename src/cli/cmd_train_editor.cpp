@@ -72,7 +72,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     const auto space = models::parse_latent_space(o->space);
     if (!g->has_space(space)) fail("--space " + o->space, "the " + g->arch() + " generator has no such latent space");
     const int64_t dim = space == models::LatentSpace::Z ? g->z_dim() : g->w_dim();
-    auto clf = open_supervision(o->classifiers, device);
+    auto clf = edit::open_supervision(o->classifiers, device);
     if (!clf->has_column(o->attr)) clf->column(o->attr);  // throws listing the columns
 
     nlohmann::json report;
@@ -142,16 +142,12 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     }
     report["model"] = o->model;
     report["classifiers"] = o->classifiers;
-    auto* transformer = dynamic_cast<edit::LatentTransformerEditor*>(editor.get());
-    auto* l2m = dynamic_cast<edit::L2MEditor*>(editor.get());
-    if (transformer) transformer->to(device);
-    if (l2m) l2m->to(device);
+    editor->to(device);
     if (o->heldout > 0) {
       report["heldout"] = train::heldout_flip_rate(*editor, *g, *clf, o->attr, o->heldout, kHeldoutSeed, 1.0, o->train.truncation);
     }
     // The file carries the full report (held-out figures included).
-    if (transformer) transformer->save(o->out, report);
-    if (l2m) l2m->save(o->out, report);
+    editor->save(o->out, report);
     std::cerr << "wrote " << o->out << "\n";
     std::cout << report.dump() << "\n";
   });

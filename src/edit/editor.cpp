@@ -8,6 +8,10 @@
 
 namespace faceedit::edit {
 
+void Editor::save(const std::string& path, const nlohmann::json&) const {
+  fail(path, "a " + method() + " editor is not saved as an editor file (InterFaceGAN: save its boundary)");
+}
+
 static double parse_number(const std::string& s, const std::string& what) {
   try {
     size_t used = 0;

@@ -74,7 +74,7 @@ WalkPath pfsf_walk(const models::Generator& g, models::AttributeClassifier& clf,
   if (strength.numel() != n || (strength < 0).any().item<bool>()) fail("walk", "strengths must be >= 0, one per sample");
   const bool clamp = p.clamp_to_prior && space == LatentSpace::Z && g.arch() == "dcgan";
   const auto images_of = [&](const torch::Tensor& x) {
-    return g.synthesize(g.to_synthesis_codes(x, space, space == LatentSpace::Z ? p.truncation : 1.0), p.noise);
+    return g.synthesize(g.to_synthesis_codes(x, space, models::Generator::truncation_for(space, p.truncation)), p.noise);
   };
   torch::Tensor e0;
   if (identity != nullptr) {
@@ -205,7 +205,7 @@ torch::Tensor PfsfEditor::edit(const torch::Tensor& latents, const torch::Tensor
 
 torch::Tensor PfsfEditor::flip_sign(const torch::Tensor& latents) const {
   torch::NoGradGuard no_grad;
-  const double psi = p_.space == LatentSpace::Z ? p_.walk.truncation : 1.0;
+  const double psi = models::Generator::truncation_for(p_.space, p_.walk.truncation);
   auto prob = classifier_->predict(g_->generate(latents, p_.space, psi, p_.walk.noise)).select(1, classifier_->column(p_.attribute));
   return torch::where(prob >= p_.walk.threshold, -1.0, 1.0).to(torch::kFloat32);
 }

@@ -6,12 +6,8 @@
 
 namespace faceedit::eval {
 
-namespace {
-
 // Z codes are truncated when mapped; W and W+ codes were truncated when they were made.
-double psi_for(models::LatentSpace space, double truncation) { return space == models::LatentSpace::Z ? truncation : 1.0; }
-
-}  // namespace
+static double psi_for(models::LatentSpace space, double truncation) { return models::Generator::truncation_for(space, truncation); }
 
 torch::Tensor generate_in_batches(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
                                   double truncation, int64_t batch) {

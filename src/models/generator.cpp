@@ -57,6 +57,12 @@ torch::Tensor Generator::to_synthesis_codes(const torch::Tensor& latents, Latent
   }
 }
 
+torch::Tensor Generator::codes_from_z(const torch::Tensor& z, LatentSpace space, double psi) const {
+  if (space == LatentSpace::Z) return z;
+  auto wplus = map(z, psi);
+  return space == LatentSpace::W ? wplus.select(1, 0).contiguous() : wplus;
+}
+
 torch::Tensor Generator::generate(const torch::Tensor& latents, LatentSpace space, double psi, NoiseMode noise,
                                   int cutoff) const {
   return synthesize(to_synthesis_codes(latents.to(device()), space, psi, cutoff), noise);

@@ -30,10 +30,7 @@ static uint64_t correlation_seed(uint64_t seed) { return (4100000000ull + seed) 
 LatentSampler generator_sampler(const models::Generator& g, models::LatentSpace space, double truncation) {
   return [&g, space, truncation](int64_t n, uint64_t seed) {
     torch::NoGradGuard no_grad;
-    auto z = g.sample_z(n, seed);
-    if (space == models::LatentSpace::Z) return z;
-    auto wplus = g.map(z, truncation);
-    return space == models::LatentSpace::W ? wplus.select(1, 0).contiguous() : wplus;
+    return g.codes_from_z(g.sample_z(n, seed), space, truncation);
   };
 }
 
@@ -281,7 +278,7 @@ nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier
     fail("--attr " + config.attribute, "is not a probability column of " + clf.name());
   FrozenTensors frozen(g.parameters());
   auto sampler = generator_sampler(g, space, p.truncation);
-  const double psi = space == models::LatentSpace::Z ? p.truncation : 1.0;
+  const double psi = models::Generator::truncation_for(space, p.truncation);
   auto images = [&](const torch::Tensor& codes) { return g.generate(codes, space, psi); };
   auto other_idx = torch::tensor(others, torch::kLong).to(g.device());
 
@@ -343,7 +340,7 @@ nlohmann::json heldout_flip_rate(const edit::Editor& editor, const models::Gener
   const int64_t target = clf.column(attribute);
   const auto space = editor.space();
   auto codes = generator_sampler(g, space, truncation)(n, seed);
-  const double psi = space == models::LatentSpace::Z ? truncation : 1.0;
+  const double psi = models::Generator::truncation_for(space, truncation);
   int64_t flipped = 0, sign_agrees = 0;
   torch::Tensor other_delta = torch::zeros({static_cast<int64_t>(columns.index.size())}, torch::kDouble);
   for (int64_t b = 0; b < n; b += 64) {

@@ -298,7 +298,7 @@ PYEOF
     refuse "train-editor: missing samples" "nope" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method transformer --attr smiling --classifier "$T/smiles.safetensors" --samples "$T/nope" -o "$T/x.safetensors"
     refuse "train-editor: attribute the classifier lacks" "bald" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method l2m --attr bald --classifier "$T/smiles.safetensors" -o "$T/x.safetensors"
     refuse "train-editor: l2m in wplus" "l2m edits z or w" "$T/x.safetensors" -- "$FACEEDIT" train-editor --method l2m --attr smiling --classifier "$T/smiles.safetensors" --space wplus --model "$PKL" -o "$T/x.safetensors"
-    refuse "edit: transformer without --editor" "needs --editor" "$T/x.png" -- "$FACEEDIT" edit --method transformer --seeds 0 -o "$T/x.png"
+    refuse "edit: transformer without --editor" "needs an editor file" "$T/x.png" -- "$FACEEDIT" edit --method transformer --seeds 0 -o "$T/x.png"
     refuse "edit: a boundary given as an editor" "not a faceedit latent transformer" "$T/x.png" -- "$FACEEDIT" edit --method transformer --editor "$T/smiling.safetensors" --seeds 0 -o "$T/x.png"
     refuse "edit: l2m editor as a transformer" "l2m.safetensors" "$T/x.png" -- "$FACEEDIT" edit --method transformer --editor "$T/l2m.safetensors" --seeds 0 -o "$T/x.png"
     cp -r "$T/s_ref" "$T/s_part" && rm "$T/s_part/shard-00005.safetensors"
@@ -447,25 +447,32 @@ Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save('$T/flat_photo.png')
 v = np.random.RandomState(1).randn(1, 100).astype('<f4'); v /= np.linalg.norm(v)
 np.save('$T/photo_Smiling.npy', v)"
   if [ ! -s "$T/smiles.safetensors" ]; then bad "photo: no classifier (train-classifier failed)"; else
-    PH=(photo --classifier "$T/smiles.safetensors" --inversion-steps 30 --starts 2 --personalize-steps 5 --walk-steps 5 --crop 128 --segmenter none --judge-identity none)
+    PH=(photo --classifier "$T/smiles.safetensors" --inversion-steps 30 --starts 2 --personalize-steps 5 --walk-steps 5 --crop 128 --segmenter none --judge-identity none --cache "$T/photo-cache")
     if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --keep-intermediates "$T/ph" -o "$T/photo.png" >"$T/ph.jsonl" 2>"$T/ph.err" && $PY - "$T" <<'PYEOF'
 import json, os, sys
 sys.path.insert(0, '/usr/lib/python3/dist-packages')
 from PIL import Image
 t = sys.argv[1]
 lines = [json.loads(l) for l in open(f'{t}/ph.jsonl')]
-assert [l.get('stage') for l in lines[:-1]] == ['align', 'inversion', 'personalisation', 'walk', 'fusion'], lines
+assert [l.get('stage') for l in lines[:-1]] == ['align', 'inversion', 'personalisation', 'edit', 'fusion', 'metrics'], lines
 r = lines[-1]
-for k in ('align', 'inversion', 'personalisation', 'walk', 'fusion', 'total'):
+assert r['cache_hit'] is False and r['edits'][0]['attribute'] == 'smiling' and 'walk' in r['edits'][0], r['edits']
+for k in ('align', 'inversion', 'personalisation', 'edit', 'fusion', 'total'):
   assert r['timings'][k] >= 0, r['timings']
 assert r['metrics']['psnr'] > 10 and 'identity_cosine' in r['metrics'], r['metrics']
 assert r['personalisation']['masked_mse_after'] <= r['personalisation']['masked_mse_before'], r['personalisation']
 assert Image.open(f'{t}/photo.png').size == (1024, 1024)
-for f in ('aligned.png', 'reconstruction.png', 'edited_crop.png', 'mask.png', 'before_after.jpg', 'walk.safetensors',
+for f in ('aligned.png', 'reconstruction.png', 'edited_crop.png', 'mask.png', 'before_after.jpg', 'walk_0.safetensors',
         'personalised.delta.safetensors', 'latents.safetensors'):
   assert os.path.getsize(f'{t}/ph/{f}') > 0, f
 PYEOF
     then ok "photo: pfsf with intermediates"; else bad "photo: pfsf: $(tail -3 "$T/ph.err")"; fi
+    # A re-edit of the same photo (another attribute, two edits at once) starts from the cached preparation.
+    if "$FACEEDIT" "${PH[@]}" "$PHOTOS/000004.jpg" --edit Smile=-1 --edit smiling=+0.5 -o "$T/photo_re.png" >"$T/ph_re.jsonl" 2>"$T/ph_re.err" &&
+      head -1 "$T/ph_re.jsonl" | grep -q '"stage":"cache"' && tail -1 "$T/ph_re.jsonl" | grep -q '"cache_hit":true' &&
+      [ "$(tail -1 "$T/ph_re.jsonl" | grep -o '"attribute":"smiling","editor"' | wc -l)" = 2 ] && ! grep -q '"stage":"inversion"' "$T/ph_re.jsonl"; then
+      ok "photo: re-edit from the cache, two edits"; else bad "photo: re-edit: $(tail -3 "$T/ph_re.err")"; fi
+    refuse "photo: malformed --edit" "ATTRIBUTE=STRENGTH" "$T/ph7.jpg" -- "$FACEEDIT" "${PH[@]}" "$PHOTOS/000004.jpg" --edit smiling -o "$T/ph7.jpg"
     if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000009.jpg" --method interfacegan --boundary "$T/photo_Smiling.npy" --poisson -o "$T/photo2.jpg" >"$T/ph2.jsonl" 2>"$T/ph2.err" &&
       [ -s "$T/photo2.jpg" ] && tail -1 "$T/ph2.jsonl" | grep -q '"method":"interfacegan"'; then
       ok "photo: interfacegan on the inversion, Poisson blending"; else bad "photo: interfacegan: $(tail -3 "$T/ph2.err")"; fi

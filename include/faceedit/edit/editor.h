@@ -35,6 +35,12 @@ class Editor {
   // [N] of +1 / -1: the sign of alpha that flips each sample's attribute.
   virtual torch::Tensor flip_sign(const torch::Tensor& latents) const = 0;
   virtual nlohmann::json describe() const = 0;
+  // Moves the editor's own networks (learned editors); editors without any keep nothing to move.
+  virtual void to(torch::Device) {}
+  // Writes the editor as a file open_editor() reads back, with `training_report` in its metadata.
+  // Editors that are not files (pfsf walks; InterFaceGAN is saved as its boundary) throw
+  // faceedit::Error.
+  virtual void save(const std::string& path, const nlohmann::json& training_report = {}) const;
 };
 
 // "a:b:n" -> n evenly spaced values from a to b; "a,b,c" -> those values; "a" -> {a}.

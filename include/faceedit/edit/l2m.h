@@ -78,9 +78,9 @@ class L2MEditor : public Editor {
   nlohmann::json describe() const override;
   const L2MNet& net() const { return net_; }
   // Moves the network (to the generator's device: latents and network must share one).
-  void to(torch::Device device);
+  void to(torch::Device device) override;
   // Writes the net (arch "l2m-latent"); atomic.
-  void save(const std::string& path, const nlohmann::json& training_report = {}) const;
+  void save(const std::string& path, const nlohmann::json& training_report = {}) const override;
 
  private:
   L2MNet net_;

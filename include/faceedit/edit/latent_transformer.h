@@ -80,9 +80,9 @@ class LatentTransformerEditor : public Editor {
   const LatentTransformerNet& net() const { return net_; }
   const models::LatentClassifier& classifier() const { return classifier_; }
   // Moves both networks (to the generator's device: latents and networks must share one).
-  void to(torch::Device device);
+  void to(torch::Device device) override;
   // Writes net + classifier (arch "latent-transformer"); atomic.
-  void save(const std::string& path, const nlohmann::json& training_report = {}) const;
+  void save(const std::string& path, const nlohmann::json& training_report = {}) const override;
 
  private:
   LatentTransformerNet net_;

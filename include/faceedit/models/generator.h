@@ -70,6 +70,18 @@ class Generator {
   torch::Tensor generate(const torch::Tensor& latents, LatentSpace space, double truncation_psi = 1.0,
                          NoiseMode noise = NoiseMode::Const, int cutoff = -1) const;
 
+  // z [N, z_dim] -> codes of `space`: Z unchanged, W/W+ through map() with the truncation. This is
+  // the one place where truncation meets sampled codes: it applies when Z is mapped, so W/W+ codes
+  // are already truncated and Z codes carry it to generate() (`truncation_for(space, psi)`).
+  torch::Tensor codes_from_z(const torch::Tensor& z, LatentSpace space, double truncation_psi = 1.0) const;
+  // The truncation generate() must use for codes of `space` made by codes_from_z(..., psi).
+  static double truncation_for(LatentSpace space, double psi) { return space == LatentSpace::Z ? psi : 1.0; }
+  // How this model's training faces were framed relative to FFHQ's alignment crop: crop side = FFHQ's
+  // quad side * zoom, moved `shift` of its side towards the chin (pipeline::reframe_quad).
+  struct Framing {
+    double zoom = 1.0, shift = 0.0;
+  };
+  virtual Framing face_framing() const { return {}; }
   // Converts latents of `from` into the synthesis input (W+ or Z).
   torch::Tensor to_synthesis_codes(const torch::Tensor& latents, LatentSpace from, double truncation_psi = 1.0,
                                    int cutoff = -1) const;

@@ -1,0 +1,489 @@
+#include "faceedit/pipeline/photo.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <unistd.h>
+
+#include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+#include "faceedit/io/image.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/models/classifier_features.h"
+#include "faceedit/models/face_classifier.h"
+#include "faceedit/models/judges.h"
+#include "faceedit/pipeline/fuse.h"
+
+namespace faceedit::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int kCacheVersion = 1;
+
+// FNV-1a, 64 bits: enough to key a cache (a collision costs a wrong cached inversion of another
+// photo with the same size, settings and hash; two independent seeds make that ~2^-128).
+uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Adds sign * delta onto g's tensors (personalise, or undo a previous photo's personalisation).
+void add_delta(models::Generator& g, const io::NamedTensors& delta, double sign) {
+  torch::NoGradGuard no_grad;
+  auto targets = g.named_tensors();
+  for (const auto& [name, d] : delta) {
+    auto* t = targets.find(name);
+    if (t == nullptr || t->sizes() != d.sizes()) fail("weight delta", "tensor '" + name + "' does not fit the generator");
+    t->add_(d.to(t->device(), t->scalar_type()), sign);
+  }
+}
+
+nlohmann::json quad_json(const AlignmentQuad& q) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& c : q.corners) j.push_back({c.x, c.y});
+  return j;
+}
+
+AlignmentQuad quad_from(const nlohmann::json& j) {
+  AlignmentQuad q;
+  for (size_t i = 0; i < 4; ++i) q.corners[i] = {j.at(i).at(0).get<double>(), j.at(i).at(1).get<double>()};
+  return q;
+}
+
+cv::Mat to_image(const torch::Tensor& t) { return io::tensor_to_image(t.detach().cpu()); }
+
+cv::Mat upscale(const cv::Mat& img, int size) {
+  cv::Mat out;
+  cv::resize(img, out, cv::Size(size, size), 0, 0, cv::INTER_NEAREST);  // intermediates: crisp pixels
+  return out;
+}
+
+uint64_t dir_bytes(const fs::path& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
+}
+
+}  // namespace
+
+nlohmann::json PhotoResult::to_json() const {
+  nlohmann::json e = nlohmann::json::array();
+  for (const auto& a : edits) {
+    nlohmann::json j{{"method", a.method}, {"attribute", a.attribute}, {"strength", a.strength}, {"editor", a.describe}};
+    if (a.walk) j["walk"] = a.walk->to_json()["samples"][0];
+    if (!a.note.empty()) j["note"] = a.note;
+    e.push_back(j);
+  }
+  return {{"edits", e},         {"metrics", metrics},   {"timings", timings},        {"cache_hit", cache_hit},
+          {"inversion", inversion}, {"space", models::to_string(space)}, {"personalisation", personalisation}};
+}
+
+std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
+                            const PhotoParams& p, models::LatentSpace space) {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  const int dims[3] = {photo.rows, photo.cols, photo.type()};
+  a = fnv1a(dims, sizeof dims, a);
+  b = fnv1a(dims, sizeof dims, b);
+  for (int r = 0; r < photo.rows; ++r) {
+    const size_t n = photo.cols * photo.elemSize();
+    a = fnv1a(photo.ptr(r), n, a);
+    b = fnv1a(photo.ptr(r), n, b);
+  }
+  std::string guide_file = p.guide;
+  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
+  std::error_code ec;
+  const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
+  const nlohmann::json settings = {{"v", kCacheVersion},          {"model", model_name},     {"config", g.config()},
+                                   {"crop", p.crop},              {"zoom", p.zoom},          {"shift", p.shift},
+                                   {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
+                                   {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
+                                   {"segmenter", p.segmenter}};
+  const std::string s = settings.dump();
+  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
+}
+
+void evict_photo_cache(const fs::path& dir, uint64_t max_bytes) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  struct Entry {
+    fs::path path;
+    fs::file_time_type used;
+    uint64_t bytes;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory(ec) || e.path().filename().string().find(".tmp") != std::string::npos) continue;
+    const auto used = fs::last_write_time(e.path() / "prep.json", ec);
+    entries.push_back({e.path(), ec ? fs::file_time_type::min() : used, dir_bytes(e.path())});
+    total += entries.back().bytes;
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.used < y.used; });
+  for (const auto& e : entries) {
+    if (total <= max_bytes) break;
+    fs::remove_all(e.path, ec);
+    total -= e.bytes;
+  }
+}
+
+struct PhotoSession::State {
+  std::shared_ptr<models::Generator> g;
+  std::string model;
+  PhotoParams p;
+  StageCallback on_stage;
+  std::unique_ptr<models::FaceClassifier> guide;
+  std::shared_ptr<models::IdentityEmbedder> identity;  // the guide's embedding (never a judge)
+  std::optional<PreparedPhoto> prep;
+  mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
+
+  void stage(const std::string& name, double seconds, nlohmann::json info = nlohmann::json::object()) const {
+    if (name != "edit" && name != "fusion" && name != "metrics") prep_timings[name] = seconds;
+    if (on_stage) on_stage({name, seconds, std::move(info)});
+  }
+  bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const;
+  // The inversion's and personalisation's feature distance: --perceptual, else the guide's features.
+  std::unique_ptr<models::FeatureDistance> features() const {
+    if (!p.perceptual.empty()) return std::make_unique<models::TorchScriptFeatureDistance>(p.perceptual);
+    if (guide) return std::make_unique<models::ClassifierFeatureDistance>(*guide);
+    return nullptr;
+  }
+  void personalise(PreparedPhoto& prep) const;
+  void store_cached(const fs::path& dir, const PreparedPhoto& prep) const;
+};
+
+PhotoSession::PhotoSession(std::shared_ptr<models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage)
+    : s_(std::make_unique<State>()) {
+  if (!g) fail("photo session", "needs a generator");
+  if (params.crop < 32 || params.crop > 4096) fail("crop " + std::to_string(params.crop), "must be in [32, 4096]");
+  if (params.inversion_steps < 1 || params.starts < 1 || params.personalize_steps < 0)
+    fail("photo session", "inversion_steps and starts must be >= 1, personalize_steps >= 0");
+  s_->g = std::move(g);
+  s_->model = std::move(model_name);
+  s_->p = std::move(params);
+  s_->on_stage = std::move(on_stage);
+  if (!s_->p.guide.empty() && s_->p.guide != "none") {
+    const auto path = models::is_trained_set(s_->p.guide) ? models::trained_classifier_path(s_->p.guide).string() : s_->p.guide;
+    s_->guide = models::load_face_classifier(path);
+    s_->guide->to(s_->g->device());
+    s_->identity = std::make_shared<models::ClassifierEmbedder>(*s_->guide);
+  }
+}
+
+PhotoSession::~PhotoSession() = default;
+
+const PreparedPhoto& PhotoSession::prepared() const {
+  if (!s_->prep) fail("photo session", "prepare() a photo first");
+  return *s_->prep;
+}
+
+bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const {
+  std::ifstream in(dir / "prep.json");
+  if (!in) return false;
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || j.value("version", 0) != kCacheVersion) return false;
+  try {
+    io::SafetensorsReader file((dir / "tensors.safetensors").string());
+    out.ffhq = align_face(out.photo, quad_from(j.at("ffhq_quad")), p.crop);
+    const auto lm = j.at("landmarks");
+    for (size_t i = 0; i < out.ffhq.landmarks.size(); ++i) out.ffhq.landmarks[i] = {lm.at(i).at(0).get<float>(), lm.at(i).at(1).get<float>()};
+    out.face = align_face(out.photo, quad_from(j.at("quad")), p.crop);
+    out.face.landmarks = out.ffhq.landmarks;
+    const auto mask = file.load("mask").contiguous();
+    if (mask.dim() != 2 || mask.size(0) != p.crop || mask.size(1) != p.crop) return false;
+    out.mask = cv::Mat(p.crop, p.crop, CV_32F, mask.data_ptr<float>()).clone();
+    out.pivot = file.load("pivot").to(g->device());
+    out.inversion = j.at("inversion");
+    // A personalisation made with other settings, or not asked for, is not used (prepare() makes one).
+    out.personalisation = nullptr;
+    const auto& pj = j.at("personalisation");
+    if (personalise && pj.is_object() && pj.value("steps", -1) == p.personalize_steps) {
+      out.personalisation = pj;
+      for (const auto& e : file.entries())
+        if (e.name.rfind("delta.", 0) == 0) out.delta.emplace_back(e.name.substr(6), file.load(e.name));
+    }
+    g->check_latents(out.pivot, out.space, (dir / "tensors.safetensors").string());
+  } catch (const std::exception&) {
+    return false;  // an unreadable entry is a miss; it is rewritten
+  }
+  std::error_code ec;
+  fs::last_write_time(dir / "prep.json", fs::file_time_type::clock::now(), ec);  // recently used
+  return true;
+}
+
+void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto& prep) const {
+  // A whole entry appears at once: written into a temp directory, then renamed.
+  const fs::path tmp = dir.string() + ".tmp" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  io::NamedTensors t = {{"pivot", prep.pivot.detach().cpu()},
+                        {"mask", torch::from_blob(prep.mask.data, {prep.mask.rows, prep.mask.cols}, torch::kFloat32).clone()}};
+  for (const auto& [name, d] : prep.delta) t.emplace_back("delta." + name, d);
+  io::write_safetensors((tmp / "tensors.safetensors").string(), t);
+  nlohmann::json lm = nlohmann::json::array();
+  for (const auto& pt : prep.ffhq.landmarks) lm.push_back({pt.x, pt.y});
+  const nlohmann::json j = {{"version", kCacheVersion}, {"ffhq_quad", quad_json(prep.ffhq.quad)}, {"quad", quad_json(prep.face.quad)},
+                            {"landmarks", lm}, {"space", models::to_string(prep.space)}, {"inversion", prep.inversion},
+                            {"personalisation", prep.personalisation}, {"model", model}};
+  const std::string text = j.dump();
+  io::write_file_atomic(tmp / "prep.json", text.data(), text.size());
+  fs::remove_all(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) fs::remove_all(tmp, ec);  // another process stored it first: theirs is as good
+  evict_photo_cache(dir.parent_path(), p.cache_max_bytes);
+}
+
+// 3. Personalise around the pivot, inside the portrait mask (g changes in place).
+void PhotoSession::State::personalise(PreparedPhoto& prep) const {
+  const auto t0 = Clock::now();
+  std::unique_ptr<models::FeatureDistance> perceptual = features();
+  const int64_t r = g->resolution();
+  cv::Mat small;
+  cv::resize(prep.mask, small, cv::Size(static_cast<int>(r), static_cast<int>(r)), 0, 0, cv::INTER_AREA);
+  const auto mask_t = torch::from_blob(small.data, {1, 1, r, r}, torch::kFloat32).clone().to(g->device());
+  PersonalizeParams pp;
+  pp.steps = p.personalize_steps;
+  pp.progress = true;
+  auto pers = personalize(*g, prep.pivot, prep.space, generator_target(prep.face.crop, *g), mask_t, perceptual.get(), pp);
+  prep.personalisation = pers.to_json();
+  prep.personalisation["steps"] = p.personalize_steps;
+  prep.delta = std::move(pers.delta);
+  stage("personalisation", seconds_since(t0), prep.personalisation);
+}
+
+const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalise) {
+  auto& s = *s_;
+  if (photo.empty()) fail(name, "is an empty image");
+  if (!s.g->has_space(space)) fail(name, "the " + s.g->arch() + " generator has no " + models::to_string(space) + " space");
+  if (s.prep && !s.prep->delta.empty()) add_delta(*s.g, s.prep->delta, -1.0);  // back to the base generator
+  s.prep.reset();
+  s.prep_timings = nlohmann::json::object();
+  PreparedPhoto prep;
+  prep.photo = photo;
+  prep.space = space;
+  personalise = personalise && s.p.personalize_steps > 0;
+  const fs::path dir = s.p.cache_dir.empty() ? fs::path() : s.p.cache_dir / photo_cache_key(photo, s.model, *s.g, s.p, space);
+  if (!dir.empty()) prep.cache_key = dir.filename().string();
+  auto t0 = Clock::now();
+  if (!dir.empty() && s.load_cached(dir, prep, personalise)) {
+    prep.from_cache = true;
+    s.stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
+    if (!prep.delta.empty()) {
+      add_delta(*s.g, prep.delta, 1.0);
+    } else if (personalise) {  // cached without (or with another) personalisation: add it
+      s.personalise(prep);
+      s.store_cached(dir, prep);
+    }
+    s.prep = std::move(prep);
+    return *s.prep;
+  }
+
+  // 1. Detect, align, frame as the generator's faces were, mask.
+  prep.ffhq = align_single_face(photo, s.p.crop, name);
+  const auto framing = s.g->face_framing();
+  const double zoom = s.p.zoom > 0 ? s.p.zoom : framing.zoom, shift = s.p.shift >= -0.5 ? s.p.shift : framing.shift;
+  prep.face = zoom == 1.0 && shift == 0.0 ? prep.ffhq : align_face(photo, reframe_quad(prep.ffhq.quad, zoom, shift), s.p.crop);
+  prep.face.landmarks = prep.ffhq.landmarks;
+  std::unique_ptr<models::PortraitSegmenter> segmenter;
+  if (s.p.segmenter != "none") {
+    segmenter = models::open_segmenter(s.p.segmenter);
+    segmenter->to(s.g->device());
+  }
+  FuseParams fp;
+  // The portrait usually runs past the crop's edges (the DCGAN's crop is tight): fade the mask out
+  // towards the edges, or the edit would stop at a visible square seam in the photo.
+  prep.mask = portrait_mask(prep.face.crop, landmarks_in_crop(prep.face, s.p.crop), segmenter.get(), fp)
+                  .mul(square_mask(s.p.crop, std::max(2, s.p.crop / 8)));
+  s.stage("align", seconds_since(t0), {{"crop", s.p.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(prep.mask)[0]}});
+
+  // 2. Invert, guided by our classifier's features and identity.
+  t0 = Clock::now();
+  const auto perceptual = s.features();
+  const auto target = generator_target(prep.face.crop, *s.g);
+  InversionParams ip;
+  ip.space = space;
+  ip.steps = s.p.inversion_steps;
+  ip.starts = s.p.starts;
+  ip.progress = true;
+  const auto inv = invert(*s.g, target, {perceptual.get(), s.identity.get()}, ip);
+  prep.pivot = inv.latent.detach();
+  prep.inversion = inv.to_json();
+  s.stage("inversion", seconds_since(t0), prep.inversion);
+
+  prep.personalisation = nullptr;
+  if (personalise) s.personalise(prep);
+  if (!dir.empty()) s.store_cached(dir, prep);
+  s.prep = std::move(prep);
+  return *s.prep;
+}
+
+std::vector<std::unique_ptr<edit::Editor>> PhotoSession::open_editors(const std::vector<PhotoEdit>& edits) const {
+  std::vector<std::unique_ptr<edit::Editor>> editors;
+  for (const auto& e : edits) {
+    if (!std::isfinite(e.strength) || std::abs(e.strength) > 10)
+      fail("strength " + std::to_string(e.strength), "must be a finite number in [-10, 10] (sign: direction, 1: the attribute's crossing)");
+    editors.push_back(edit::open_editor(e.editor, s_->g, s_->identity));
+    if (editors.back()->space() != editors.front()->space())
+      fail("edit " + editors.back()->attribute(), "works in " + models::to_string(editors.back()->space()) + ", the first edit in " +
+                                                      models::to_string(editors.front()->space()) + " (all edits of a photo share one space)");
+  }
+  return editors;
+}
+
+PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
+  auto& s = *s_;
+  const auto& prep = prepared();
+  if (edits.empty()) fail("photo", "no edit given");
+  if (editors.size() != edits.size()) fail("photo", "one editor per edit (open_editors)");
+  PhotoResult out;
+  out.cache_hit = prep.from_cache;
+  out.timings = s.prep_timings;
+  out.inversion = prep.inversion;
+  out.personalisation = prep.personalisation;
+  out.space = prep.space;
+  auto& g = *s.g;
+
+  // 4. Edits in sequence in latent space.
+  auto t0 = Clock::now();
+  torch::Tensor latent = prep.pivot;
+  for (size_t k = 0; k < edits.size(); ++k) {
+    const auto& e = edits[k];
+    const auto& editor = editors[k];
+    if (editor->space() != prep.space)
+      fail("edit " + editor->attribute(), "edits " + models::to_string(editor->space()) + " codes; the photo was inverted into " +
+                                              models::to_string(prep.space) + " (all edits of a photo share one space)");
+    AppliedEdit applied{editor->method(), editor->attribute(), e.strength, editor->describe(), std::nullopt, ""};
+    if (e.flip) {
+      torch::NoGradGuard no_grad;
+      applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
+    }
+    const auto alpha = torch::full({1}, applied.strength, latent.options());
+    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor.get())) {
+      applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
+      latent = applied.walk->point(alpha.abs()).detach();
+      if (applied.walk->crossing[0].item<double>() == 0.0) {
+        const bool down = applied.strength < 0;
+        applied.note = applied.attribute + " is already " + (down ? "below" : "above") + " the threshold (p = " +
+                       std::to_string(applied.walk->probs[0][0].item<double>()) + "), so the walk stays put; use strength " +
+                       (down ? "+" : "-") + "1 for the opposite edit or a " + (down ? "lower" : "higher") + " threshold";
+      }
+    } else {
+      torch::NoGradGuard no_grad;
+      latent = editor->edit(latent, alpha);
+    }
+    out.edits.push_back(std::move(applied));
+  }
+  out.edited_latent = latent;
+  out.timings["edit"] = seconds_since(t0);
+  nlohmann::json edit_info = nlohmann::json::array();
+  for (const auto& a : out.edits) edit_info.push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
+  s.stage("edit", out.timings["edit"], {{"edits", edit_info}});
+
+  // 5. Synthesize and fuse: the generator's change (edited - reconstruction) on the photo's own crop.
+  t0 = Clock::now();
+  torch::NoGradGuard no_grad;
+  out.reconstruction = g.synthesize(g.to_synthesis_codes(prep.pivot, prep.space), models::NoiseMode::Const);
+  out.edited_image = g.synthesize(g.to_synthesis_codes(latent, prep.space), models::NoiseMode::Const);
+  const int crop = s.p.crop;
+  const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
+  const auto edited_crop_t = s.p.replace ? models::resize_images(out.edited_image, crop, crop)
+                                         : crop_t + models::resize_images(out.edited_image - out.reconstruction, crop, crop);
+  out.edited_crop = to_image(edited_crop_t[0]);
+  FuseParams fp;
+  fp.poisson = s.p.poisson;
+  out.photo = fuse(prep.photo, prep.face, out.edited_crop, prep.mask, fp);
+  out.timings["fusion"] = seconds_since(t0);
+  s.stage("fusion", out.timings["fusion"]);
+
+  // 6. Metrics: our guide's view (identity, the edited attributes) and the independent identity judge.
+  t0 = Clock::now();
+  auto& m = out.metrics;
+  m["psnr"] = prep.inversion.value("psnr", 0.0);
+  m["identity_cosine"] = prep.inversion.value("identity_cosine", 1.0);
+  if (!prep.delta.empty()) m["psnr_personalised"] = psnr(out.reconstruction.clamp(-1, 1), generator_target(prep.face.crop, g));
+  if (s.guide) {
+    const auto blended = io::image_to_tensor(blend_crops(prep.face.crop, out.edited_crop, prep.mask)).to(g.device());
+    const auto e = s.identity->embed(torch::cat({crop_t, blended}));
+    m["identity_embedder"] = s.identity->name();
+    m["identity_cosine_edited"] = (e[0] * e[1]).sum().item<double>();
+    const auto p = s.guide->predict(torch::cat({out.reconstruction, out.edited_image}));
+    for (const auto& a : out.edits) {
+      const int64_t c = s.guide->column(a.attribute);
+      m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
+      m["guide_prob_after"][a.attribute] = p[1][c].item<double>();
+    }
+  }
+  if (s.p.identity_judge != "none") {
+    try {
+      auto judge = models::open_embedder(s.p.identity_judge);
+      judge->to(g.device());
+      const auto before = io::image_to_tensor(prep.ffhq.crop).to(g.device());
+      const auto after = io::image_to_tensor(align_face(out.photo, prep.ffhq.quad, crop).crop).to(g.device());
+      const auto e = judge->embed(torch::cat({before, after, models::resize_images(out.reconstruction.clamp(-1, 1), crop, crop), crop_t}));
+      m["judge"] = judge->name();
+      m["judge_identity_cosine_photo"] = (e[0] * e[1]).sum().item<double>();
+      m["judge_identity_cosine_reconstruction"] = (e[2] * e[3]).sum().item<double>();
+    } catch (const Error& err) {
+      m["judge_error"] = err.what();
+    }
+  }
+  out.timings["metrics"] = seconds_since(t0);
+  s.stage("metrics", out.timings["metrics"], m);
+  return out;
+}
+
+void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r) const {
+  const auto& prep = prepared();
+  const int crop = s_->p.crop;
+  fs::create_directories(dir);
+  io::write_image((dir / "aligned.png").string(), prep.face.crop);
+  io::write_image((dir / "reconstruction.png").string(), upscale(to_image(r.reconstruction[0]), crop));
+  io::write_image((dir / "edited_generator.png").string(), upscale(to_image(r.edited_image[0]), crop));
+  io::write_image((dir / "edited_crop.png").string(), r.edited_crop);
+  cv::Mat mask8;
+  prep.mask.convertTo(mask8, CV_8U, 255.0);
+  io::write_image((dir / "mask.png").string(), mask8);
+  cv::Mat before_after;
+  cv::hconcat(prep.photo, r.photo, before_after);
+  io::write_image((dir / "before_after.jpg").string(), before_after);
+  io::write_safetensors((dir / "latents.safetensors").string(), {{"pivot", prep.pivot.cpu()}, {"edited", r.edited_latent.detach().cpu()}},
+                        {{"faceedit.space", models::to_string(prep.space)}, {"faceedit.model", s_->model}});
+  for (size_t k = 0; k < r.edits.size(); ++k)
+    if (r.edits[k].walk) r.edits[k].walk->save((dir / ("walk_" + std::to_string(k) + ".safetensors")).string());
+  if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->g, s_->model);
+}
+
+PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<models::Generator> g, const std::string& model_name,
+                       const std::vector<PhotoEdit>& edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
+  const auto t_start = Clock::now();
+  if (edits.empty()) fail(name, "no edit given");
+  PhotoSession session(g, model_name, params, std::move(on_stage));
+  // Every editor opens (and fails on a bad spec) before any slow work.
+  const auto editors = session.open_editors(edits);
+  bool any_pfsf = false;
+  for (const auto& e : editors) any_pfsf = any_pfsf || e->method() == "pfsf";
+  const bool personalise = params.personalize == Personalize::Always || (params.personalize == Personalize::Auto && any_pfsf);
+  session.prepare(photo, name, editors.front()->space(), personalise);
+  auto result = session.apply(edits, editors);
+  if (!keep.empty()) session.save_intermediates(keep, result);
+  result.timings["total"] = seconds_since(t_start);
+  return result;
+}
+
+}  // namespace faceedit::pipeline
