@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-pthread          # tensors/autograd; OpenBLAS makes CPU matmuls ~30x faster
   libtcmalloc-minimal4                        # reuses large tensors' memory (glibc page-faults them afresh)
-  libopencv-dev                               # image IO, warps, blending
+  libopencv-dev opencv-data                   # image IO, warps, blending; Haar cascade (face detection fallback)
   liblinear-dev                               # linear SVM (InterFaceGAN boundaries)
   libdlib-dev libdlib-data                    # face detection, 68 landmarks
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
