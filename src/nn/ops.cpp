@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fused_kernels.h"
+#include "faceedit/error.h"
 
 namespace faceedit::nn {
 
@@ -58,16 +59,24 @@ torch::Tensor upfirdn2d(const torch::Tensor& x_in, int up, int px0, int px1, int
 
 torch::Tensor upsample2d(const torch::Tensor& x) { return upfirdn2d(x, 2, 2, 1, 2, 1, 4.0); }
 
-torch::Tensor upsample2d_add(const torch::Tensor& img_in, const torch::Tensor& y) {
-  const bool fast = !needs_autograd({&img_in, &y}) && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
-                    img_in.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
-                    y.size(2) == 2 * img_in.size(2) && y.size(3) == 2 * img_in.size(3);
-  if (!fast) return upsample2d(img_in) + y;
+bool upsample2d_add_fusable(const torch::Tensor& img, const torch::Tensor& y) {
+  return !needs_autograd({&img, &y}) && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
+         img.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast) && img.dim() == 4 &&
+         y.dim() == 4 && y.size(0) == img.size(0) && y.size(1) == img.size(1) && y.size(2) == 2 * img.size(2) &&
+         y.size(3) == 2 * img.size(3);
+}
+
+torch::Tensor upsample2d_add_fused(const torch::Tensor& img_in, const torch::Tensor& y) {
+  if (!upsample2d_add_fusable(img_in, y)) fail("upsample2d_add_fused", "needs CPU float32, y channels-last at twice img's size, no autograd");
   const auto img = img_in.contiguous(torch::MemoryFormat::ChannelsLast);
   const int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
   for (int64_t i = 0; i < n; ++i)
     kernels::upsample2d_add_nhwc(img[i].data_ptr<float>(), y[i].data_ptr<float>(), h, w, c);
   return y;
+}
+
+torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y) {
+  return upsample2d_add_fusable(img, y) ? upsample2d_add_fused(img, y) : upsample2d(img) + y;
 }
 
 namespace {
@@ -206,16 +215,28 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
 
 }  // namespace
 
+bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles, int up,
+                                     const torch::Tensor& bias, const torch::Tensor& noise) {
+  return !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
+         styles.scalar_type() == torch::kFloat32 && bias.defined() && bias.scalar_type() == torch::kFloat32 &&
+         (!noise.defined() || noise.scalar_type() == torch::kFloat32) && weight.size(2) == weight.size(3) &&
+         (up == 1 || weight.size(2) == 3) && (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
+}
+
+torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
+                                            bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
+                                            double clamp, const torch::Tensor& noise) {
+  if (!modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
+    fail("modulated_conv_bias_act_fused", "needs CPU float32 tensors, a bias, square kernels (3x3 for up = 2), no autograd");
+  return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+}
+
 torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                       double clamp, const torch::Tensor& noise) {
-  const bool fast = !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
-                    x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-                    styles.scalar_type() == torch::kFloat32 && bias.defined() && bias.scalar_type() == torch::kFloat32 &&
-                    (!noise.defined() || noise.scalar_type() == torch::kFloat32) && weight.size(2) == weight.size(3) &&
-                    (up == 1 || weight.size(2) == 3) &&
-                    (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
-  if (!fast) return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+  if (!modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
+    return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
   return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
 }
 

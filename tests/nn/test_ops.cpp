@@ -2,9 +2,11 @@
 // the fused inference kernels against the differentiable reference path.
 #include <gtest/gtest.h>
 
+#include "faceedit/error.h"
 #include "faceedit/nn/ops.h"
 
 using namespace faceedit::nn;
+using faceedit::Error;
 
 namespace {
 
@@ -162,7 +164,7 @@ TEST(Ops, FusedModulatedConvMatchesReference) {
           torch::Tensor got;
           {
             torch::NoGradGuard no_grad;
-            got = modulated_conv_bias_act(x, weight, styles, true, up, bias, act, std::sqrt(2.0), clamp, noise);
+            got = modulated_conv_bias_act_fused(x, weight, styles, true, up, bias, act, std::sqrt(2.0), clamp, noise);
           }
           ASSERT_EQ(got.sizes(), want.sizes());
           EXPECT_LE((got - want).abs().max().item<double>(), 1e-4 * want.abs().max().item<double>())
@@ -175,7 +177,7 @@ TEST(Ops, FusedModulatedConvMatchesReference) {
   auto bias = torch::randn({3});
   auto want = modulated_conv_bias_act_reference(x, weight, styles, false, 1, bias, Activation::Linear, 1.0, 2.0);
   torch::NoGradGuard no_grad;
-  auto got = modulated_conv_bias_act(x, weight, styles, false, 1, bias, Activation::Linear, 1.0, 2.0);
+  auto got = modulated_conv_bias_act_fused(x, weight, styles, false, 1, bias, Activation::Linear, 1.0, 2.0);
   EXPECT_LE((got - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>());
 }
 
@@ -194,8 +196,8 @@ TEST(Ops, FusedModulatedConvMatchesReferenceAtVectorWidths) {
         auto want = modulated_conv_bias_act_reference(x, weight, styles, true, up, bias, Activation::LeakyRelu,
                                                       std::sqrt(2.0), 0.8, noise);
         torch::NoGradGuard no_grad;
-        auto got = modulated_conv_bias_act(x, weight, styles, true, up, bias, Activation::LeakyRelu, std::sqrt(2.0),
-                                           0.8, noise);
+        auto got = modulated_conv_bias_act_fused(x, weight, styles, true, up, bias, Activation::LeakyRelu, std::sqrt(2.0),
+                                                 0.8, noise);
         EXPECT_LE((got - want).abs().max().item<double>(), 1e-4 * want.abs().max().item<double>())
             << "up " << up << " n " << n << " co " << co;
       }
@@ -208,7 +210,26 @@ TEST(Ops, FusedUpsampleAddMatchesReference) {
     auto y = torch::randn({n, 3, 10, 14}).contiguous(torch::MemoryFormat::ChannelsLast);
     auto want = upsample2d(img) + y;
     torch::NoGradGuard no_grad;
-    auto got = upsample2d_add(img, y.clone(torch::MemoryFormat::ChannelsLast));
+    auto got = upsample2d_add_fused(img, y.clone(torch::MemoryFormat::ChannelsLast));
     EXPECT_LE((got - want).abs().max().item<double>(), 1e-5);
   }
+}
+
+// The dispatchers pick the fused path only where it applies: under autograd, or for inputs the kernels
+// do not take, they fall back to the reference (and the fused entry points refuse).
+TEST(Ops, DispatchersFallBackWhereTheFusedPathDoesNotApply) {
+  auto x = torch::randn({1, 4, 5, 5});
+  auto weight = torch::randn({3, 4, 3, 3});
+  auto styles = torch::randn({1, 4});
+  auto bias = torch::randn({3});
+  EXPECT_FALSE(modulated_conv_bias_act_fusable(x.to(torch::kDouble), weight, styles, 1, bias));
+  EXPECT_FALSE(modulated_conv_bias_act_fusable(x, torch::randn({3, 4, 5, 5}), styles, 2, bias));
+  EXPECT_THROW(modulated_conv_bias_act_fused(x, weight, styles, true, 1, {}, Activation::Linear, 1.0, -1), Error);
+  auto xg = x.clone().requires_grad_(true);
+  EXPECT_FALSE(modulated_conv_bias_act_fusable(xg, weight, styles, 1, bias));
+  auto got = modulated_conv_bias_act(xg, weight, styles, true, 1, bias, Activation::Linear, 1.0, -1);
+  EXPECT_TRUE(got.requires_grad());
+  EXPECT_FALSE(upsample2d_add_fusable(torch::randn({1, 3, 4, 4}), torch::randn({1, 3, 8, 8})));  // y not channels-last
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(modulated_conv_bias_act_fusable(x, weight, styles, 1, bias));
 }

@@ -28,7 +28,11 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, int up, int pad_x0, int pad_x1, 
 torch::Tensor upsample2d(const torch::Tensor& x);
 
 // upsample2d(img) + y; without autograd it adds into y in place (y must not be used elsewhere).
+// The dispatcher: upsample2d_add_fused when upsample2d_add_fusable, else the composition.
 torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y);
+bool upsample2d_add_fusable(const torch::Tensor& img, const torch::Tensor& y);
+// The fused kernel itself (tests call it directly); throws faceedit::Error when not fusable.
+torch::Tensor upsample2d_add_fused(const torch::Tensor& img, const torch::Tensor& y);
 
 // Modulated convolution (StyleGAN2, fused per-sample weights as in the official inference path):
 // x [N,I,H,W], weight [O,I,k,k], styles [N,I]. With demodulate, each output filter is normalised.
@@ -46,6 +50,13 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
 torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                       double clamp, const torch::Tensor& noise = {});
+// The two paths the dispatcher above chooses between, callable directly (tests compare them with no
+// dispatcher in between): the fused one throws faceedit::Error unless fusable.
+bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles, int up,
+                                     const torch::Tensor& bias, const torch::Tensor& noise = {});
+torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
+                                            bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
+                                            double clamp, const torch::Tensor& noise = {});
 torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const torch::Tensor& weight,
                                                 const torch::Tensor& styles, bool demodulate, int up,
                                                 const torch::Tensor& bias, Activation act, double gain, double clamp,
