@@ -34,6 +34,25 @@ class LinearClassifier : public models::AttributeClassifier {
   std::vector<models::AttributeColumn> cols_;
 };
 
+// A differentiable identity with known gradients: unit-normalised random projections of the pixels.
+class LinearEmbedder : public models::IdentityEmbedder {
+ public:
+  explicit LinearEmbedder(int64_t pixels) {
+    torch::manual_seed(8);
+    v_ = torch::randn({pixels, 8});
+  }
+  std::string name() const override { return "linear-identity"; }
+  int64_t dim() const override { return 8; }
+  torch::Tensor embed(const torch::Tensor& images) override {
+    auto e = images.reshape({images.size(0), -1}).matmul(v_.to(images.device()));
+    return e / e.norm(2, 1, true);
+  }
+  void to(torch::Device) override {}
+
+ private:
+  torch::Tensor v_;
+};
+
 std::shared_ptr<models::Generator> dcgan() {
   const std::string src = test::shared_file("models/dcgan-celeba32/generator.pt");
   if (src.empty()) return nullptr;
@@ -94,6 +113,45 @@ TEST(PfsfWalk, StepsHaveTheSetLengthAndAreOrthogonalToPreservedGradients) {
     }
     for (int64_t i = 0; i < 2; ++i) EXPECT_GT(dir * (path.probs[4][i] - path.probs[0][i]).item<float>(), 0.0f);
   }
+}
+
+// With an identity embedder, steps after the first are also orthogonal to the gradient of the
+// identity cosine to the pivot (at the pivot that gradient is zero: the cosine is at its maximum).
+TEST(PfsfWalk, StepsAreOrthogonalToTheIdentityGradient) {
+  auto g = dcgan();
+  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
+  LinearEmbedder id(3 * 32 * 32);
+  const auto pivot = g->sample_z(1, 5);
+  edit::WalkParams p;
+  p.attribute = "smiling";
+  p.preserve = {"male"};
+  p.threshold = 0.999999;
+  p.max_steps = 4;
+  p.step_length = 0.2;
+  p.clamp_to_prior = false;
+  const auto path = edit::pfsf_walk(*g, clf, &id, pivot, models::LatentSpace::Z, torch::ones({1}), p);
+  torch::Tensor e0;
+  {
+    torch::NoGradGuard no_grad;
+    e0 = id.embed(g->generate(pivot, models::LatentSpace::Z));
+  }
+  double largest_cosine_to_identity_gradient = 0, plain_cosine = 0;
+  for (int64_t k = 1; k < 4; ++k) {
+    const auto s = (path.latents[k + 1] - path.latents[k])[0];
+    torch::AutoGradMode on(true);
+    auto x = path.latents[k].detach().clone().requires_grad_(true);
+    auto c = (id.embed(g->generate(x, models::LatentSpace::Z)) * e0).sum();
+    const auto gid = torch::autograd::grad({c}, {x})[0][0];
+    const double cos = std::abs(s.dot(gid).item<double>()) / (s.norm() * gid.norm()).item<double>();
+    largest_cosine_to_identity_gradient = std::max(largest_cosine_to_identity_gradient, cos);
+    // The same step without the identity projection would not be orthogonal to it.
+    const auto gt = logit_grad(*g, clf, path.latents[k], 0)[0], gm = logit_grad(*g, clf, path.latents[k], 1)[0];
+    const auto plain = edit::project_out(gt.unsqueeze(0), {gm.unsqueeze(0)})[0];
+    plain_cosine = std::max(plain_cosine, std::abs(plain.dot(gid).item<double>()) / (plain.norm() * gid.norm()).item<double>());
+  }
+  EXPECT_LT(largest_cosine_to_identity_gradient, 1e-3);
+  EXPECT_GT(plain_cosine, 1e-2) << "the identity gradient is already orthogonal: the test would not see a missing projection";
 }
 
 TEST(PfsfWalk, CrossingAndStrengths) {
