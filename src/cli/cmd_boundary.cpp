@@ -16,7 +16,7 @@
 
 #include "commands.h"
 #include "faceedit/edit/boundary.h"
-#include "faceedit/edit/boundary_samples.h"
+#include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 
 namespace faceedit::cli {

@@ -337,4 +337,37 @@ SampleSet load_samples(const std::string& dir_str) {
   return set;
 }
 
+BoundarySamples read_boundary_samples(const std::string& dir, const std::string& space) {
+  auto set = load_samples(dir);
+  BoundarySamples out;
+  out.dir = dir;
+  out.space = !space.empty() ? space : set.w.defined() ? "w" : "z";
+  if (out.space != "z" && out.space != "w") fail("space '" + out.space + "'", "samples hold z or w latents");
+  if (out.space == "w" && !set.w.defined())
+    fail((fs::path(dir) / "manifest.json").string(), "no latents of space 'w' (the samples have: z)");
+  out.latents = out.space == "w" ? set.w : set.z;
+  out.scores = set.scores;
+  out.columns = set.columns;
+  out.manifest = set.manifest;
+  return out;
+}
+
+ScoredRows scored_rows(const torch::Tensor& latents, const torch::Tensor& scores) {
+  auto keep = torch::isfinite(scores).nonzero().flatten();
+  if (keep.numel() == scores.numel()) return {latents, scores, 0};
+  return {latents.index_select(0, keep), scores.index_select(0, keep), scores.numel() - keep.numel()};
+}
+
+torch::Tensor score_column(const BoundarySamples& samples, const std::string& attribute) {
+  const auto want = models::canonical_attribute(attribute);
+  auto it = std::find_if(samples.columns.begin(), samples.columns.end(),
+                         [&](const std::string& c) { return c == attribute || models::canonical_attribute(c) == want; });
+  if (it == samples.columns.end()) {
+    std::string have;
+    for (const auto& c : samples.columns) have += (have.empty() ? "" : ", ") + c;
+    fail("attribute '" + attribute + "'", "not a score column of " + samples.dir + " (columns: " + have + ")");
+  }
+  return samples.scores.select(1, it - samples.columns.begin()).contiguous();
+}
+
 }  // namespace faceedit::edit

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "faceedit/edit/boundary.h"
-#include "faceedit/edit/boundary_samples.h"
+#include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "test_support.h"
@@ -286,7 +286,7 @@ std::filesystem::path write_samples(const Synthetic& s, int64_t shard_size, cons
   nlohmann::json manifest = {{"format", "faceedit.samples/1"}, {"model", "synthetic"}, {"arch", "none"},
                              {"n", n}, {"seed", 0}, {"truncation", 1.0}, {"shard_size", shard_size},
                              {"spaces", {"z"}}, {"classifiers", {"synthetic"}},
-                             {"columns", {"smiling", "male"}}, {"z_dim", dim}};
+                             {"columns", {"smiling", "male"}}, {"z_dim", dim}, {"w_dim", 0}};
   std::ofstream(dir / "manifest.json") << manifest.dump();
   auto scores = torch::stack({s.scores, torch::sigmoid(s.latents.select(1, 0))}, 1);
   for (int64_t first = 0, i = 0; first < n; first += shard_size, ++i) {

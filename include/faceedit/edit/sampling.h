@@ -99,6 +99,32 @@ struct SampleSet {
 // or first index not matching the manifest.
 SampleSet load_samples(const std::string& dir);
 
+// The latents of one space with every score column: what boundary training reads, through
+// load_samples (one reader, one validation policy).
+//   auto s = edit::read_boundary_samples("samples/", "w");
+//   auto smiling = edit::score_column(s, "smiling");   // [N]
+struct BoundarySamples {
+  std::string dir, space;
+  torch::Tensor latents;             // [N, dim] float32
+  torch::Tensor scores;              // [N, C] float32
+  std::vector<std::string> columns;  // C names
+  nlohmann::json manifest;
+};
+// space "z" or "w"; "" picks w when the samples have it (StyleGAN2), else z.
+BoundarySamples read_boundary_samples(const std::string& dir, const std::string& space);
+
+// The scores column named `attribute` (canonical names and aliases match), [N]. Throws listing the
+// available columns when there is none.
+torch::Tensor score_column(const BoundarySamples& samples, const std::string& attribute);
+
+// The latents and scores of the samples that have a score: a scorer that can fail on some faces
+// (the pose score where no face is found) leaves NaN, and those rows are left out of training.
+struct ScoredRows {
+  torch::Tensor latents, scores;
+  int64_t unscored = 0;  // rows dropped
+};
+ScoredRows scored_rows(const torch::Tensor& latents, const torch::Tensor& scores);
+
 // "shard-00042.safetensors"
 std::string shard_file_name(int64_t index);
 // The `faceedit sample ...` command line that (re)creates `dir` from its manifest.
