@@ -1,8 +1,29 @@
 #include "faceedit/progress.h"
 
+#include <atomic>
 #include <cstdio>
 
 namespace faceedit {
+
+namespace {
+LogSink& sink() {
+  static LogSink s;
+  return s;
+}
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "request_stop() must be async-signal-safe");
+}  // namespace
+
+void set_log_sink(LogSink s) { sink() = std::move(s); }
+
+void log_line(const std::string& line) {
+  if (sink()) sink()(line);
+  else std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void request_stop() { g_stop.store(true); }
+bool stop_requested() { return g_stop.load(); }
+void clear_stop() { g_stop.store(false); }
 
 Progress::Progress(std::string label, int64_t total, std::string unit, bool enabled)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(enabled),
@@ -42,13 +63,12 @@ void Progress::update(int64_t done, const std::string& extra, bool force) {
   if (total_ > 0 && rate > 0 && done < total_) line += ", ETA " + format_duration((total_ - done) / rate);
   line += ", elapsed " + format_duration(secs);
   if (!extra.empty()) line += ", " + extra;
-  std::fprintf(stderr, "%s\n", line.c_str());
+  log_line(line);
 }
 
 void Progress::finish(const std::string& extra) {
   if (!enabled_) return;
-  std::fprintf(stderr, "%s: done in %s%s%s\n", label_.c_str(), format_duration(elapsed_seconds()).c_str(),
-               extra.empty() ? "" : ", ", extra.c_str());
+  log_line(label_ + ": done in " + format_duration(elapsed_seconds()) + (extra.empty() ? "" : ", ") + extra);
 }
 
 }  // namespace faceedit

@@ -3,9 +3,32 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <sstream>
 #include <string>
 
 namespace faceedit {
+
+// Where the library's messages go (progress lines, resumes, skipped inputs): one line per call,
+// without the newline. The default writes to stderr; a front end (a server, a GUI) installs its own,
+// like whisper_log_set. Set it before starting work: it is not synchronised with running jobs.
+using LogSink = std::function<void(const std::string& line)>;
+void set_log_sink(LogSink sink);  // empty: back to stderr
+void log_line(const std::string& line);
+// Its arguments streamed into one string: log_line(log_text("wrote ", n, " shards")).
+template <class... T>
+std::string log_text(const T&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+
+// Cooperative stop for long jobs (sampling, training): they check stop_requested() between items
+// and end with a faceedit::Error saying how to resume. The library installs no signal handlers;
+// the CLI calls request_stop() from SIGINT/SIGTERM. Async-signal-safe (a lock-free atomic flag).
+void request_stop();
+bool stop_requested();
+void clear_stop();
 
 class Progress {
  public:

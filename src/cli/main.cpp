@@ -1,9 +1,11 @@
+#include <csignal>
 // faceedit — command-line interface. `faceedit --help` lists the subcommands.
 #include <torch/torch.h>
 
 #include <iostream>
 
 #include "commands.h"
+#include "faceedit/progress.h"
 #include "faceedit/error.h"
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/pipeline/pose.h"
@@ -30,7 +32,16 @@ CLI::Option* attribute_option(CLI::Option* option) {
 
 }  // namespace faceedit::cli
 
+// Long jobs stop cleanly between items on the first SIGINT/SIGTERM (they say how to resume); a
+// second signal ends the process at once (their writes are atomic, so that is safe too).
+static void on_stop_signal(int sig) {
+  faceedit::request_stop();
+  std::signal(sig, SIG_DFL);
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   using namespace faceedit::cli;
   CLI::App app{"faceedit: disentangled face attribute editing in the latent space of GANs"};
   app.require_subcommand(1);

@@ -24,7 +24,7 @@ static double parse_number(const std::string& s, const std::string& what) {
 }
 
 std::vector<double> parse_alphas(const std::string& spec) {
-  const std::string what = "--alpha " + spec;
+  const std::string what = "alpha " + spec;
   std::vector<std::string> parts;
   char sep = spec.find(':') != std::string::npos ? ':' : ',';
   std::stringstream ss(spec);
@@ -47,7 +47,7 @@ std::vector<double> parse_alphas(const std::string& spec) {
 }
 
 std::vector<int64_t> parse_layers(const std::string& spec, int64_t num_layers) {
-  const std::string what = "--layers " + spec;
+  const std::string what = "layers " + spec;
   std::set<int64_t> layers;
   std::stringstream ss(spec);
   for (std::string part; std::getline(ss, part, ',');) {

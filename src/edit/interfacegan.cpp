@@ -7,7 +7,7 @@ namespace faceedit::edit {
 DistanceMode parse_distance_mode(const std::string& s) {
   if (s == "relative") return DistanceMode::Relative;
   if (s == "absolute") return DistanceMode::Absolute;
-  fail("--distance " + s, "must be relative or absolute");
+  fail("distance " + s, "must be relative or absolute");
 }
 
 InterFaceGANEditor::InterFaceGANEditor(InterFaceGANParams params) : p_(std::move(params)) {
@@ -22,11 +22,11 @@ InterFaceGANEditor::InterFaceGANEditor(InterFaceGANParams params) : p_(std::move
     layer_mask_ = torch::zeros({p_.num_ws, 1});
     if (p_.layers.empty()) layer_mask_.fill_(1.0);
     for (auto l : p_.layers) {
-      if (l < 0 || l >= p_.num_ws) fail("--layers", "layer " + std::to_string(l) + " is out of 0.." + std::to_string(p_.num_ws - 1));
+      if (l < 0 || l >= p_.num_ws) fail("layers", "layer " + std::to_string(l) + " is out of 0.." + std::to_string(p_.num_ws - 1));
       layer_mask_[l] = 1.0;
     }
   } else if (!p_.layers.empty()) {
-    fail("--layers", "only W+ edits can be restricted to layers (use --space wplus)");
+    fail("layers", "only W+ edits can be restricted to layers (use space wplus)");
   }
 }
 

@@ -108,11 +108,11 @@ LatentTransformerEditor::LatentTransformerEditor(LatentTransformerNet net, model
   column_ = classifier_->column(c.attribute);
   std::sort(layers_.begin(), layers_.end());
   layers_.erase(std::unique(layers_.begin(), layers_.end()), layers_.end());
-  if (!layers_.empty() && c.space != "wplus") fail("--layers", "only W+ edits can be restricted to layers (use --space wplus)");
+  if (!layers_.empty() && c.space != "wplus") fail("layers", "only W+ edits can be restricted to layers (use space wplus)");
   const auto mapped = c.mapped_layers();
   for (auto l : layers_)
     if (std::find(mapped.begin(), mapped.end(), l) == mapped.end())
-      fail("--layers", "layer " + std::to_string(l) + " has no trained map in " + what);
+      fail("layers", "layer " + std::to_string(l) + " has no trained map in " + what);
   net_->eval();
   classifier_->eval();
 }

@@ -75,31 +75,6 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// --- interruption: a flag checked between batches ---
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_stop_signal(int sig) {
-  g_interrupted = 1;
-  std::signal(sig, SIG_DFL);  // a second signal stops at once (atomic writes keep the directory valid)
-}
-
-class StopSignals {
- public:
-  StopSignals() {
-    g_interrupted = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
 
 // An exclusive flock on the directory for the job's lifetime (released by the kernel on kill -9).
 class DirLock {
@@ -169,7 +144,7 @@ void remove_stray_temp_files(const fs::path& dir, bool verbose) {
     if (!ours) continue;
     std::error_code ec;
     fs::remove(e.path(), ec);
-    if (verbose) std::cerr << "sample: removed " << name << " (left by an interrupted run)\n";
+    if (verbose) log_line(log_text("sample: removed ", name, " (left by an interrupted run)"));
   }
 }
 
@@ -194,11 +169,11 @@ std::string sample_command(const nlohmann::json& m, const std::string& dir) {
 }
 
 nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_str) {
-  if (p.n < 1) fail("--n " + std::to_string(p.n), "need at least 1 sample");
-  if (p.shard_size < 1) fail("--shard-size " + std::to_string(p.shard_size), "must be positive");
-  if (p.batch < 1) fail("--batch " + std::to_string(p.batch), "must be positive");
-  if (!std::isfinite(p.truncation)) fail("--truncation", "must be a finite number");
-  if (p.classifier_specs.empty()) fail("--classifier", "give at least one classifier to score the samples");
+  if (p.n < 1) fail("n " + std::to_string(p.n), "need at least 1 sample");
+  if (p.shard_size < 1) fail("shard-size " + std::to_string(p.shard_size), "must be positive");
+  if (p.batch < 1) fail("batch " + std::to_string(p.batch), "must be positive");
+  if (!std::isfinite(p.truncation)) fail("truncation", "must be a finite number");
+  if (p.classifier_specs.empty()) fail("classifier", "give at least one classifier to score the samples");
   if (dir_str.empty()) fail("-o", "give the sample directory");
   const fs::path dir(dir_str);
 
@@ -234,9 +209,9 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
       ++skipped;
     }
   if (p.progress && skipped > 0)
-    std::cerr << "sample: resuming " << dir_str << ": " << skipped << " of " << shards << " shards already complete\n";
+    log_line(log_text("sample: resuming ", dir_str, ": ", skipped, " of ", shards, " shards already complete"));
 
-  StopSignals signals;
+  clear_stop();
   torch::NoGradGuard no_grad;
   // All N latents from the generator's own seeded stream; each shard takes its rows.
   const torch::Tensor z_all = skipped == shards ? torch::Tensor() : g->sample_z(p.n, p.seed).to(torch::kCPU);
@@ -248,7 +223,7 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
     const int64_t first = i * p.shard_size, k = std::min(p.n, first + p.shard_size) - first;
     std::vector<torch::Tensor> ws, scores;
     for (int64_t b = 0; b < k; b += p.batch) {
-      if (g_interrupted)
+      if (stop_requested())
         fail(dir_str, "interrupted at " + std::to_string(done_samples) + " of " + std::to_string(p.n) +
                           " samples (complete shards are kept); rerun the same command to resume");
       const int64_t m = std::min(p.batch, k - b);
@@ -266,7 +241,7 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
     ++written;
     written_samples += k;
     if (p.progress)
-      std::cerr << "sample: wrote " << shard_file_name(i) << " (samples " << first << "-" << first + k - 1 << ")\n";
+      log_line(log_text("sample: wrote ", shard_file_name(i), " (samples ", first, "-", first + k - 1, ")"));
   }
   const double secs = progress.elapsed_seconds();
   progress.finish();

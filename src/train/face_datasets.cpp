@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "faceedit/error.h"
+#include "faceedit/progress.h"
 #include "faceedit/io/tar.h"
 #include "faceedit/runtime.h"
 
@@ -61,7 +62,7 @@ struct Collector {
     cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
     cv::Mat bgr = cv::imdecode(raw, cv::IMREAD_COLOR);
     if (bgr.empty()) {
-      std::cerr << "warning: " << archive << ": " << name << " is not a decodable image; skipped\n";
+      log_line(log_text("warning: ", archive, ": ", name, " is not a decodable image; skipped"));
       ++skipped;
       return;
     }
@@ -84,7 +85,7 @@ struct Collector {
     out.images = out.images.permute({0, 3, 1, 2}).contiguous();
     for (auto& [k, v] : labels) out.labels[k] = torch::tensor(v, torch::kLong);
     out.files = std::move(files);
-    if (skipped > 0) std::cerr << "warning: " << archive << ": skipped " << skipped << " malformed entries\n";
+    if (skipped > 0) log_line(log_text("warning: ", archive, ": skipped ", skipped, " malformed entries"));
     return out;
   }
 };
@@ -96,7 +97,7 @@ LabelledFaces read_utkface(const std::string& path) {
   io::for_each_tar_file(path, [&](const std::string& name, std::string_view bytes) {
     std::smatch m;
     if (!std::regex_search(name, m, name_re)) {
-      std::cerr << "warning: " << path << ": skipping '" << name << "' (name is not age_gender_race_date)\n";
+      log_line(log_text("warning: ", path, ": skipping '", name, "' (name is not age_gender_race_date)"));
       ++c.skipped;
       return;
     }
@@ -114,7 +115,7 @@ LabelledFaces read_smiles(const std::string& path) {
     const bool pos = name.find("/positives/") != std::string::npos;
     const bool neg = name.find("/negatives/") != std::string::npos;
     if (pos == neg) {
-      std::cerr << "warning: " << path << ": skipping '" << name << "' (not under positives/ or negatives/)\n";
+      log_line(log_text("warning: ", path, ": skipping '", name, "' (not under positives/ or negatives/)"));
       ++c.skipped;
       return;
     }
@@ -204,7 +205,7 @@ LabelledFaces read_celebahq(const std::string& path, const std::string& set_name
     if (!keep(id)) continue;
     auto it = jpegs.find(file);
     if (it == jpegs.end()) {
-      std::cerr << "warning: " << where << " line " << line_no << ": " << file << " is listed but not in the archive; skipped\n";
+      log_line(log_text("warning: ", where, " line ", line_no, ": ", file, " is listed but not in the archive; skipped"));
       ++missing;
       continue;
     }
@@ -213,13 +214,13 @@ LabelledFaces read_celebahq(const std::string& path, const std::string& set_name
     c.add(it->first, it->second, std::move(label));
   }
   if (declared != rows)
-    std::cerr << "warning: " << where << ": the count line says " << declared << " images, " << rows << " are listed\n";
+    log_line(log_text("warning: ", where, ": the count line says ", declared, " images, ", rows, " are listed"));
   int64_t unlisted = 0;
   for (const auto& [file, _] : jpegs)
     if (!listed.count(file)) ++unlisted;
-  if (unlisted > 0) std::cerr << "warning: " << path << ": " << unlisted << " images have no attributes line; skipped\n";
-  if (missing > 0) std::cerr << "warning: " << path << ": " << missing << " listed images are missing; skipped\n";
-  if (other > 0) std::cerr << "warning: " << path << ": ignored " << other << " members that are neither .jpg nor attributes.txt\n";
+  if (unlisted > 0) log_line(log_text("warning: ", path, ": ", unlisted, " images have no attributes line; skipped"));
+  if (missing > 0) log_line(log_text("warning: ", path, ": ", missing, " listed images are missing; skipped"));
+  if (other > 0) log_line(log_text("warning: ", path, ": ignored ", other, " members that are neither .jpg nor attributes.txt"));
   return c.finish(set_name);
 }
 

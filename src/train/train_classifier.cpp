@@ -142,15 +142,15 @@ nlohmann::json evaluate_classifier(FaceClassifier& clf, const LabelledFaces& fac
 // Absurd values are refused before the (slow) archive is read; 0 / empty / negative fields mean
 // "the set's default" and are checked once resolved.
 static void check_train_params(const TrainClassifierParams& p, bool resolved) {
-  if (p.epochs < (resolved ? 1 : 0) || p.epochs > 1000) fail("--epochs " + std::to_string(p.epochs), "must be in 1..1000");
-  if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
+  if (p.epochs < (resolved ? 1 : 0) || p.epochs > 1000) fail("epochs " + std::to_string(p.epochs), "must be in 1..1000");
+  if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
   if ((resolved || p.input_size != 0) && (p.input_size < 16 || p.input_size > 256))
-    fail("--size " + std::to_string(p.input_size), "must be in 16..256");
-  if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("--lr", "must be in (0, 1)");
+    fail("size " + std::to_string(p.input_size), "must be in 16..256");
+  if (!(p.learning_rate > 0 && p.learning_rate < 1)) fail("lr", "must be in (0, 1)");
   if ((resolved || p.low_res_fraction >= 0) && !(p.low_res_fraction >= 0 && p.low_res_fraction <= 1))
-    fail("--low-res", "must be in [0, 1]");
+    fail("low-res", "must be in [0, 1]");
   if ((resolved || p.weight_decay >= 0) && !(p.weight_decay >= 0 && p.weight_decay < 1))
-    fail("--weight-decay", "must be in [0, 1)");
+    fail("weight-decay", "must be in [0, 1)");
 }
 
 nlohmann::json train_face_classifier(const TrainClassifierParams& params, const std::string& out_path) {
@@ -196,14 +196,13 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
       first_epoch = state.at("epoch").get<int>();
       history = state.at("history");
       torch::manual_seed(p.seed + static_cast<uint64_t>(first_epoch));
-      std::cerr << "train-classifier: resuming from " << ckpt.string() << " after epoch " << first_epoch << "\n";
+      log_line(log_text("train-classifier: resuming from ", ckpt.string(), " after epoch ", first_epoch));
     } else {
-      std::cerr << "train-classifier: ignoring checkpoint " << ckpt.string() << " made with other settings\n";
+      log_line(log_text("train-classifier: ignoring checkpoint ", ckpt.string(), " made with other settings"));
     }
   }
 
-  std::cerr << "train-classifier: " << all.name << ", " << train_set.size() << " training / " << test_set.size()
-            << " held-out images, input " << p.input_size << "x" << p.input_size << ", " << p.epochs << " epochs\n";
+  log_line(log_text("train-classifier: ", all.name, ", ", train_set.size(), " training / ", test_set.size(), " held-out images, input ", p.input_size, "x", p.input_size, ", ", p.epochs, " epochs"));
   const int64_t steps_per_epoch = (train_set.size() + p.batch - 1) / p.batch;
   Progress progress("train-classifier", steps_per_epoch * p.epochs, "batches", p.progress);
   for (int epoch = first_epoch; epoch < p.epochs; ++epoch) {
@@ -255,7 +254,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
       line = buf;
     }
     history.push_back(row);
-    std::cerr << "train-classifier: epoch " << epoch + 1 << "/" << p.epochs << " held-out accuracy:" << line << "\n";
+    log_line(log_text("train-classifier: epoch ", epoch + 1, "/", p.epochs, " held-out accuracy:", line));
     // Checkpoint: model, optimizer, then the state file that makes them count (written last).
     fs::create_directories(ckpt);
     clf.save((ckpt / "model.safetensors").string());

@@ -100,9 +100,9 @@ std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
 LoopResult run_loop(const std::string& label, const std::string& out_path, const TrainEditorParams& p,
                     torch::nn::Module& module, torch::optim::Optimizer& opt, const nlohmann::json& fingerprint,
                     const std::function<Terms(int64_t)>& step_fn) {
-  if (p.steps < 1 || p.steps > 1000000) fail("--steps " + std::to_string(p.steps), "must be in 1..1000000");
-  if (p.batch < 2 || p.batch > 4096) fail("--batch " + std::to_string(p.batch), "must be in 2..4096");
-  if (p.checkpoint_every < 0) fail("--checkpoint-every", "must be >= 0");
+  if (p.steps < 1 || p.steps > 1000000) fail("steps " + std::to_string(p.steps), "must be in 1..1000000");
+  if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
+  if (p.checkpoint_every < 0) fail("checkpoint-every", "must be >= 0");
   if (!(p.learning_rate > 0)) fail("learning rate", "must be positive");
   const fs::path ckpt = out_path + ".ckpt";
   LoopResult r;
@@ -123,9 +123,9 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
     r.history = state["history"];
     r.seconds = state.value("seconds", 0.0);
     r.resumed_from = first;
-    std::cerr << label << ": resuming from " << ckpt.string() << " after step " << first << "\n";
+    log_line(log_text(label, ": resuming from ", ckpt.string(), " after step ", first));
   } else if (p.resume) {
-    std::cerr << label << ": no checkpoint at " << ckpt.string() << ", starting from step 0\n";
+    log_line(log_text(label, ": no checkpoint at ", ckpt.string(), ", starting from step 0"));
   }
   const int64_t every = std::max<int64_t>(1, p.steps / 20);
   std::map<std::string, double> window_sum, tail_sum;
@@ -194,7 +194,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   auto lc = lc_holder.ptr();
   const auto& lcc = lc->config();
   if (lcc.space != config.space || lcc.latent_dim != config.latent_dim || lcc.num_ws != config.num_ws)
-    fail("--latent-classifier", "is for " + lcc.space + " codes of dimension " + std::to_string(lcc.latent_dim) +
+    fail("latent-classifier", "is for " + lcc.space + " codes of dimension " + std::to_string(lcc.latent_dim) +
                                     ", the transformer edits " + config.space + " codes of dimension " +
                                     std::to_string(config.latent_dim));
   const int64_t target = lc->column(config.attribute);
@@ -265,7 +265,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
 nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier& clf, const edit::L2MConfig& config,
                          const TrainEditorParams& p, const std::string& out_path) {
   const auto space = config.latent_space();
-  if (!g.has_space(space)) fail("--space " + config.space, "the " + g.arch() + " generator has no such latent space");
+  if (!g.has_space(space)) fail("space " + config.space, "the " + g.arch() + " generator has no such latent space");
   const int64_t dim = space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
   if (config.latent_dim != dim)
     fail("l2m", "latent dimension " + std::to_string(config.latent_dim) + " does not match the generator's " + std::to_string(dim));
@@ -275,7 +275,7 @@ nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier
   for (auto c : columns.index)
     if (c != target) others.push_back(c);
   if (std::find(columns.index.begin(), columns.index.end(), target) == columns.index.end())
-    fail("--attr " + config.attribute, "is not a probability column of " + clf.name());
+    fail("attr " + config.attribute, "is not a probability column of " + clf.name());
   FrozenTensors frozen(g.parameters());
   auto sampler = generator_sampler(g, space, p.truncation);
   const double psi = models::Generator::truncation_for(space, p.truncation);
