@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "editor_options.h"
 #include "faceedit/error.h"
+#include "faceedit/seeds.h"
 #include "faceedit/eval/edit_sequence.h"
 #include "faceedit/eval/edit_sweep.h"
 #include "faceedit/eval/html_report.h"
@@ -20,7 +21,7 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   struct Options {
     std::string model = "dcgan-celeba32", alphas = "0:3:7", output;
     int64_t n = 500;
-    uint64_t seed = 1000000;
+    uint64_t seed = seeds::kEvaluationSeed;
     edit::EditStep step;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
   };
@@ -61,7 +62,7 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
     std::string model = "dcgan-celeba32", output;
     std::vector<std::string> steps;
     int64_t n = 500;
-    uint64_t seed = 1000000;
+    uint64_t seed = seeds::kEvaluationSeed;
     double truncation = 1.0;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
   };

@@ -5,6 +5,7 @@
 #include "editor_options.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
+#include "faceedit/seeds.h"
 #include "faceedit/models/judges.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/train/train_editor.h"
@@ -13,10 +14,6 @@
 namespace faceedit::cli {
 
 namespace fs = std::filesystem;
-
-// Held-out faces for the report come from a seed far from the training batches' (train_editor.cpp).
-static constexpr uint64_t kHeldoutSeed = 4200000000ull;
-
 
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
@@ -105,7 +102,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
           sp.n = o->lc_samples;
           sp.space = o->space;
           sp.truncation = o->train.truncation;
-          sp.seed = 3900000000ull + o->train.seed;  // apart from training batches and held-out faces
+          sp.seed = seeds::kLatentClassifierSampleSeed + o->train.seed;  // apart from training batches and held-out faces
           data = train::sample_and_score(*g, *clf, sp);
           lc_source = {{"trained_on_the_fly", true}, {"sampled", o->lc_samples}};
         }
@@ -144,7 +141,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     report["classifiers"] = o->classifiers;
     editor->to(device);
     if (o->heldout > 0) {
-      report["heldout"] = train::heldout_flip_rate(*editor, *g, *clf, o->attr, o->heldout, kHeldoutSeed, 1.0, o->train.truncation);
+      report["heldout"] = train::heldout_flip_rate(*editor, *g, *clf, o->attr, o->heldout, seeds::kEditorHeldoutSeed, 1.0, o->train.truncation);
     }
     // The file carries the full report (held-out figures included).
     editor->save(o->out, report);

@@ -1,4 +1,5 @@
 #include "faceedit/pipeline/invert.h"
+#include "faceedit/train/schedule.h"
 
 #include <chrono>
 #include <cmath>
@@ -13,12 +14,6 @@ using models::LatentSpace;
 
 models::LatentSpace default_inversion_space(const models::Generator& g) {
   return g.has_space(LatentSpace::WPlus) ? LatentSpace::WPlus : LatentSpace::Z;
-}
-
-double warmup_cosine_lr(int step, int total, double base_lr, int warmup) {
-  if (warmup > 0 && step < warmup) return base_lr * (step + 1) / warmup;
-  const double t = static_cast<double>(step - warmup) / std::max(1, total - warmup);
-  return base_lr * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, t)));
 }
 
 double psnr(const torch::Tensor& a, const torch::Tensor& b) {
@@ -93,7 +88,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   Progress progress("inversion", p.steps, "steps", p.progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(train::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
     auto images = g.synthesize(g.to_synthesis_codes(x, p.space), p.noise);
     auto l = losses(images, tgt, tgt_embedding, guides, p);
     // The starts are independent: one summed loss gives per-start gradients. Only the latent's

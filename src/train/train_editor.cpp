@@ -11,6 +11,7 @@
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/progress.h"
+#include "faceedit/seeds.h"
 
 namespace faceedit::train {
 
@@ -18,14 +19,6 @@ namespace F = torch::nn::functional;
 namespace fs = std::filesystem;
 
 TrainEditorParams train_editor_default_params() { return {}; }
-
-// Seeds of the numpy streams: training batch i draws from batch_seed(seed, i); the correlation
-// sample from its own stream. Both stay below 2^32 (numpy's range) and far from the seeds users and
-// evaluations pick for held-out faces (small ones, `evaluate`'s 1000000, train-editor's 4200000000).
-static uint64_t batch_seed(uint64_t seed, int64_t step) {
-  return 2000000000ull + 1000000ull * (seed % 1000) + static_cast<uint64_t>(step) % 1000000ull;
-}
-static uint64_t correlation_seed(uint64_t seed) { return (4100000000ull + seed) & 0xffffffffull; }
 
 LatentSampler generator_sampler(const models::Generator& g, models::LatentSpace space, double truncation) {
   return [&g, space, truncation](int64_t n, uint64_t seed) {
@@ -205,7 +198,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   torch::Tensor weights;
   {
     torch::NoGradGuard no_grad;
-    weights = preservation_weights(lc->predict(sampler(std::max<int64_t>(p.correlation_samples, 2), correlation_seed(p.seed))), target);
+    weights = preservation_weights(lc->predict(sampler(std::max<int64_t>(p.correlation_samples, 2), seeds::correlation(p.seed))), target);
   }
   torch::manual_seed(p.seed);
   edit::LatentTransformerNet net(config);
@@ -215,7 +208,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
                                       {"seed", p.seed}, {"reconstruction_weight", p.reconstruction_weight}};
   auto wdev = weights.view({1, -1});
   auto step_fn = [&](int64_t step) {
-    auto w = sampler(p.batch, batch_seed(p.seed, step));
+    auto w = sampler(p.batch, seeds::training_batch(p.seed, step));
     torch::Tensor logits0, prob, alpha, label;
     {
       torch::NoGradGuard no_grad;
@@ -241,7 +234,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   nlohmann::json heldout;
   {
     torch::NoGradGuard no_grad;
-    auto w = sampler(1000, correlation_seed(p.seed) + 1);
+    auto w = sampler(1000, seeds::correlation(p.seed) + 1);
     auto p0 = lc->predict(w).select(1, target);
     auto sign = torch::where(p0 > 0.5, torch::full_like(p0, -1.0), torch::full_like(p0, 1.0));
     auto p1 = lc->predict(net->forward(w, sign)).select(1, target);
@@ -291,7 +284,7 @@ nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier
       {"batch", p.batch}, {"lr", p.learning_rate}, {"seed", p.seed}, {"truncation", p.truncation},
       {"weights", {p.preserve_weight, p.identity_weight, p.orthogonality_weight, p.cycle_weight, p.head_weight, p.latent_weight}}};
   auto step_fn = [&](int64_t step) {
-    auto z = sampler(p.batch, batch_seed(p.seed, step));
+    auto z = sampler(p.batch, seeds::training_batch(p.seed, step));
     torch::Tensor x0, logits0, prob, degree, label;
     {
       torch::NoGradGuard no_grad;

@@ -112,7 +112,7 @@ import json; r = json.load(open('$T/c2.json')); c = r['conditions'][0]
 assert c['attribute'] == 'male' and c['source'].endswith('male.npy') and abs(c['cosine_after']) < 1e-5, c"
 then ok "boundary --condition-boundaries"; else bad "boundary --condition-boundaries"; fi
 $PY -c "import numpy as np; np.save('$T/b16.npy', np.ones((1, 16), np.float32) / 4)"
-refuse "boundary: missing samples" "samples directory does not exist" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/nope" --attr smiling -o "$T/bad_b.safetensors"
+refuse "boundary: missing samples" "no such sample directory" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/nope" --attr smiling -o "$T/bad_b.safetensors"
 refuse "boundary: unknown attribute" "columns: smiling, male, young" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr bald -o "$T/bad_b.safetensors"
 refuse "boundary: absurd ratio" "ratio" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --ratio 5 -o "$T/bad_b.safetensors"
 refuse "boundary: too few samples" "too few" "$T/bad_b" -- "$FACEEDIT" boundary --samples "$T/samples" --attr smiling --ratio 0.0003 -o "$T/bad_b.safetensors"

@@ -72,8 +72,5 @@ torch::Tensor generator_target(const cv::Mat& crop, const models::Generator& g);
 // PSNR in dB of images in [-1, 1] (peak-to-peak 2), over the whole batch.
 double psnr(const torch::Tensor& a, const torch::Tensor& b);
 
-// Adam schedule shared by inversion and personalisation: linear warm-up over `warmup` steps, then
-// cosine decay from base_lr to 0 at step `total`.
-double warmup_cosine_lr(int step, int total, double base_lr, int warmup);
 
 }  // namespace faceedit::pipeline
