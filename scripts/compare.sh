@@ -9,12 +9,15 @@
 # Every step is skipped when its output exists, so an interrupted run continues where it stopped.
 # Settings (environment): N held-out faces (default 500), SAMPLES latents for the boundaries and the
 # latent classifier (default 20000), STEPS training steps per learned editor (default 1000),
-# METHODS (default "interfacegan interfacegan_cond transformer l2m pfsf").
+# METHODS (default "interfacegan interfacegan_cond transformer l2m pfsf"), PFSF_N faces for the PFSF
+# walk (default 40: each walk step back-propagates the target, the 39 preserved attributes and identity
+# through G and the guide, ~40x a forward pass; 500 faces would take hours on 2 cores).
 # Our CelebA-HQ guide (celebahq, shipped in models/) supervises; the judges only measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:?usage: scripts/compare.sh OUT_DIR}"
 N="${N:-500}"
+PFSF_N="${PFSF_N:-40}"
 SAMPLES="${SAMPLES:-20000}"
 STEPS="${STEPS:-1000}"
 METHODS="${METHODS:-interfacegan interfacegan_cond transformer l2m pfsf}"
@@ -78,9 +81,11 @@ step_spec() {  # method attr strength -> an evaluate-sequence --step
 alphas() {
   case "$1" in
     interfacegan | interfacegan_cond) echo "0,1,2,3" ;;
+    pfsf) echo "0,1" ;;
     *) echo "0,0.5,1,1.5" ;;
   esac
 }
+faces() { [ "$1" = pfsf ] && echo "$PFSF_N" || echo "$N"; }
 strength() {  # the strength used in sequences: a middle one
   case "$1" in
     interfacegan | interfacegan_cond) echo 2 ;;
@@ -91,13 +96,13 @@ strength() {  # the strength used in sequences: a middle one
 for m in $METHODS; do
   for a in $ATTRS; do
     have "$OUT/eval_${m}_$a.json" && continue
-    log "evaluating $m $a on $N faces"
+    log "evaluating $m $a on $(faces "$m") faces"
     # shellcheck disable=SC2046
-    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$N" --alpha "$(alphas "$m")" \
+    $F evaluate --model $MODEL $(editor_args "$m" "$a") --n "$(faces "$m")" --alpha "$(alphas "$m")" \
       -o "$OUT/eval_${m}_$a.json" >/dev/null
   done
   have "$OUT/seq_$m.json" ||
-    $F evaluate-sequence --model $MODEL --n "$N" --step "$(step_spec "$m" smiling "$(strength "$m")")" \
+    $F evaluate-sequence --model $MODEL --n "$(faces "$m")" --step "$(step_spec "$m" smiling "$(strength "$m")")" \
       --step "$(step_spec "$m" young "$(strength "$m")")" -o "$OUT/seq_$m.json" >/dev/null
 done
 

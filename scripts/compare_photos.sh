@@ -6,7 +6,9 @@
 #
 #   scripts/compare_photos.sh COMPARE_DIR [ATTR]     (COMPARE_DIR from scripts/compare.sh: boundaries, editors)
 #
-# Settings (environment): PHOTOS (default 40), METHODS (default "pfsf interfacegan transformer l2m"),
+# Settings (environment): PHOTO_DIR (default $FACEEDIT_SHARED/data/celebahq-photos; e.g. a directory of
+# celebahq-256-dev's JPEGs: `tar -xf celebahq-256-dev.tar -C DIR`), PHOTOS (default 40), METHODS
+# (default "interfacegan transformer l2m pfsf": the first method's inversion is cached for the others),
 # PHOTO_ARGS (extra `photo` options, e.g. "--inversion-steps 150 --starts 2"). Finished photos are
 # skipped, so an interrupted run continues.
 set -euo pipefail
@@ -14,12 +16,13 @@ cd "$(dirname "$0")/.."
 DIR="${1:?usage: scripts/compare_photos.sh COMPARE_DIR [ATTR]}"
 ATTR="${2:-smiling}"
 PHOTOS="${PHOTOS:-40}"
-METHODS="${METHODS:-pfsf interfacegan transformer l2m}"
+METHODS="${METHODS:-interfacegan transformer l2m pfsf}"
 SHARED="${FACEEDIT_SHARED:-../shared}"
+PHOTO_DIR="${PHOTO_DIR:-$SHARED/data/celebahq-photos}"
 F=build/faceedit
 OUT="$DIR/photos_$ATTR"
 mkdir -p "$OUT"
-mapfile -t inputs < <(find "$SHARED/data/celebahq-photos" -name '*.jpg' | sort | head -n "$PHOTOS")
+mapfile -t inputs < <(find "$PHOTO_DIR" -name '*.jpg' | sort -V | head -n "$PHOTOS")
 
 method_args() {
   case "$1" in

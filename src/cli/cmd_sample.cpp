@@ -36,6 +36,7 @@ void add_sample_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("-o,--output", o->out, "sample directory (created; an existing one is resumed)")->required();
   cmd->add_flag("--quiet,-q", o->quiet, "no progress lines");
   cmd->callback([o, &global] {
+    stop_cleanly_on_signals();
     o->job.device = parse_device(global.device);
     o->job.progress = !o->quiet;
     auto summary = edit::run_sample_job(o->job, o->out);

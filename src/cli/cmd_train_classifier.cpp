@@ -85,6 +85,7 @@ void add_train_classifier_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("--limit", p->limit, "use a fixed random subset of this many images (0: all)")->capture_default_str();
   cmd->add_option("--seed", p->seed, "seed of split, shuffling and initialisation")->capture_default_str();
   cmd->callback([p, out] {
+    stop_cleanly_on_signals();
     auto report = train::train_face_classifier(*p, *out);
     if (report["heldout"].size() <= 4) print_heldout(report["heldout"]);
     const std::string set = report["dataset"].get<std::string>();

@@ -60,6 +60,7 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{100000}));
   cmd->add_option("-o,--output", o->out, "editor to write (.safetensors)")->required();
   cmd->callback([o, &global] {
+    stop_cleanly_on_signals();
     if (o->method != "transformer" && o->method != "l2m") fail("--method " + o->method, "unknown learned editor (transformer or l2m)");
     if (fs::path(o->out).extension() != ".safetensors") fail("-o " + o->out, "give -o FILE.safetensors");
     const auto out_dir = fs::path(o->out).parent_path();

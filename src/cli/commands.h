@@ -40,6 +40,11 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global);
 // aliases such as smile -> smiling); returns the option for chaining.
 CLI::Option* attribute_option(CLI::Option* option);
 
+// For commands whose library job polls faceedit::stop_requested() (sample, the trainers): the first
+// SIGINT/SIGTERM asks the job to stop between items (it says how to resume), a second one ends the
+// process. Other commands keep the default: a signal ends them at once.
+void stop_cleanly_on_signals();
+
 // Parses "cpu", "cuda", "cuda:1"; throws faceedit::Error when CUDA is asked for but absent.
 torch::Device parse_device(const std::string& s);
 

@@ -25,6 +25,19 @@ torch::Device parse_device(const std::string& s) {
   return device;
 }
 
+namespace {
+void on_stop_signal(int sig) {
+  faceedit::request_stop();
+  std::signal(sig, SIG_DFL);  // a second signal ends the process at once (writes are atomic: safe too)
+}
+}  // namespace
+
+void stop_cleanly_on_signals() {
+  faceedit::clear_stop();
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
 CLI::Option* attribute_option(CLI::Option* option) {
   return option->transform([](const std::string& name) { return faceedit::models::canonical_attribute(name); },
                            "", "attribute");
@@ -32,16 +45,7 @@ CLI::Option* attribute_option(CLI::Option* option) {
 
 }  // namespace faceedit::cli
 
-// Long jobs stop cleanly between items on the first SIGINT/SIGTERM (they say how to resume); a
-// second signal ends the process at once (their writes are atomic, so that is safe too).
-static void on_stop_signal(int sig) {
-  faceedit::request_stop();
-  std::signal(sig, SIG_DFL);
-}
-
 int main(int argc, char** argv) {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   using namespace faceedit::cli;
   CLI::App app{"faceedit: disentangled face attribute editing in the latent space of GANs"};
   app.require_subcommand(1);

@@ -72,7 +72,7 @@ WalkPath pfsf_walk(const models::Generator& g, models::AttributeClassifier& clf,
   if (dir.numel() != n || (dir == 0).any().item<bool>()) fail("walk", "direction must be +1 or -1 per sample");
   auto strength = strength_in.defined() ? strength_in.to(fopt).reshape({-1}) : torch::full({n}, p.max_strength, fopt);
   if (strength.numel() != n || (strength < 0).any().item<bool>()) fail("walk", "strengths must be >= 0, one per sample");
-  const bool clamp = p.clamp_to_prior && space == LatentSpace::Z && g.arch() == "dcgan";
+  const bool clamp = p.clamp_to_prior && space == LatentSpace::Z && g.z_is_box();
   const auto images_of = [&](const torch::Tensor& x) {
     return g.synthesize(g.to_synthesis_codes(x, space, models::Generator::truncation_for(space, p.truncation)), p.noise);
   };

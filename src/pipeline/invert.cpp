@@ -82,7 +82,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
     tgt_embedding = guides.identity->embed(tgt);
   }
   const int starts = p.space == LatentSpace::Z ? p.starts : 1;
-  const bool clamp_to_prior = p.space == LatentSpace::Z && g.arch() == "dcgan";
+  const bool clamp_to_prior = p.space == LatentSpace::Z && g.z_is_box();
   auto x = initial_latents(g, p.space, starts, p.seed).clone().requires_grad_(true);
   torch::optim::Adam opt({x}, torch::optim::AdamOptions(p.lr));
   Progress progress("inversion", p.steps, "steps", p.progress);

@@ -216,6 +216,9 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
     for (int64_t b = 0; b < train_set.size(); b += p.batch) {
       auto idx = perm.narrow(0, b, std::min<int64_t>(p.batch, train_set.size() - b));
       if (idx.size(0) < 2) continue;  // BatchNorm needs two samples
+      if (stop_requested())
+        fail("train-classifier", "interrupted in epoch " + std::to_string(epoch + 1) + "; rerun the same command to resume" +
+                                     (epoch > 0 ? " after epoch " + std::to_string(epoch) : " from the start"));
       auto x = augment(to_model_range(train_set.images.index_select(0, idx)), p.low_res_fraction);
       auto z = clf.head_logits(x);
       auto loss = torch::zeros({});

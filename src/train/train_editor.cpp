@@ -153,7 +153,8 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
       window_sum.clear();
       window_n = 0;
     }
-    if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
+    const bool stop = stop_requested() && step + 1 < p.steps;
+    if (p.checkpoint_every > 0 && (stop || (step + 1) % p.checkpoint_every == 0) && step + 1 < p.steps) {
       // Model and optimizer first, then the state file that makes them count.
       fs::create_directories(ckpt);
       models::save_module(model_file, module, "checkpoint", fingerprint, {});
@@ -166,6 +167,9 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
           nlohmann::json{{"fingerprint", fingerprint}, {"step", step + 1}, {"history", r.history}, {"seconds", elapsed()}}.dump();
       io::write_file_atomic(ckpt / "state.json", state.data(), state.size());
     }
+    if (stop)
+      fail(label, "interrupted after step " + std::to_string(step + 1) + " of " + std::to_string(p.steps) +
+                      (p.checkpoint_every > 0 ? "; rerun the same command with --resume to continue" : " (no checkpoints: a rerun starts over)"));
   }
   progress.finish();
   module.eval();

@@ -18,6 +18,7 @@ class DCGAN : public Generator {
   std::string arch() const override { return "dcgan"; }
   // CelebA's tight face crops: eyes ~40% and mouth ~75% down the image.
   Framing face_framing() const override { return {0.62, 0.05}; }
+  bool z_is_box() const override { return true; }  // trained on z ~ U(-1, 1)
   int64_t z_dim() const override { return 100; }
   int64_t resolution() const override { return 32; }
   torch::Tensor sample_z(int64_t n, uint64_t seed) const override;

@@ -82,6 +82,9 @@ class Generator {
     double zoom = 1.0, shift = 0.0;
   };
   virtual Framing face_framing() const { return {}; }
+  // True when Z's prior is the box U(-1, 1) (the DCGAN) rather than N(0, I): inversions and walks
+  // in Z clamp to it.
+  virtual bool z_is_box() const { return false; }
   // Converts latents of `from` into the synthesis input (W+ or Z).
   torch::Tensor to_synthesis_codes(const torch::Tensor& latents, LatentSpace from, double truncation_psi = 1.0,
                                    int cutoff = -1) const;
