@@ -73,11 +73,17 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
     auto clf = edit::open_supervision(o->classifiers, device);
     if (!clf->has_column(o->attr)) clf->column(o->attr);  // throws listing the columns
 
-    nlohmann::json report;
-    std::unique_ptr<edit::Editor> editor;
+    nlohmann::json report, lc_source;
+    // The file is written once, with the full report: held-out figures included.
+    const auto finalize = [&](const edit::Editor& editor, nlohmann::json& r) {
+      r["model"] = o->model;
+      r["classifiers"] = o->classifiers;
+      if (!lc_source.is_null()) r["latent_classifier"] = lc_source;
+      if (o->heldout > 0)
+        r["heldout"] = train::heldout_flip_rate(editor, *g, *clf, o->attr, o->heldout, seeds::kEditorHeldoutSeed, 1.0, o->train.truncation);
+    };
     if (o->method == "transformer") {
       models::LatentClassifier lc{nullptr};
-      nlohmann::json lc_source;
       const fs::path ckpt = o->out + ".ckpt";
       const std::string lc_path = (ckpt / "latent-classifier.safetensors").string();
       if (!o->latent_classifier.empty()) {
@@ -123,9 +129,8 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
         cfg.layers = edit::parse_layers(o->layers, g->num_ws());
       }
       lc->to(device);
+      o->train.finalize = finalize;
       report = train::train_latent_transformer(lc, train::generator_sampler(*g, space, o->train.truncation), cfg, o->train, o->out);
-      report["latent_classifier"] = lc_source;
-      editor = edit::load_latent_transformer(o->out);
     } else {
       if (space == models::LatentSpace::WPlus) fail("--space wplus", "l2m edits z or w codes");
       if (!o->layers.empty()) fail("--layers", "l2m edits whole z or w codes; --layers is for the transformer in wplus");
@@ -135,17 +140,9 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
       cfg.space = o->space;
       cfg.latent_dim = dim;
       cfg.hidden = o->train.hidden;
+      o->train.finalize = finalize;
       report = train::train_l2m(*g, *clf, cfg, o->train, o->out);
-      editor = edit::load_l2m(o->out);
     }
-    report["model"] = o->model;
-    report["classifiers"] = o->classifiers;
-    editor->to(device);
-    if (o->heldout > 0) {
-      report["heldout"] = train::heldout_flip_rate(*editor, *g, *clf, o->attr, o->heldout, seeds::kEditorHeldoutSeed, 1.0, o->train.truncation);
-    }
-    // The file carries the full report (held-out figures included).
-    editor->save(o->out, report);
     std::cerr << "wrote " << o->out << "\n";
     std::cout << report.dump() << "\n";
   });

@@ -254,7 +254,9 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
                            {"steps", p.steps}, {"batch", p.batch}, {"learning_rate", p.learning_rate},
                            {"seconds", loop.seconds}, {"resumed_from_step", loop.resumed_from}, {"final", loop.final},
                            {"history", loop.history}, {"preservation_weights", pw}, {"heldout_latent", heldout}};
-  edit::LatentTransformerEditor(net, lc_holder).save(out_path, report);
+  const edit::LatentTransformerEditor editor(net, lc_holder);
+  if (p.finalize) p.finalize(editor, report);
+  editor.save(out_path, report);
   remove_checkpoint(out_path);
   return report;
 }
@@ -322,8 +324,10 @@ nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier
                            {"learning_rate", p.learning_rate}, {"seconds", loop.seconds},
                            {"resumed_from_step", loop.resumed_from}, {"final", loop.final}, {"history", loop.history},
                            {"identity_proxy", "L1 distance of the images at 8x8"}};
+  const edit::L2MEditor editor(net);
+  if (p.finalize) p.finalize(editor, report);
   net->to(torch::kCPU);
-  edit::L2MEditor(net).save(out_path, report);
+  editor.save(out_path, report);
   net->to(g.device());
   remove_checkpoint(out_path);
   return report;

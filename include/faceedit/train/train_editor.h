@@ -67,6 +67,9 @@ struct TrainEditorParams {
   double head_weight = 1.0, latent_weight = 0.01;
   int64_t hidden = 256;
   double truncation = 1.0;  // of the generator's codes (L2M)
+  // Called with the trained editor and its report just before the file is written once (the CLI
+  // adds its held-out evaluation to the report here); may be empty.
+  std::function<void(const edit::Editor&, nlohmann::json& report)> finalize;
 };
 TrainEditorParams train_editor_default_params();
 
