@@ -26,6 +26,7 @@ void add_edit_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_images_command(CLI::App& app, const GlobalOptions& global);
+void add_evaluate_photos_command(CLI::App& app, const GlobalOptions& global);
 void add_report_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
 void add_boundary_command(CLI::App& app, const GlobalOptions& global);

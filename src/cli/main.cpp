@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   add_evaluate_command(app, global);
   add_evaluate_sequence_command(app, global);
   add_evaluate_images_command(app, global);
+  add_evaluate_photos_command(app, global);
   add_report_command(app, global);
   add_train_latent_classifier_command(app, global);
   add_boundary_command(app, global);

@@ -472,6 +472,12 @@ PYEOF
       head -1 "$T/ph_re.jsonl" | grep -q '"stage":"cache"' && tail -1 "$T/ph_re.jsonl" | grep -q '"cache_hit":true' &&
       [ "$(tail -1 "$T/ph_re.jsonl" | grep -o '"attribute":"smiling","editor"' | wc -l)" = 2 ] && ! grep -q '"stage":"inversion"' "$T/ph_re.jsonl"; then
       ok "photo: re-edit from the cache, two edits"; else bad "photo: re-edit: $(tail -3 "$T/ph_re.err")"; fi
+    # evaluate-photos: the pipeline and the judges in one process; a photo without a face is listed, not fatal.
+    if "$FACEEDIT" evaluate-photos "$PHOTOS/000004.jpg" "$T/flat_photo.png" --attr smiling --classifier "$T/smiles.safetensors" \
+        --inversion-steps 30 --starts 2 --personalize-steps 5 --walk-steps 5 --crop 128 --segmenter none --cache "$T/photo-cache" \
+        --judge emotion -o "$T/ep.json" >/dev/null 2>"$T/ep.err" &&
+      $PY -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['n'] == 1 and 'no face' in d['failed'][0]['error'] and d['metrics'][0]['n'] == 1, d" "$T/ep.json"; then
+      ok "evaluate-photos: in-process, a faceless photo listed as failed"; else bad "evaluate-photos: $(tail -3 "$T/ep.err")"; fi
     refuse "photo: malformed --edit" "ATTRIBUTE=STRENGTH" "$T/ph7.jpg" -- "$FACEEDIT" "${PH[@]}" "$PHOTOS/000004.jpg" --edit smiling -o "$T/ph7.jpg"
     if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000009.jpg" --method interfacegan --boundary "$T/photo_Smiling.npy" --poisson -o "$T/photo2.jpg" >"$T/ph2.jsonl" 2>"$T/ph2.err" &&
       [ -s "$T/photo2.jpg" ] && tail -1 "$T/ph2.jsonl" | grep -q '"method":"interfacegan"'; then
