@@ -9,6 +9,7 @@
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/progress.h"
 #include "faceedit/train/schedule.h"
+#include "faceedit/train/checkpoint.h"
 
 namespace faceedit::train {
 
@@ -96,12 +97,12 @@ struct HeadLoss {
   torch::Tensor pos_weight;
 };
 
-std::string params_fingerprint(const TrainClassifierParams& p, const std::string& out) {
+nlohmann::json params_fingerprint(const TrainClassifierParams& p, const std::string& out) {
   nlohmann::json j = {{"dataset", p.dataset}, {"size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
                       {"epochs", p.epochs}, {"low_res", p.low_res_fraction}, {"weight_decay", p.weight_decay},
                       {"batch", p.batch}, {"lr", p.learning_rate}, {"holdout", p.holdout}, {"limit", p.limit},
                       {"seed", p.seed}, {"out", out}};
-  return j.dump();
+  return j;
 }
 
 }  // namespace
@@ -179,28 +180,22 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
 
   torch::optim::AdamW optimizer(clf.net()->parameters(),
                                torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  const fs::path ckpt = out_path + ".ckpt";
-  const std::string fingerprint = params_fingerprint(p, out_path);
+  const Checkpoint ckpt(out_path, params_fingerprint(p, out_path));
   nlohmann::json history = nlohmann::json::array();
   int first_epoch = 0;
-  if (fs::exists(ckpt / "state.json")) {
-    std::ifstream in(ckpt / "state.json");
-    auto state = nlohmann::json::parse(in, nullptr, false);
-    if (!state.is_discarded() && state.value("fingerprint", "") == fingerprint) {
-      auto saved = models::load_face_classifier((ckpt / "model.safetensors").string());
-      torch::NoGradGuard no_grad;
-      auto dst = clf.net()->named_parameters();
-      for (auto& t : saved->net()->named_parameters()) dst[t.key()].copy_(t.value());
-      auto dst_b = clf.net()->named_buffers();
-      for (auto& t : saved->net()->named_buffers()) dst_b[t.key()].copy_(t.value());
-      torch::load(optimizer, (ckpt / "optimizer.pt").string());
-      first_epoch = state.at("epoch").get<int>();
-      history = state.at("history");
-      torch::manual_seed(p.seed + static_cast<uint64_t>(first_epoch));
-      log_line(log_text("train-classifier: resuming from ", ckpt.string(), " after epoch ", first_epoch));
-    } else {
-      log_line(log_text("train-classifier: ignoring checkpoint ", ckpt.string(), " made with other settings"));
-    }
+  const auto load_model = [&](const std::string& file) {
+    auto saved = models::load_face_classifier(file);
+    torch::NoGradGuard no_grad;
+    auto dst = clf.net()->named_parameters();
+    for (auto& t : saved->net()->named_parameters()) dst[t.key()].copy_(t.value());
+    auto dst_b = clf.net()->named_buffers();
+    for (auto& t : saved->net()->named_buffers()) dst_b[t.key()].copy_(t.value());
+  };
+  if (const auto state = ckpt.resume(true, load_model, optimizer)) {
+    first_epoch = state->at("epoch").get<int>();
+    history = state->at("history");
+    torch::manual_seed(p.seed + static_cast<uint64_t>(first_epoch));
+    log_line(log_text("train-classifier: resuming from ", ckpt.dir().string(), " after epoch ", first_epoch));
   }
 
   log_line(log_text("train-classifier: ", all.name, ", ", train_set.size(), " training / ", test_set.size(), " held-out images, input ", p.input_size, "x", p.input_size, ", ", p.epochs, " epochs"));
@@ -259,17 +254,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
     }
     history.push_back(row);
     log_line(log_text("train-classifier: epoch ", epoch + 1, "/", p.epochs, " held-out accuracy:", line));
-    // Checkpoint: model, optimizer, then the state file that makes them count (written last).
-    fs::create_directories(ckpt);
-    clf.save((ckpt / "model.safetensors").string());
-    {
-      io::AtomicFile opt(ckpt / "optimizer.pt");
-      torch::save(optimizer, opt.temp_path().string());
-      opt.commit();
-    }
-    const std::string state =
-        nlohmann::json{{"fingerprint", fingerprint}, {"epoch", epoch + 1}, {"history", history}}.dump(2);
-    io::write_file_atomic(ckpt / "state.json", state.data(), state.size());
+    ckpt.save([&](const std::string& file) { clf.save(file); }, optimizer, {{"epoch", epoch + 1}, {"history", history}});
   }
   progress.finish();
 
@@ -278,7 +263,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
                            {"epochs", p.epochs}, {"history", history},
                            {"heldout", evaluate_classifier(clf, test_set)}};
   clf.save(out_path, report, p.half);
-  fs::remove_all(ckpt);
+  ckpt.remove();
   return report;
 }
 

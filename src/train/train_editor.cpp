@@ -12,6 +12,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/progress.h"
 #include "faceedit/seeds.h"
+#include "faceedit/train/checkpoint.h"
 
 namespace faceedit::train {
 
@@ -81,15 +82,6 @@ struct LoopResult {
   int64_t resumed_from = 0;
 };
 
-std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
-  std::string out;
-  for (auto& [k, v] : a.items())
-    if (!b.contains(k) || b[k] != v) out += (out.empty() ? "" : ", ") + k;
-  for (auto& [k, v] : b.items())
-    if (!a.contains(k)) out += (out.empty() ? "" : ", ") + k;
-  return out;
-}
-
 LoopResult run_loop(const std::string& label, const std::string& out_path, const TrainEditorParams& p,
                     torch::nn::Module& module, torch::optim::Optimizer& opt, const nlohmann::json& fingerprint,
                     const std::function<Terms(int64_t)>& step_fn) {
@@ -97,28 +89,22 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
   if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
   if (p.checkpoint_every < 0) fail("checkpoint-every", "must be >= 0");
   if (!(p.learning_rate > 0)) fail("learning rate", "must be positive");
-  const fs::path ckpt = out_path + ".ckpt";
+  const Checkpoint ckpt(out_path, fingerprint);
   LoopResult r;
   int64_t first = 0;
-  const std::string model_file = (ckpt / "model.safetensors").string();
-  if (p.resume && fs::exists(ckpt / "state.json")) {
-    std::ifstream in(ckpt / "state.json");
-    auto state = nlohmann::json::parse(in, nullptr, false);
-    if (state.is_discarded() || !state.contains("step")) fail((ckpt / "state.json").string(), "is not a training state");
-    if (state["fingerprint"] != fingerprint)
-      fail((ckpt / "state.json").string(), "was made with other settings (" + differing_keys(state["fingerprint"], fingerprint) +
-                                               "); rerun with those, or without --resume to start over");
-    io::SafetensorsReader file(model_file);
+  const auto load_model = [&](const std::string& file) {
+    io::SafetensorsReader reader(file);
     auto targets = models::module_tensors(module);
-    models::load_tensors(file, targets, label + " checkpoint");
-    torch::load(opt, (ckpt / "optimizer.pt").string());
-    first = state["step"].get<int64_t>();
-    r.history = state["history"];
-    r.seconds = state.value("seconds", 0.0);
+    models::load_tensors(reader, targets, label + " checkpoint");
+  };
+  if (const auto state = ckpt.resume(p.resume, load_model, opt)) {
+    first = state->at("step").get<int64_t>();
+    r.history = state->at("history");
+    r.seconds = state->value("seconds", 0.0);
     r.resumed_from = first;
-    log_line(log_text(label, ": resuming from ", ckpt.string(), " after step ", first));
+    log_line(log_text(label, ": resuming from ", ckpt.dir().string(), " after step ", first));
   } else if (p.resume) {
-    log_line(log_text(label, ": no checkpoint at ", ckpt.string(), ", starting from step 0"));
+    log_line(log_text(label, ": no checkpoint at ", ckpt.dir().string(), ", starting from step 0"));
   }
   const int64_t every = std::max<int64_t>(1, p.steps / 20);
   std::map<std::string, double> window_sum, tail_sum;
@@ -155,17 +141,8 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
     }
     const bool stop = stop_requested() && step + 1 < p.steps;
     if (p.checkpoint_every > 0 && (stop || (step + 1) % p.checkpoint_every == 0) && step + 1 < p.steps) {
-      // Model and optimizer first, then the state file that makes them count.
-      fs::create_directories(ckpt);
-      models::save_module(model_file, module, "checkpoint", fingerprint, {});
-      {
-        io::AtomicFile f(ckpt / "optimizer.pt");
-        torch::save(opt, f.temp_path().string());
-        f.commit();
-      }
-      const std::string state =
-          nlohmann::json{{"fingerprint", fingerprint}, {"step", step + 1}, {"history", r.history}, {"seconds", elapsed()}}.dump();
-      io::write_file_atomic(ckpt / "state.json", state.data(), state.size());
+      ckpt.save([&](const std::string& file) { models::save_module(file, module, "checkpoint", fingerprint, {}); }, opt,
+                {{"step", step + 1}, {"history", r.history}, {"seconds", elapsed()}});
     }
     if (stop)
       fail(label, "interrupted after step " + std::to_string(step + 1) + " of " + std::to_string(p.steps) +
@@ -178,10 +155,7 @@ LoopResult run_loop(const std::string& label, const std::string& out_path, const
   return r;
 }
 
-void remove_checkpoint(const std::string& out_path) {
-  std::error_code ec;
-  fs::remove_all(out_path + ".ckpt", ec);
-}
+void remove_checkpoint(const std::string& out_path) { Checkpoint(out_path, {}).remove(); }
 
 }  // namespace
 

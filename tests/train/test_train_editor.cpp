@@ -8,6 +8,7 @@
 #include "faceedit/error.h"
 #include "faceedit/models/dcgan.h"
 #include "faceedit/models/stylegan2.h"
+#include "faceedit/train/checkpoint.h"
 #include "faceedit/train/train_editor.h"
 #include "test_support.h"
 
@@ -252,4 +253,35 @@ TEST(TrainEditor, L2MThroughTheDCGANLearnsTheTarget) {
   torch::NoGradGuard no_grad;
   auto z = g->sample_z(4, 9);
   EXPECT_TRUE(torch::equal(editor->edit(z, torch::zeros({4})), z));
+}
+
+// The one checkpoint policy (train/checkpoint.h): resume with the same settings, refuse other
+// settings naming them, start over when not resuming.
+TEST(Checkpoint, ResumesSameSettingsRefusesOthers) {
+  const std::string out = temp_file("policy.safetensors");
+  torch::manual_seed(0);
+  torch::nn::Linear net(3, 2);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-2));
+  net->forward(torch::randn({4, 3})).sum().backward();
+  opt.step();
+  const nlohmann::json fp = {{"lr", 0.01}, {"batch", 4}};
+  const Checkpoint ckpt(out, fp);
+  const auto weight = net->weight.detach().clone();
+  ckpt.save([&](const std::string& f) { torch::save(net, f); }, opt, {{"step", 7}});
+  {
+    torch::NoGradGuard no_grad;
+    net->weight.zero_();
+  }
+  const auto load = [&](const std::string& f) { torch::load(net, f); };
+  EXPECT_FALSE(ckpt.resume(false, load, opt).has_value());
+  const auto state = ckpt.resume(true, load, opt);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->at("step"), 7);
+  EXPECT_TRUE(torch::equal(net->weight, weight));
+  const Checkpoint other(out, {{"lr", 0.02}, {"batch", 4}});
+  const auto msg = test::error_of([&] { other.resume(true, load, opt); });
+  EXPECT_NE(msg.find("other settings (lr)"), std::string::npos) << msg;
+  ckpt.remove();
+  EXPECT_FALSE(std::filesystem::exists(ckpt.dir()));
+  EXPECT_FALSE(ckpt.resume(true, load, opt).has_value());
 }

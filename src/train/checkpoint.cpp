@@ -1,0 +1,61 @@
+#include "faceedit/train/checkpoint.h"
+
+#include <fstream>
+
+#include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+
+namespace faceedit::train {
+
+namespace fs = std::filesystem;
+
+std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
+  if (!a.is_object() || !b.is_object()) return "all";
+  std::string out;
+  for (auto& [k, v] : a.items())
+    if (!b.contains(k) || b[k] != v) out += (out.empty() ? "" : ", ") + k;
+  for (auto& [k, v] : b.items())
+    if (!a.contains(k)) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+Checkpoint::Checkpoint(const std::string& out_path, nlohmann::json fingerprint)
+    : dir_(out_path + ".ckpt"), fingerprint_(std::move(fingerprint)) {}
+
+std::optional<nlohmann::json> Checkpoint::resume(bool resume, const std::function<void(const std::string&)>& load_model,
+                                                 torch::optim::Optimizer& optimizer) const {
+  const fs::path state_file = dir_ / "state.json";
+  if (!resume || !fs::exists(state_file)) return std::nullopt;
+  std::ifstream in(state_file);
+  auto state = nlohmann::json::parse(in, nullptr, false);
+  if (state.is_discarded() || !state.is_object() || !state.contains("fingerprint"))
+    fail(state_file.string(), "is not a training state (remove " + dir_.string() + " to start over)");
+  if (state["fingerprint"] != fingerprint_)
+    fail(state_file.string(), "was made with other settings (" + differing_keys(state["fingerprint"], fingerprint_) +
+                                  "); rerun with those, or remove " + dir_.string() + " to start over");
+  load_model(model_file().string());
+  torch::load(optimizer, (dir_ / "optimizer.pt").string());
+  state.erase("fingerprint");
+  return state;
+}
+
+void Checkpoint::save(const std::function<void(const std::string&)>& save_model, torch::optim::Optimizer& optimizer,
+                      nlohmann::json state) const {
+  fs::create_directories(dir_);
+  save_model(model_file().string());
+  {
+    io::AtomicFile f(dir_ / "optimizer.pt");
+    torch::save(optimizer, f.temp_path().string());
+    f.commit();
+  }
+  state["fingerprint"] = fingerprint_;
+  const std::string text = state.dump();
+  io::write_file_atomic(dir_ / "state.json", text.data(), text.size());
+}
+
+void Checkpoint::remove() const {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+}  // namespace faceedit::train
