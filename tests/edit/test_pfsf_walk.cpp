@@ -115,6 +115,32 @@ TEST(PfsfWalk, StepsHaveTheSetLengthAndAreOrthogonalToPreservedGradients) {
   }
 }
 
+// In the DCGAN's box prior, coordinates already on a face of the box stay there, so the clamp never
+// shortens a step and steps stay orthogonal to the preserved gradients.
+TEST(PfsfWalk, ClampedWalkKeepsSaturatedCoordinatesAndOrthogonality) {
+  auto g = dcgan();
+  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
+  auto pivot = g->sample_z(1, 9);
+  pivot.narrow(1, 0, 8).fill_(1.0);
+  pivot.narrow(1, 8, 8).fill_(-1.0);
+  edit::WalkParams p;
+  p.attribute = "smiling";
+  p.threshold = 0.999999;
+  p.max_steps = 3;
+  p.step_length = 0.05;
+  p.clamp_to_prior = true;
+  const auto path = edit::pfsf_walk(*g, clf, nullptr, pivot, models::LatentSpace::Z, torch::ones({1}), p);
+  for (int64_t k = 0; k < 3; ++k) {
+    const auto s = (path.latents[k + 1] - path.latents[k])[0];
+    EXPECT_EQ(s.narrow(0, 0, 16).abs().max().item<float>(), 0.0f) << "a saturated coordinate moved";
+    for (int64_t col : {1, 2}) {
+      const auto gr = logit_grad(*g, clf, path.latents[k], col)[0];
+      EXPECT_LT(std::abs(s.dot(gr).item<double>()) / (s.norm() * gr.norm()).item<double>(), 1e-3) << k << " " << col;
+    }
+  }
+}
+
 // With an identity embedder, steps after the first are also orthogonal to the gradient of the
 // identity cosine to the pivot (at the pivot that gradient is zero: the cosine is at its maximum).
 TEST(PfsfWalk, StepsAreOrthogonalToTheIdentityGradient) {

@@ -40,6 +40,8 @@ struct EditorSpec {
   // pfsf: the walk's budget, step and crossing threshold (edit::WalkParams).
   int walk_steps = 60;
   double step_length = 0.25, threshold = 0.5;
+  std::vector<std::string> preserve;  // columns the walk keeps (empty: male, young, eyeglasses, mustache,
+                                      // wearing_hat where the classifier has them, else every other column)
 };
 
 // One edit of a sequence: an editor and its strength (+ which judge column measures it, for eval).
