@@ -25,22 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr int kCacheVersion = 1;
-
-// FNV-1a, 64 bits: enough to key a cache (a collision costs a wrong cached inversion of another
-// photo with the same size, settings and hash; two independent seeds make that ~2^-128).
-uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
-  const auto* b = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // Adds sign * delta onto g's tensors (personalise, or undo a previous photo's personalisation).
 void add_delta(models::Generator& g, const io::NamedTensors& delta, double sign) {
   torch::NoGradGuard no_grad;
@@ -72,14 +56,6 @@ cv::Mat upscale(const cv::Mat& img, int size) {
   return out;
 }
 
-uint64_t dir_bytes(const fs::path& dir) {
-  uint64_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
-    if (e.is_regular_file(ec)) n += e.file_size(ec);
-  return n;
-}
-
 }  // namespace
 
 nlohmann::json PhotoResult::to_json() const {
@@ -92,54 +68,6 @@ nlohmann::json PhotoResult::to_json() const {
   }
   return {{"edits", e},         {"metrics", metrics},   {"timings", timings},        {"cache_hit", cache_hit},
           {"inversion", inversion}, {"space", models::to_string(space)}, {"personalisation", personalisation}};
-}
-
-std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
-                            const PhotoParams& p, models::LatentSpace space) {
-  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-  const int dims[3] = {photo.rows, photo.cols, photo.type()};
-  a = fnv1a(dims, sizeof dims, a);
-  b = fnv1a(dims, sizeof dims, b);
-  for (int r = 0; r < photo.rows; ++r) {
-    const size_t n = photo.cols * photo.elemSize();
-    a = fnv1a(photo.ptr(r), n, a);
-    b = fnv1a(photo.ptr(r), n, b);
-  }
-  std::string guide_file = p.guide;
-  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
-  std::error_code ec;
-  const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
-  const nlohmann::json settings = {{"v", kCacheVersion},          {"model", model_name},     {"config", g.config()},
-                                   {"crop", p.crop},              {"zoom", p.zoom},          {"shift", p.shift},
-                                   {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
-                                   {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
-                                   {"segmenter", p.segmenter}};
-  const std::string s = settings.dump();
-  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
-}
-
-void evict_photo_cache(const fs::path& dir, uint64_t max_bytes) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
-  struct Entry {
-    fs::path path;
-    fs::file_time_type used;
-    uint64_t bytes;
-  };
-  std::vector<Entry> entries;
-  uint64_t total = 0;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_directory(ec) || e.path().filename().string().find(".tmp") != std::string::npos) continue;
-    const auto used = fs::last_write_time(e.path() / "prep.json", ec);
-    entries.push_back({e.path(), ec ? fs::file_time_type::min() : used, dir_bytes(e.path())});
-    total += entries.back().bytes;
-  }
-  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.used < y.used; });
-  for (const auto& e : entries) {
-    if (total <= max_bytes) break;
-    fs::remove_all(e.path, ec);
-    total -= e.bytes;
-  }
 }
 
 struct PhotoSession::State {
@@ -196,7 +124,7 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
   std::ifstream in(dir / "prep.json");
   if (!in) return false;
   const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || j.value("version", 0) != kCacheVersion) return false;
+  if (j.is_discarded() || j.value("version", 0) != kPhotoCacheVersion) return false;
   try {
     io::SafetensorsReader file((dir / "tensors.safetensors").string());
     out.ffhq = align_face(out.photo, quad_from(j.at("ffhq_quad")), p.crop);
@@ -238,7 +166,7 @@ void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto&
   io::write_safetensors((tmp / "tensors.safetensors").string(), t);
   nlohmann::json lm = nlohmann::json::array();
   for (const auto& pt : prep.ffhq.landmarks) lm.push_back({pt.x, pt.y});
-  const nlohmann::json j = {{"version", kCacheVersion}, {"ffhq_quad", quad_json(prep.ffhq.quad)}, {"quad", quad_json(prep.face.quad)},
+  const nlohmann::json j = {{"version", kPhotoCacheVersion}, {"ffhq_quad", quad_json(prep.ffhq.quad)}, {"quad", quad_json(prep.face.quad)},
                             {"landmarks", lm}, {"space", models::to_string(prep.space)}, {"inversion", prep.inversion},
                             {"personalisation", prep.personalisation}, {"model", model}};
   const std::string text = j.dump();

@@ -144,6 +144,8 @@ PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::share
                        const std::string& model_name, const std::vector<PhotoEdit>& edits, const PhotoParams& params,
                        StageCallback on_stage = {}, std::filesystem::path keep_intermediates = {});
 
+// Bumped when what a cache entry holds changes: older entries are then misses.
+inline constexpr int kPhotoCacheVersion = 1;
 // The cache key of a photo under the settings that shape its preparation (hex; pixels hashed).
 // (Personalisation is not part of the key: an entry holds the inversion and, once made, the
 // personalisation with its step count; prepare() adds or ignores it as asked.)

@@ -1,0 +1,85 @@
+// The photo cache's key and its size bound (pipeline/photo.h).
+#include <filesystem>
+
+#include "faceedit/models/judges.h"
+#include "faceedit/pipeline/photo.h"
+
+namespace faceedit::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// FNV-1a, 64 bits: enough to key a cache (a collision costs a wrong cached inversion of another
+// photo with the same size, settings and hash; two independent seeds make that ~2^-128).
+uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+uint64_t dir_bytes(const fs::path& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
+}
+
+}  // namespace
+
+std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
+                            const PhotoParams& p, models::LatentSpace space) {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  const int dims[3] = {photo.rows, photo.cols, photo.type()};
+  a = fnv1a(dims, sizeof dims, a);
+  b = fnv1a(dims, sizeof dims, b);
+  for (int r = 0; r < photo.rows; ++r) {
+    const size_t n = photo.cols * photo.elemSize();
+    a = fnv1a(photo.ptr(r), n, a);
+    b = fnv1a(photo.ptr(r), n, b);
+  }
+  std::string guide_file = p.guide;
+  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
+  std::error_code ec;
+  const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
+  const nlohmann::json settings = {{"v", kPhotoCacheVersion},          {"model", model_name},     {"config", g.config()},
+                                   {"crop", p.crop},              {"zoom", p.zoom},          {"shift", p.shift},
+                                   {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
+                                   {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
+                                   {"segmenter", p.segmenter}};
+  const std::string s = settings.dump();
+  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
+}
+
+void evict_photo_cache(const fs::path& dir, uint64_t max_bytes) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  struct Entry {
+    fs::path path;
+    fs::file_time_type used;
+    uint64_t bytes;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory(ec) || e.path().filename().string().find(".tmp") != std::string::npos) continue;
+    const auto used = fs::last_write_time(e.path() / "prep.json", ec);
+    entries.push_back({e.path(), ec ? fs::file_time_type::min() : used, dir_bytes(e.path())});
+    total += entries.back().bytes;
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.used < y.used; });
+  for (const auto& e : entries) {
+    if (total <= max_bytes) break;
+    fs::remove_all(e.path, ec);
+    total -= e.bytes;
+  }
+}
+
+}  // namespace faceedit::pipeline
