@@ -19,7 +19,11 @@ void add_editor_options(CLI::App* cmd, edit::EditStep& step, const std::set<std:
              key.help + " (comma-separated)")
           ->delimiter(',');
     } else {
-      cmd->add_option_function<std::string>("--" + key.flag, [&step, &key](const std::string& v) { key.set(step, v); }, key.help);
+      auto* opt = cmd->add_option_function<std::string>("--" + key.flag, [&step, &key](const std::string& v) { key.set(step, v); }, key.help);
+      // The command's own defaults (photo walks with pfsf, edit uses interfacegan) in its help.
+      if (key.key == "method") opt->default_str(step.editor.method);
+      if (key.key == "strength") opt->default_str(nlohmann::json(step.strength).dump());
+      if (key.key == "truncation") opt->default_str(nlohmann::json(step.editor.truncation).dump());
     }
   }
 }
