@@ -34,6 +34,12 @@ double number(const std::string& key, const std::string& value) {
   fail(key, "'" + value + "' is not a number");
 }
 
+// A list key's value: names joined by '+', appended to `to` (empty parts skipped).
+void append_split(std::vector<std::string>& to, const std::string& value, std::string (*canonical)(const std::string&) = nullptr) {
+  for (const auto& c : split(value, '+'))
+    if (!c.empty()) to.push_back(canonical ? canonical(c) : c);
+}
+
 int integer(const std::string& key, const std::string& value) {
   const double v = number(key, value);
   if (v != std::floor(v) || v < 1 || v > 1e6) fail(key, "'" + value + "' is not a whole number in [1, 1000000]");
@@ -56,10 +62,7 @@ const std::vector<EditorKey>& editor_keys() {
       {"editor", "editor", "transformer, l2m: editor file from `faceedit train-editor`", false,
        [](EditStep& s, const std::string& v) { s.editor.editor_file = v; }},
       {"conditions", "condition", "interfacegan: boundaries the edit must not move along", true,
-       [](EditStep& s, const std::string& v) {
-         for (const auto& c : split(v, '+'))
-           if (!c.empty()) s.editor.conditions.push_back(c);
-       }},
+       [](EditStep& s, const std::string& v) { append_split(s.editor.conditions, v); }},
       {"space", "space", "latent space edited: z, w or wplus (default: the boundary's or editor's)", false,
        [](EditStep& s, const std::string& v) { s.editor.space = lower(v); }},
       {"layers", "layers", "wplus: layers edited, e.g. 0-7 (default: all)", false,
@@ -74,10 +77,7 @@ const std::vector<EditorKey>& editor_keys() {
          if (s.editor.truncation < 0 || s.editor.truncation > 2) fail("truncation", v + " is outside [0, 2]");
        }},
       {"classifier", "classifier", "pfsf: supervision classifier(s) (default: celebahq, our 40-attribute guide)", true,
-       [](EditStep& s, const std::string& v) {
-         for (const auto& c : split(v, '+'))
-           if (!c.empty()) s.editor.classifiers.push_back(c);
-       }},
+       [](EditStep& s, const std::string& v) { append_split(s.editor.classifiers, v); }},
       {"walk-steps", "walk-steps", "pfsf: walk budget in steps (default 60)", false,
        [](EditStep& s, const std::string& v) { s.editor.walk_steps = integer("walk-steps", v); }},
       {"step-length", "step-length", "pfsf: latent distance per step (default 0.25)", false,
@@ -91,10 +91,7 @@ const std::vector<EditorKey>& editor_keys() {
          if (s.editor.threshold < 0.01 || s.editor.threshold > 0.99) fail("threshold", v + " is outside [0.01, 0.99]");
        }},
       {"preserve", "preserve", "pfsf: attributes the walk keeps (default: male, young, eyeglasses, mustache, wearing_hat)", true,
-       [](EditStep& s, const std::string& v) {
-         for (const auto& c : split(v, '+'))
-           if (!c.empty()) s.editor.preserve.push_back(models::canonical_attribute(c));
-       }},
+       [](EditStep& s, const std::string& v) { append_split(s.editor.preserve, v, models::canonical_attribute); }},
       {"strength", "strength", "edit strength: sign = direction", false,
        [](EditStep& s, const std::string& v) {
          s.strength = number("strength", v);

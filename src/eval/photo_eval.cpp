@@ -13,10 +13,7 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
   if (p.edits.empty()) fail("evaluate photos", "no edit given");
   pipeline::PhotoSession session(g, model_name, p.photo);
   const auto editors = session.open_editors(p.edits);  // a bad spec fails before any photo
-  bool any_pfsf = false;
-  for (const auto& e : editors) any_pfsf = any_pfsf || e->method() == "pfsf";
-  const bool personalise = p.photo.personalize == pipeline::Personalize::Always ||
-                           (p.photo.personalize == pipeline::Personalize::Auto && any_pfsf);
+  const bool personalise = pipeline::wants_personalisation(p.photo, editors);
   const std::string target = !p.target.empty() ? p.target : editors.front()->attribute();
   std::vector<torch::Tensor> before, after;
   nlohmann::json failed = nlohmann::json::array(), strengths = nlohmann::json::array(), done = nlohmann::json::array();

@@ -138,14 +138,19 @@ void apply_weight_delta(models::Generator& g, const std::string& path) {
   if (get("faceedit.arch") != g.arch()) fail(path, "is a delta for a " + get("faceedit.arch") + " generator, not " + g.arch());
   if (get("faceedit.config") != g.config().dump())
     fail(path, "was made for another " + g.arch() + " configuration (base " + get("faceedit.base_model") + ")");
+  io::NamedTensors delta;
+  for (const auto& e : file.entries()) delta.emplace_back(e.name, file.load(e.name));
+  add_weight_delta(g, delta, 1.0, path);
+}
+
+void add_weight_delta(models::Generator& g, const io::NamedTensors& delta, double sign, const std::string& what) {
   torch::NoGradGuard no_grad;
   auto targets = g.named_tensors();
-  for (const auto& e : file.entries()) {
-    auto* t = targets.find(e.name);
-    if (t == nullptr) fail(path, "tensor '" + e.name + "' is not a tensor of the generator");
-    auto d = file.load(e.name);
-    if (d.sizes() != t->sizes()) fail(path, "tensor '" + e.name + "' has the wrong shape");
-    t->add_(d.to(t->device(), t->scalar_type()));
+  for (const auto& [name, d] : delta) {
+    auto* t = targets.find(name);
+    if (t == nullptr) fail(what, "tensor '" + name + "' is not a tensor of the generator");
+    if (d.sizes() != t->sizes()) fail(what, "tensor '" + name + "' has the wrong shape");
+    t->add_(d.to(t->device(), t->scalar_type()), sign);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -24,17 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Adds sign * delta onto g's tensors (personalise, or undo a previous photo's personalisation).
-void add_delta(models::Generator& g, const io::NamedTensors& delta, double sign) {
-  torch::NoGradGuard no_grad;
-  auto targets = g.named_tensors();
-  for (const auto& [name, d] : delta) {
-    auto* t = targets.find(name);
-    if (t == nullptr || t->sizes() != d.sizes()) fail("weight delta", "tensor '" + name + "' does not fit the generator");
-    t->add_(d.to(t->device(), t->scalar_type()), sign);
-  }
-}
 
 nlohmann::json quad_json(const AlignmentQuad& q) {
   nlohmann::json j = nlohmann::json::array();
@@ -79,10 +69,18 @@ struct PhotoSession::State {
   std::shared_ptr<models::IdentityEmbedder> identity;  // the guide's embedding (never a judge)
   std::optional<PreparedPhoto> prep;
   mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
+  // Kept across apply() calls (a session re-edits one photo many times): G(pivot) of the prepared
+  // photo, and the identity judge, loaded on first use.
+  torch::Tensor reconstruction;
+  std::unique_ptr<models::IdentityEmbedder> judge;
 
   void stage(const std::string& name, double seconds, nlohmann::json info = nlohmann::json::object()) const {
-    if (name != "edit" && name != "fusion" && name != "metrics") prep_timings[name] = seconds;
     if (on_stage) on_stage({name, seconds, std::move(info)});
+  }
+  // A preparation stage: also kept for every apply()'s timings.
+  void prep_stage(const std::string& name, double seconds, nlohmann::json info = nlohmann::json::object()) const {
+    prep_timings[name] = seconds;
+    stage(name, seconds, std::move(info));
   }
   bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const;
   // The inversion's and personalisation's feature distance: --perceptual, else the guide's features.
@@ -192,15 +190,16 @@ void PhotoSession::State::personalise(PreparedPhoto& prep) const {
   prep.personalisation = pers.to_json();
   prep.personalisation["steps"] = p.personalize_steps;
   prep.delta = std::move(pers.delta);
-  stage("personalisation", seconds_since(t0), prep.personalisation);
+  prep_stage("personalisation", seconds_since(t0), prep.personalisation);
 }
 
 const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalise) {
   auto& s = *s_;
   if (photo.empty()) fail(name, "is an empty image");
   if (!s.g->has_space(space)) fail(name, "the " + s.g->arch() + " generator has no " + models::to_string(space) + " space");
-  if (s.prep && !s.prep->delta.empty()) add_delta(*s.g, s.prep->delta, -1.0);  // back to the base generator
+  if (s.prep && !s.prep->delta.empty()) add_weight_delta(*s.g, s.prep->delta, -1.0);  // back to the base generator
   s.prep.reset();
+  s.reconstruction = torch::Tensor();
   s.prep_timings = nlohmann::json::object();
   PreparedPhoto prep;
   prep.photo = photo;
@@ -211,9 +210,9 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   auto t0 = Clock::now();
   if (!dir.empty() && s.load_cached(dir, prep, personalise)) {
     prep.from_cache = true;
-    s.stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
+    s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
     if (!prep.delta.empty()) {
-      add_delta(*s.g, prep.delta, 1.0);
+      add_weight_delta(*s.g, prep.delta, 1.0);
     } else if (personalise) {  // cached without (or with another) personalisation: add it
       s.personalise(prep);
       s.store_cached(dir, prep);
@@ -238,7 +237,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   // towards the edges, or the edit would stop at a visible square seam in the photo.
   prep.mask = portrait_mask(prep.face.crop, landmarks_in_crop(prep.face, s.p.crop), segmenter.get(), fp)
                   .mul(square_mask(s.p.crop, std::max(2, s.p.crop / 8)));
-  s.stage("align", seconds_since(t0), {{"crop", s.p.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(prep.mask)[0]}});
+  s.prep_stage("align", seconds_since(t0), {{"crop", s.p.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(prep.mask)[0]}});
 
   // 2. Invert, guided by our classifier's features and identity.
   t0 = Clock::now();
@@ -252,7 +251,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   const auto inv = invert(*s.g, target, {perceptual.get(), s.identity.get()}, ip);
   prep.pivot = inv.latent.detach();
   prep.inversion = inv.to_json();
-  s.stage("inversion", seconds_since(t0), prep.inversion);
+  s.prep_stage("inversion", seconds_since(t0), prep.inversion);
 
   prep.personalisation = nullptr;
   if (personalise) s.personalise(prep);
@@ -326,7 +325,8 @@ PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::
   // 5. Synthesize and fuse: the generator's change (edited - reconstruction) on the photo's own crop.
   t0 = Clock::now();
   torch::NoGradGuard no_grad;
-  out.reconstruction = g.synthesize(g.to_synthesis_codes(prep.pivot, prep.space), models::NoiseMode::Const);
+  if (!s.reconstruction.defined()) s.reconstruction = g.synthesize(g.to_synthesis_codes(prep.pivot, prep.space), models::NoiseMode::Const);
+  out.reconstruction = s.reconstruction;
   out.edited_image = g.synthesize(g.to_synthesis_codes(latent, prep.space), models::NoiseMode::Const);
   const int crop = s.p.crop;
   const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
@@ -359,8 +359,11 @@ PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::
   }
   if (s.p.identity_judge != "none") {
     try {
-      auto judge = models::open_embedder(s.p.identity_judge);
-      judge->to(g.device());
+      if (!s.judge) {
+        s.judge = models::open_embedder(s.p.identity_judge);
+        s.judge->to(g.device());
+      }
+      auto& judge = s.judge;
       const auto before = io::image_to_tensor(prep.ffhq.crop).to(g.device());
       const auto after = io::image_to_tensor(align_face(out.photo, prep.ffhq.quad, crop).crop).to(g.device());
       const auto e = judge->embed(torch::cat({before, after, models::resize_images(out.reconstruction.clamp(-1, 1), crop, crop), crop_t}));
@@ -397,6 +400,11 @@ void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r)
   if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->g, s_->model);
 }
 
+bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
+  if (params.personalize != Personalize::Auto) return params.personalize == Personalize::Always;
+  return std::any_of(editors.begin(), editors.end(), [](const auto& e) { return e->method() == "pfsf"; });
+}
+
 PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<models::Generator> g, const std::string& model_name,
                        const std::vector<PhotoEdit>& edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
   const auto t_start = Clock::now();
@@ -404,10 +412,7 @@ PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::share
   PhotoSession session(g, model_name, params, std::move(on_stage));
   // Every editor opens (and fails on a bad spec) before any slow work.
   const auto editors = session.open_editors(edits);
-  bool any_pfsf = false;
-  for (const auto& e : editors) any_pfsf = any_pfsf || e->method() == "pfsf";
-  const bool personalise = params.personalize == Personalize::Always || (params.personalize == Personalize::Auto && any_pfsf);
-  session.prepare(photo, name, editors.front()->space(), personalise);
+  session.prepare(photo, name, editors.front()->space(), wants_personalisation(params, editors));
   auto result = session.apply(edits, editors);
   if (!keep.empty()) session.save_intermediates(keep, result);
   result.timings["total"] = seconds_since(t_start);

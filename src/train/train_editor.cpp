@@ -42,6 +42,12 @@ torch::Tensor preservation_weights(const torch::Tensor& probs, int64_t target) {
   return w.to(torch::kFloat);
 }
 
+// The weights scale the logits inside one MSE averaged over all K columns (the target's weight is 0),
+// so preservation does not grow with the number of attributes.
+torch::Tensor transformer_preservation(const torch::Tensor& logits, const torch::Tensor& logits0, const torch::Tensor& weights) {
+  return ((logits - logits0) * weights.view({1, -1})).pow(2).mean();
+}
+
 torch::Tensor transformer_alpha(const torch::Tensor& p) { return torch::where(p > 0.5, -p, 1.0 - p); }
 
 torch::Tensor class_balanced_bce(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -184,7 +190,6 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   const nlohmann::json fingerprint = {{"method", "transformer"}, {"config", net->config().to_json()},
                                       {"classifier", lcc.to_json()}, {"batch", p.batch}, {"lr", p.learning_rate},
                                       {"seed", p.seed}, {"reconstruction_weight", p.reconstruction_weight}};
-  auto wdev = weights.view({1, -1});
   auto step_fn = [&](int64_t step) {
     auto w = sampler(p.batch, seeds::training_batch(p.seed, step));
     torch::Tensor logits0, prob, alpha, label;
@@ -200,9 +205,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
     Terms t;
     t["classification"] = class_balanced_bce(logits.select(1, target), label);
     t["reconstruction"] = F::mse_loss(edited, w);
-    // The paper's form: the weights scale the logits inside one MSE averaged over all K columns (the
-    // target's weight is 0), so preservation does not grow with the number of attributes.
-    t["preservation"] = ((logits - logits0) * wdev).pow(2).mean();
+    t["preservation"] = transformer_preservation(logits, logits0, weights);
     t["loss"] = t["classification"] + p.reconstruction_weight * t["reconstruction"] + t["preservation"];
     return t;
   };

@@ -92,6 +92,11 @@ TEST(TrainEditor, LossPiecesClosedForm) {
   EXPECT_EQ(w[3].item<float>(), 0.0f);  // constant column
   EXPECT_THROW(preservation_weights(probs, 4), Error);
 
+  // Preservation: one mean over all N x K weighted squared logit changes (2 x 3 here).
+  auto l1 = torch::tensor({{1.0f, 2.0f, 3.0f}, {0.0f, -1.0f, 1.0f}}), l0 = torch::zeros({2, 3});
+  auto pw = torch::tensor({0.0f, 0.5f, 1.0f});
+  EXPECT_NEAR(transformer_preservation(l1, l0, pw).item<double>(), (0 + 1 + 9 + 0 + 0.25 + 1) / 6.0, 1e-6);
+
   auto alpha = transformer_alpha(torch::tensor({0.1f, 0.5f, 0.9f}));
   EXPECT_NEAR(alpha[0].item<double>(), 0.9, 1e-6);
   EXPECT_NEAR(alpha[1].item<double>(), 0.5, 1e-6);

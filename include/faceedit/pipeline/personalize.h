@@ -73,5 +73,7 @@ void save_weight_delta(const std::string& path, const io::NamedTensors& delta, c
                        const std::string& base_model);
 // Adds a delta file onto a generator of the same architecture and config; errors name the file.
 void apply_weight_delta(models::Generator& g, const std::string& path);
+// Adds sign * delta (personalize()'s result.delta) onto g; sign -1 takes it off again. Errors name `what`.
+void add_weight_delta(models::Generator& g, const io::NamedTensors& delta, double sign, const std::string& what = "weight delta");
 
 }  // namespace faceedit::pipeline

@@ -138,6 +138,9 @@ class PhotoSession {
   std::unique_ptr<State> s_;
 };
 
+// Personalise or not for these editors: Always / Never as asked; Auto when an edit is a PFSF walk.
+bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors);
+
 // The whole job in one call: opens the editors (checking them before any slow work), picks the
 // latent space they share, prepares the photo (from the cache when it can) and applies the edits.
 PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<models::Generator> g,

@@ -81,6 +81,10 @@ LatentSampler generator_sampler(const models::Generator& g, models::LatentSpace 
 // [K] weights 1 - |corr(probs[:, target], probs[:, k])|, 0 at `target` (and for a constant column).
 torch::Tensor preservation_weights(const torch::Tensor& probs, int64_t target);
 
+// The transformer's preservation term: mean over [N, K] of (weights[k] (logits - logits0)[n, k])^2
+// (the paper's form: one MSE over all columns, not a sum of K MSEs).
+torch::Tensor transformer_preservation(const torch::Tensor& logits, const torch::Tensor& logits0, const torch::Tensor& weights);
+
 // Paper's alpha: 1 - p where p <= 0.5, -p where p > 0.5.
 torch::Tensor transformer_alpha(const torch::Tensor& p);
 
