@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy         # converters in tools/ (Debian python3-torch)
   python3-pil                                 # tests/tools/tfjs_celebahq_check.py (JPEG input)
+  ffmpeg                                      # video: carries the audio track over, H.264 output
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -22,26 +22,9 @@ struct PhotoOptions {
   pipeline::PhotoParams params;
 };
 
-// --edit smiling=+1 (an attribute and its strength, other keys from the command line) or a full
-// step spec (method=interfacegan,boundary=B,strength=2): the left side says which.
-pipeline::PhotoEdit parse_edit(const std::string& text, const PhotoOptions& o) {
-  const auto eq = text.find('=');
-  const std::string left = eq == std::string::npos ? text : text.substr(0, eq);
-  bool is_key = false;
-  for (const auto& k : edit::editor_keys()) is_key = is_key || k.key == left;
-  edit::EditStep step = o.step;
-  if (is_key) {
-    step = edit::parse_edit_step(text, o.step);
-  } else {
-    if (eq == std::string::npos) fail("--edit " + text, "write ATTRIBUTE=STRENGTH (e.g. smiling=+1) or key=value pairs");
-    step = edit::parse_edit_step("attr=" + left + ",strength=" + text.substr(eq + 1), o.step);
-  }
-  return {step.editor, step.strength, o.flip};
-}
-
 void run_photo(const PhotoOptions& o, const GlobalOptions& global) {
   std::vector<pipeline::PhotoEdit> edits;
-  for (const auto& e : o.edits) edits.push_back(parse_edit(e, o));
+  for (const auto& e : o.edits) edits.push_back(parse_photo_edit(e, o.step, o.flip));
   if (edits.empty()) edits.push_back({o.step.editor, o.step.strength, o.flip});  // the one-attribute form
   auto params = o.params;
   params.personalize = o.no_personalize ? pipeline::Personalize::Never : o.personalize ? pipeline::Personalize::Always : pipeline::Personalize::Auto;

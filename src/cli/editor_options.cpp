@@ -38,4 +38,19 @@ void write_evaluation(const std::string& output, nlohmann::json json, const cv::
   std::cout << json.dump() << "\n";
 }
 
+pipeline::PhotoEdit parse_photo_edit(const std::string& text, const edit::EditStep& defaults, bool flip) {
+  const auto eq = text.find('=');
+  const std::string left = eq == std::string::npos ? text : text.substr(0, eq);
+  bool is_key = false;
+  for (const auto& k : edit::editor_keys()) is_key = is_key || k.key == left;
+  edit::EditStep step;
+  if (is_key) {
+    step = edit::parse_edit_step(text, defaults);
+  } else {
+    if (eq == std::string::npos) fail("--edit " + text, "write ATTRIBUTE=STRENGTH (e.g. smiling=+1) or key=value pairs");
+    step = edit::parse_edit_step("attr=" + left + ",strength=" + text.substr(eq + 1), defaults);
+  }
+  return {step.editor, step.strength, flip};
+}
+
 }  // namespace faceedit::cli

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   add_boundary_command(app, global);
   add_sample_command(app, global);
   add_photo_command(app, global);
+  add_video_command(app, global);
   add_train_editor_command(app, global);
   try {
     app.parse(argc, argv);

@@ -83,7 +83,8 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   }
   const int starts = p.space == LatentSpace::Z ? p.starts : 1;
   const bool clamp_to_prior = p.space == LatentSpace::Z && g.z_is_box();
-  auto x = initial_latents(g, p.space, starts, p.seed).clone().requires_grad_(true);
+  if (p.init.defined()) g.check_latents(p.init, p.space, "inversion start");
+  auto x = (p.init.defined() ? p.init.to(g.device()).detach() : initial_latents(g, p.space, starts, p.seed)).clone().requires_grad_(true);
   torch::optim::Adam opt({x}, torch::optim::AdamOptions(p.lr));
   Progress progress("inversion", p.steps, "steps", p.progress);
   for (int step = 0; step < p.steps; ++step) {

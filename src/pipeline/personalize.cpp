@@ -47,8 +47,9 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
   if (p.steps < 1) fail("personalisation", "steps must be >= 1");
   g.check_latents(pivot_in, space, "personalisation pivot");
   const int64_t r = g.resolution();
-  if (target_in.sizes() != torch::IntArrayRef({1, 3, r, r}) || mask_in.sizes() != torch::IntArrayRef({1, 1, r, r}))
-    fail("personalisation", "target must be [1, 3, R, R] and mask [1, 1, R, R] at the generator's resolution");
+  const int64_t k = pivot_in.size(0);
+  if (target_in.sizes() != torch::IntArrayRef({k, 3, r, r}) || mask_in.sizes() != torch::IntArrayRef({k, 1, r, r}))
+    fail("personalisation", "target must be [K, 3, R, R] and mask [K, 1, R, R] at the generator's resolution, K = the pivots' count");
   torch::AutoGradMode grad_mode(true);
   const auto dev = g.device();
   const auto pivot = pivot_in.to(dev).detach(), target = target_in.to(dev).detach(), mask = mask_in.to(dev).detach();
@@ -64,7 +65,9 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
       auto gen = at::detail::createCPUGenerator(p.seed);
       auto shape = pivot.sizes().vec();
       shape[0] = p.locality_nearby;
-      parts.push_back(pivot + p.locality_sigma * torch::randn(shape, gen).to(dev));
+      // Around each pivot in turn (a video's keyframes personalise one generator together).
+      const auto around = pivot.index_select(0, torch::arange(p.locality_nearby, torch::kLong).remainder(k).to(dev));
+      parts.push_back(around + p.locality_sigma * torch::randn(shape, gen).to(dev));
     }
     if (p.locality_random > 0) parts.push_back(prior_samples(g, space, p.locality_random, p.seed + 1));
     if (!parts.empty()) {

@@ -232,11 +232,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
     segmenter = models::open_segmenter(s.p.segmenter);
     segmenter->to(s.g->device());
   }
-  FuseParams fp;
-  // The portrait usually runs past the crop's edges (the DCGAN's crop is tight): fade the mask out
-  // towards the edges, or the edit would stop at a visible square seam in the photo.
-  prep.mask = portrait_mask(prep.face.crop, landmarks_in_crop(prep.face, s.p.crop), segmenter.get(), fp)
-                  .mul(square_mask(s.p.crop, std::max(2, s.p.crop / 8)));
+  prep.mask = edit_mask(prep.face, segmenter.get());
   s.prep_stage("align", seconds_since(t0), {{"crop", s.p.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(prep.mask)[0]}});
 
   // 2. Invert, guided by our classifier's features and identity.
@@ -288,34 +284,7 @@ PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::
 
   // 4. Edits in sequence in latent space.
   auto t0 = Clock::now();
-  torch::Tensor latent = prep.pivot;
-  for (size_t k = 0; k < edits.size(); ++k) {
-    const auto& e = edits[k];
-    const auto& editor = editors[k];
-    if (editor->space() != prep.space)
-      fail("edit " + editor->attribute(), "edits " + models::to_string(editor->space()) + " codes; the photo was inverted into " +
-                                              models::to_string(prep.space) + " (all edits of a photo share one space)");
-    AppliedEdit applied{editor->method(), editor->attribute(), e.strength, editor->describe(), std::nullopt, ""};
-    if (e.flip) {
-      torch::NoGradGuard no_grad;
-      applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
-    }
-    const auto alpha = torch::full({1}, applied.strength, latent.options());
-    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor.get())) {
-      applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
-      latent = applied.walk->point(alpha.abs()).detach();
-      if (applied.walk->crossing[0].item<double>() == 0.0) {
-        const bool down = applied.strength < 0;
-        applied.note = applied.attribute + " is already " + (down ? "below" : "above") + " the threshold (p = " +
-                       std::to_string(applied.walk->probs[0][0].item<double>()) + "), so the walk stays put; use strength " +
-                       (down ? "+" : "-") + "1 for the opposite edit or a " + (down ? "lower" : "higher") + " threshold";
-      }
-    } else {
-      torch::NoGradGuard no_grad;
-      latent = editor->edit(latent, alpha);
-    }
-    out.edits.push_back(std::move(applied));
-  }
+  const torch::Tensor latent = apply_edits(prep.pivot, prep.space, edits, editors, out.edits);
   out.edited_latent = latent;
   out.timings["edit"] = seconds_since(t0);
   nlohmann::json edit_info = nlohmann::json::array();
@@ -330,9 +299,7 @@ PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::
   out.edited_image = g.synthesize(g.to_synthesis_codes(latent, prep.space), models::NoiseMode::Const);
   const int crop = s.p.crop;
   const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
-  const auto edited_crop_t = s.p.replace ? models::resize_images(out.edited_image, crop, crop)
-                                         : crop_t + models::resize_images(out.edited_image - out.reconstruction, crop, crop);
-  out.edited_crop = to_image(edited_crop_t[0]);
+  out.edited_crop = edited_crop(prep.face.crop, out.reconstruction, out.edited_image, s.p.replace);
   FuseParams fp;
   fp.poisson = s.p.poisson;
   out.photo = fuse(prep.photo, prep.face, out.edited_crop, prep.mask, fp);
@@ -398,6 +365,62 @@ void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r)
   for (size_t k = 0; k < r.edits.size(); ++k)
     if (r.edits[k].walk) r.edits[k].walk->save((dir / ("walk_" + std::to_string(k) + ".safetensors")).string());
   if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->g, s_->model);
+}
+
+cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter) {
+  const int size = face.crop.cols;
+  // The portrait usually runs past the crop's edges (the DCGAN's crop is tight): fade the mask out
+  // towards the edges, or the edit would stop at a visible square seam in the photo.
+  return portrait_mask(face.crop, landmarks_in_crop(face, size), segmenter, FuseParams{}).mul(square_mask(size, std::max(2, size / 8)));
+}
+
+AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& p) {
+  const auto framing = g.face_framing();
+  const double zoom = p.zoom > 0 ? p.zoom : framing.zoom, shift = p.shift >= -0.5 ? p.shift : framing.shift;
+  return zoom == 1.0 && shift == 0.0 ? ffhq : reframe_quad(ffhq, zoom, shift);
+}
+
+cv::Mat edited_crop(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited_image, bool replace) {
+  torch::NoGradGuard no_grad;
+  const int size = crop.cols;
+  const auto crop_t = io::image_to_tensor(crop).to(edited_image.device());
+  const auto out = replace ? models::resize_images(edited_image, size, size)
+                           : crop_t + models::resize_images(edited_image - reconstruction, size, size);
+  return to_image(out[0]);
+}
+
+torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                          const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied_edits) {
+  if (editors.size() != edits.size()) fail("edit", "one editor per edit (open_editors)");
+  torch::Tensor latent = pivot;
+  for (size_t k = 0; k < edits.size(); ++k) {
+    const auto& e = edits[k];
+    const auto& editor = editors[k];
+    if (editor->space() != space)
+      fail("edit " + editor->attribute(), "edits " + models::to_string(editor->space()) + " codes; the photo was inverted into " +
+                                              models::to_string(space) + " (all edits of a photo share one space)");
+    AppliedEdit applied{editor->method(), editor->attribute(), e.strength, editor->describe(), std::nullopt, ""};
+    if (e.flip) {
+      torch::NoGradGuard no_grad;
+      applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
+    }
+    const auto alpha = torch::full({1}, applied.strength, latent.options());
+    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor.get())) {
+      applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
+      latent = applied.walk->point(alpha.abs()).detach();
+      if (applied.walk->crossing[0].item<double>() == 0.0) {
+        const bool down = applied.strength < 0;
+        applied.note = applied.attribute + " is already " + (down ? "below" : "above") + " the threshold (p = " +
+                       std::to_string(applied.walk->probs[0][0].item<double>()) + "), so the walk stays put; use strength " +
+                       (down ? "+" : "-") + "1 for the opposite edit or a " + (down ? "lower" : "higher") + " threshold";
+      }
+    } else {
+      torch::NoGradGuard no_grad;
+      latent = editor->edit(latent, alpha);
+    }
+    applied_edits.push_back(std::move(applied));
+  }
+  return latent;
 }
 
 bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors) {

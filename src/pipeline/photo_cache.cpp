@@ -3,6 +3,10 @@
 
 #include "faceedit/models/judges.h"
 #include "faceedit/pipeline/photo.h"
+#include "faceedit/pipeline/video.h"
+#include "faceedit/error.h"
+
+#include <fstream>
 
 namespace faceedit::pipeline {
 
@@ -32,6 +36,21 @@ uint64_t dir_bytes(const fs::path& dir) {
   return n;
 }
 
+// Every setting that shapes a preparation (alignment, inversion, mask).
+nlohmann::json preparation_settings(const std::string& model_name, const models::Generator& g, const PhotoParams& p,
+                                    models::LatentSpace space) {
+  std::string guide_file = p.guide;
+  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
+  std::error_code ec;
+  const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
+  const nlohmann::json settings = {{"v", kPhotoCacheVersion},          {"model", model_name},     {"config", g.config()},
+                                   {"crop", p.crop},              {"zoom", p.zoom},          {"shift", p.shift},
+                                   {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
+                                   {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
+                                   {"segmenter", p.segmenter}};
+  return settings;
+}
+
 }  // namespace
 
 std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
@@ -45,15 +64,24 @@ std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name,
     a = fnv1a(photo.ptr(r), n, a);
     b = fnv1a(photo.ptr(r), n, b);
   }
-  std::string guide_file = p.guide;
-  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
-  std::error_code ec;
-  const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
-  const nlohmann::json settings = {{"v", kPhotoCacheVersion},          {"model", model_name},     {"config", g.config()},
-                                   {"crop", p.crop},              {"zoom", p.zoom},          {"shift", p.shift},
-                                   {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
-                                   {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
-                                   {"segmenter", p.segmenter}};
+  const std::string s = preparation_settings(model_name, g, p, space).dump();
+  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
+}
+
+std::string video_work_key(const fs::path& input, const std::string& model_name, const models::Generator& g, const VideoParams& p,
+                           models::LatentSpace space) {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  std::ifstream in(input, std::ios::binary);
+  if (!in) fail(input.string(), "cannot be read");
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
+    a = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), a);
+    b = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), b);
+  }
+  auto settings = preparation_settings(model_name, g, p.photo, space);
+  settings.update({{"video_v", kVideoWorkVersion}, {"flow", p.track.optical_flow}, {"flow_tolerance", p.track.flow_tolerance},
+                   {"landmark_sigma", p.track.landmark_sigma}, {"quad_sigma", p.track.quad_sigma}, {"warm_start", p.warm_start},
+                   {"warm_steps", p.warm_steps}, {"max_frames", p.max_frames}});
   const std::string s = settings.dump();
   return hex(a) + hex(fnv1a(s.data(), s.size(), b));
 }

@@ -45,6 +45,7 @@ struct InversionParams {
   double mse_weight = 1.0, feature_weight = 0.3, identity_weight = 0.1;
   models::NoiseMode noise = models::NoiseMode::Const;
   uint64_t seed = 0;     // random starts
+  torch::Tensor init;    // [1, ...] in `space`: start here instead (one start; e.g. the previous video frame's latent)
   bool progress = false; // progress lines on stderr
 };
 

@@ -60,7 +60,8 @@ struct PersonalizeResult {
   nlohmann::json to_json() const;  // everything but the tensors
 };
 
-// pivot: [1, ...] in `space`; target: [1, 3, R, R]; mask: [1, 1, R, R] in [0, 1].
+// pivot: [K, ...] in `space`; target: [K, 3, R, R]; mask: [K, 1, R, R] in [0, 1] (K = 1 for a photo;
+// a video's keyframes fine-tune one generator together).
 PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot, models::LatentSpace space,
                               const torch::Tensor& target, const torch::Tensor& mask,
                               models::FeatureDistance* features, const PersonalizeParams& params);

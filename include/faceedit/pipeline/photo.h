@@ -38,6 +38,7 @@
 
 #include "faceedit/edit/editor_factory.h"
 #include "faceedit/edit/pfsf_walk.h"
+#include "faceedit/models/face_analysis.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/pipeline/align.h"
 #include "faceedit/pipeline/invert.h"
@@ -137,6 +138,21 @@ class PhotoSession {
   struct State;
   std::unique_ptr<State> s_;
 };
+
+// The edits in sequence on one latent (pivot [1, ...] in `space`), as apply() makes them: each on the
+// previous one's result; `flip` picks each edit's sign from the face. Appends what was applied.
+torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                          const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied);
+
+// Where an edit lands in an aligned crop (face.landmarks set): the portrait mask (fuse.h) faded out
+// towards the crop's edges. CV_32F, the crop's size.
+cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter);
+// The crop's quad in the generator's framing (params' zoom / shift, else g.face_framing()).
+AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& params);
+
+// The aligned crop (8-bit BGR) with the generator's change (edited_image - reconstruction, [1, 3, R, R])
+// added, resized to the crop; `replace`: the generator's edited face itself.
+cv::Mat edited_crop(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited_image, bool replace);
 
 // Personalise or not for these editors: Always / Never as asked; Auto when an edit is a PFSF walk.
 bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors);

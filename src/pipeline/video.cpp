@@ -1,0 +1,647 @@
+#include "faceedit/pipeline/video.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#include "faceedit/error.h"
+#include "faceedit/io/atomic_file.h"
+#include "faceedit/io/image.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/models/classifier_features.h"
+#include "faceedit/models/face_classifier.h"
+#include "faceedit/models/judges.h"
+#include "faceedit/pipeline/fuse.h"
+#include "faceedit/pipeline/invert.h"
+#include "faceedit/pipeline/personalize.h"
+#include "faceedit/progress.h"
+
+namespace faceedit::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string frame_name(const std::string& prefix, int t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%06d.safetensors", prefix.c_str(), t);
+  return buf;
+}
+
+void write_json_atomic(const fs::path& path, const nlohmann::json& j) {
+  const std::string text = j.dump();
+  io::write_file_atomic(path, text.data(), text.size());
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
+
+void check_stop(const std::string& what) {
+  if (stop_requested()) fail(what, "interrupted; run the same command again to resume where it stopped");
+}
+
+// Gaussian over time on per-frame tensors (undefined: a gap that separates runs), kernels renormalised at run ends.
+std::vector<torch::Tensor> smooth_tensors(const std::vector<torch::Tensor>& series, double sigma) {
+  if (sigma <= 0) return series;
+  const int n = static_cast<int>(series.size()), radius = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<torch::Tensor> out(series.size());
+  for (int t = 0; t < n; ++t) {
+    if (!series[t].defined()) continue;
+    torch::Tensor sum = torch::zeros_like(series[t]);
+    double weights = 0;
+    for (int dir = -1; dir <= 1; dir += 2)
+      for (int k = dir < 0 ? 0 : 1; k <= radius; ++k) {
+        const int u = t + dir * k;
+        if (u < 0 || u >= n || !series[u].defined()) break;
+        const double w = std::exp(-0.5 * k * k / (sigma * sigma));
+        sum += w * series[u];
+        weights += w;
+      }
+    out[t] = sum / weights;
+  }
+  return out;
+}
+
+// The work directory: per-frame results of the passes that are worth resuming.
+struct Work {
+  fs::path dir;
+  bool temporary = false;
+  fs::path track() const { return dir / "track.json"; }
+  fs::path partial_track() const { return dir / "track.partial.json"; }
+  fs::path frame(int t) const { return dir / frame_name("frame_", t); }
+  fs::path delta() const { return dir / "personalised.delta.safetensors"; }
+  ~Work() {
+    std::error_code ec;
+    if (temporary) fs::remove_all(dir, ec);
+  }
+};
+
+struct FrameLatent {
+  torch::Tensor latent;  // [1, ...]
+  cv::Mat mask;          // CV_32F crop x crop, from the stored 8-bit mask
+  nlohmann::json info;   // inversion report
+};
+
+void save_frame(const fs::path& path, const torch::Tensor& latent, const cv::Mat& mask, const nlohmann::json& info) {
+  cv::Mat m8;
+  mask.convertTo(m8, CV_8U, 255.0);
+  io::write_safetensors(path.string(),
+                        {{"latent", latent.detach().cpu().contiguous()},
+                         {"mask", torch::from_blob(m8.data, {m8.rows, m8.cols}, torch::kUInt8).clone()}},
+                        {{"faceedit.inversion", info.dump()}});
+}
+
+FrameLatent load_frame(const fs::path& path, const models::Generator& g) {
+  io::SafetensorsReader file(path.string());
+  FrameLatent f;
+  f.latent = file.load("latent").to(g.device());
+  const auto m = file.load("mask").to(torch::kUInt8).contiguous();  // stored as 8 bits
+  cv::Mat(static_cast<int>(m.size(0)), static_cast<int>(m.size(1)), CV_8U, m.data_ptr<uint8_t>()).convertTo(f.mask, CV_32F, 1 / 255.0);
+  const auto meta = file.metadata();
+  const auto it = meta.find("faceedit.inversion");
+  f.info = it == meta.end() ? nlohmann::json::object() : nlohmann::json::parse(it->second, nullptr, false);
+  return f;
+}
+
+class Reporter {
+ public:
+  Reporter(std::string stage, int total, VideoStageCallback cb) : stage_(std::move(stage)), total_(total), cb_(std::move(cb)),
+                                                                   progress_(stage_, total, "frames") {}
+  void update(int done, const std::string& extra = "") {
+    progress_.update(done, extra);
+    if (cb_) cb_({stage_, done, total_, progress_.elapsed_seconds()});
+  }
+  double finish() {
+    progress_.finish();
+    return progress_.elapsed_seconds();
+  }
+
+ private:
+  std::string stage_;
+  int total_;
+  VideoStageCallback cb_;
+  Progress progress_;
+};
+
+// 1. Track the face through the clip (resumable every few frames).
+FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams& p, int frames, int expected, const VideoStageCallback& cb) {
+  if (const auto j = read_json(work.track()); j.is_object()) return FaceTrack::from_json(j, p.track);
+  static const FaceDetector detector;
+  FaceTracker tracker(detector, p.track);
+  io::VideoReader in(input);
+  cv::Mat frame;
+  if (const auto j = read_json(work.partial_track()); j.is_object()) {
+    const auto done = FaceTrack::from_json(j, p.track).landmarks;
+    while (in.position() < static_cast<int>(done.size()) && in.read(frame)) {
+    }
+    if (in.position() == static_cast<int>(done.size())) {
+      tracker.resume(done, frame);
+      log_line(log_text("track: resuming at frame ", done.size()));
+    } else {
+      in = io::VideoReader(input);
+    }
+  }
+  Reporter rep("track", expected, cb);
+  while (tracker.frames() < frames && in.read(frame)) {
+    tracker.add(frame);
+    rep.update(tracker.frames());
+    if (tracker.frames() % 10 == 0) write_json_atomic(work.partial_track(), FaceTrack{tracker.landmarks(), {}, {}}.to_json());
+    check_stop(input.string());
+  }
+  rep.finish();
+  auto track = tracker.finish();
+  if (track.frames() == 0) fail(input.string(), "has no frames that decode");
+  write_json_atomic(work.track(), track.to_json());
+  std::error_code ec;
+  fs::remove(work.partial_track(), ec);
+  return track;
+}
+
+struct Guide {
+  std::unique_ptr<models::FaceClassifier> classifier;
+  std::unique_ptr<models::FeatureDistance> features;
+  std::unique_ptr<models::IdentityEmbedder> identity;
+};
+
+Guide open_guide(const PhotoParams& p, torch::Device device) {
+  Guide guide;
+  if (p.guide.empty() || p.guide == "none") return guide;
+  const auto path = models::is_trained_set(p.guide) ? models::trained_classifier_path(p.guide).string() : p.guide;
+  guide.classifier = models::load_face_classifier(path);
+  guide.classifier->to(device);
+  guide.features = p.perceptual.empty() ? std::unique_ptr<models::FeatureDistance>(std::make_unique<models::ClassifierFeatureDistance>(*guide.classifier))
+                                        : std::make_unique<models::TorchScriptFeatureDistance>(p.perceptual);
+  guide.identity = std::make_unique<models::ClassifierEmbedder>(*guide.classifier);
+  return guide;
+}
+
+// 2. Invert every frame with a face, each from the previous frame's latent (resumable per frame).
+void invert_frames(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g, const Guide& guide,
+                   models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
+  std::unique_ptr<models::PortraitSegmenter> segmenter;
+  io::VideoReader in(input);
+  Reporter rep("invert", track.frames(), cb);
+  torch::Tensor previous;
+  cv::Mat frame;
+  for (int t = 0; t < track.frames() && in.read(frame); ++t) {
+    if (!track.quads[t]) {
+      previous = torch::Tensor();  // after a gap (a cut, a lost face) start afresh
+      continue;
+    }
+    if (fs::exists(work.frame(t))) {
+      previous = load_frame(work.frame(t), g).latent;
+      continue;
+    }
+    if (!segmenter && p.photo.segmenter != "none") {
+      segmenter = models::open_segmenter(p.photo.segmenter);
+      segmenter->to(g.device());
+    }
+    AlignedFace face = align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
+    face.landmarks = *track.smoothed[t];
+    const cv::Mat mask = edit_mask(face, segmenter.get());
+    InversionParams ip;
+    ip.space = space;
+    const bool warm = p.warm_start && previous.defined();
+    ip.steps = warm ? p.warm_steps : p.photo.inversion_steps;
+    ip.starts = warm ? 1 : p.photo.starts;
+    if (warm) {
+      ip.init = previous;
+      ip.lr = 0.02;  // a small step from a good start, not a search
+      ip.warmup = std::min(5, ip.steps / 4);
+    }
+    const auto inv = invert(g, generator_target(face.crop, g), {guide.features.get(), guide.identity.get()}, ip);
+    auto info = inv.to_json();
+    info["warm"] = warm;
+    save_frame(work.frame(t), inv.latent, mask, info);
+    previous = inv.latent.detach();
+    rep.update(t + 1, "psnr " + std::to_string(inv.psnr).substr(0, 5) + " dB");
+    check_stop(input.string());
+  }
+  rep.finish();
+}
+
+// 2b. One generator personalised on keyframes of the clip (STIT's idea), stored as a weight delta.
+nlohmann::json personalise_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
+                                const Guide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
+  if (fs::exists(work.delta())) {
+    apply_weight_delta(g, work.delta().string());
+    return {{"keyframes", p.personalize_frames}, {"from_work_dir", true}};
+  }
+  std::vector<int> faces;
+  for (int t = 0; t < track.frames(); ++t)
+    if (track.quads[t]) faces.push_back(t);
+  const int k = std::min<int>(p.personalize_frames, static_cast<int>(faces.size()));
+  std::vector<int> keys;
+  for (int i = 0; i < k; ++i) keys.push_back(faces[(2 * i + 1) * faces.size() / (2 * k)]);  // evenly spread
+  std::vector<torch::Tensor> pivots, targets, masks;
+  io::VideoReader in(input);
+  cv::Mat frame;
+  const int64_t r = g.resolution();
+  for (int t = 0; t < track.frames() && in.read(frame); ++t) {
+    if (std::find(keys.begin(), keys.end(), t) == keys.end()) continue;
+    const auto f = load_frame(work.frame(t), g);
+    const AlignedFace face = align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
+    cv::Mat small;
+    cv::resize(f.mask, small, cv::Size(static_cast<int>(r), static_cast<int>(r)), 0, 0, cv::INTER_AREA);
+    pivots.push_back(f.latent);
+    targets.push_back(generator_target(face.crop, g));
+    masks.push_back(torch::from_blob(small.data, {1, 1, r, r}, torch::kFloat32).clone().to(g.device()));
+  }
+  PersonalizeParams pp;
+  pp.steps = p.photo.personalize_steps;
+  pp.progress = true;
+  const auto res = personalize(g, torch::cat(pivots), space, torch::cat(targets), torch::cat(masks), guide.features.get(), pp);
+  save_weight_delta(work.delta().string(), res.delta, g, model_name);
+  auto j = res.to_json();
+  j["keyframes"] = keys;
+  return j;
+}
+
+
+// 3. The edits per frame. A flip's sign (and with walk = "first", a PFSF walk) is decided on the
+// first frame with a face, so the edit cannot change direction mid-clip.
+struct EditedFrames {
+  std::vector<torch::Tensor> pivots, edited;  // per frame ([1, ...]; undefined without a face)
+  std::vector<AppliedEdit> applied;           // as applied to the first face
+};
+
+EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models::Generator& g, PhotoSession& session,
+                         const std::vector<PhotoEdit>& edits, models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
+  const auto editors = session.open_editors(edits);
+  EditedFrames out;
+  const int n = track.frames();
+  out.pivots.resize(n);
+  out.edited.resize(n);
+  for (int t = 0; t < n; ++t)
+    if (track.quads[t] && fs::exists(work.frame(t))) out.pivots[t] = load_frame(work.frame(t), g).latent;
+  int first = 0;
+  while (first < n && !out.pivots[first].defined()) ++first;
+  if (first == n) fail("video", "no frame was inverted");
+  out.edited[first] = apply_edits(out.pivots[first], space, edits, editors, out.applied);
+  std::vector<PhotoEdit> fixed = edits;  // the first face's signs, for every frame
+  bool walks = false;
+  for (size_t k = 0; k < fixed.size(); ++k) {
+    fixed[k].strength = out.applied[k].strength;
+    fixed[k].flip = false;
+    walks = walks || out.applied[k].walk.has_value();
+  }
+  const bool reuse = walks && p.walk == "first";
+  const torch::Tensor offset = out.edited[first] - out.pivots[first];
+  Reporter rep("edit", n, cb);
+  for (int t = first + 1; t < n; ++t) {
+    if (!out.pivots[t].defined()) continue;
+    if (reuse) {
+      out.edited[t] = out.pivots[t] + offset;
+    } else {
+      std::vector<AppliedEdit> applied;
+      out.edited[t] = apply_edits(out.pivots[t], space, fixed, editors, applied).detach();
+    }
+    rep.update(t + 1);
+    check_stop("video");
+  }
+  rep.finish();
+  // Offsets smoothed over time (the pivots keep each frame's own reconstruction).
+  std::vector<torch::Tensor> offsets(n);
+  for (int t = 0; t < n; ++t)
+    if (out.pivots[t].defined()) offsets[t] = out.edited[t] - out.pivots[t];
+  offsets = smooth_tensors(offsets, p.latent_sigma);
+  for (int t = 0; t < n; ++t)
+    if (out.pivots[t].defined()) out.edited[t] = (out.pivots[t] + offsets[t]).detach();
+  return out;
+}
+
+// Masks of the frames around t, read from the work directory as needed.
+class MaskWindow {
+ public:
+  MaskWindow(const Work& work, const FaceTrack& track, const models::Generator& g, double sigma)
+      : work_(work), track_(track), g_(g), sigma_(sigma), radius_(sigma > 0 ? static_cast<int>(std::ceil(3 * sigma)) : 0) {}
+  cv::Mat at(int t) {
+    for (auto it = cache_.begin(); it != cache_.end();) it = it->first < t - radius_ ? cache_.erase(it) : std::next(it);
+    cv::Mat sum;
+    double weights = 0;
+    for (int dir = -1; dir <= 1; dir += 2)
+      for (int k = dir < 0 ? 0 : 1; k <= radius_; ++k) {
+        const int u = t + dir * k;
+        if (u < 0 || u >= track_.frames() || !track_.quads[u]) break;
+        const double w = sigma_ > 0 ? std::exp(-0.5 * k * k / (sigma_ * sigma_)) : 1.0;
+        const cv::Mat& m = mask(u);
+        if (sum.empty()) sum = cv::Mat::zeros(m.size(), CV_32F);
+        cv::scaleAdd(m, w, sum, sum);
+        weights += w;
+      }
+    return sum / weights;
+  }
+
+ private:
+  const cv::Mat& mask(int u) {
+    auto it = cache_.find(u);
+    if (it == cache_.end()) it = cache_.emplace(u, load_frame(work_.frame(u), g_).mask).first;
+    return it->second;
+  }
+  const Work& work_;
+  const FaceTrack& track_;
+  const models::Generator& g_;
+  double sigma_;
+  int radius_;
+  std::map<int, cv::Mat> cache_;
+};
+
+double cosine(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).sum().item<double>() / (a.norm() * b.norm()).item<double>(); }
+
+// What the judges see, per frame: kept for the clip's summary.
+struct Measurements {
+  std::vector<torch::Tensor> source_id, edited_id;  // identity embeddings of the FFHQ crops (undefined: no face)
+  double flicker_edited = 0, flicker_source = 0;
+  int flicker_pairs = 0, seen = 0, judged = 0;
+};
+
+// Mean |a - b| over the pixels of frames outside `keep_out` (8-bit mask, 255 = excluded), in /255.
+double mean_abs_outside(const cv::Mat& a, const cv::Mat& b, const cv::Mat& keep_out) {
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  const auto m = cv::mean(diff, ~keep_out);
+  return (m[0] + m[1] + m[2]) / (3.0 * 255.0);
+}
+
+}  // namespace
+
+
+fs::path side_by_side_path(const fs::path& output) {
+  auto name = output.stem().string() + ".side-by-side" + output.extension().string();
+  return output.parent_path() / name;
+}
+
+nlohmann::json VideoResult::to_json() const {
+  std::vector<std::string> outs;
+  for (const auto& o : outputs) outs.push_back(o.string());
+  return {{"input", input.to_json()}, {"frames", frames},   {"faces", faces},       {"outputs", outs},
+          {"summary", summary},       {"encoding", encoding}, {"per_frame", per_frame}};
+}
+
+}  // namespace faceedit::pipeline
+
+namespace faceedit::pipeline {
+
+namespace {
+
+// The pixels a face's crop can change (its quad, 2 px more for the warp's interpolation): 255.
+cv::Mat quad_support(cv::Size size, const AlignmentQuad& quad) {
+  cv::Mat m = cv::Mat::zeros(size, CV_8U);
+  std::vector<cv::Point> pts;
+  for (const auto& c : quad.corners) pts.emplace_back(cvRound(c.x), cvRound(c.y));
+  cv::fillConvexPoly(m, pts, cv::Scalar(255));
+  cv::dilate(m, m, cv::Mat(), {-1, -1}, 2);
+  return m;
+}
+
+// Background change outside the faces' quads after decoding, and the codec's own round-trip noise
+// (the unedited frames encoded the same way), both mean |delta| / 255.
+nlohmann::json measure_background(const fs::path& input, const fs::path& output, const fs::path& passthrough,
+                                  const std::vector<AlignmentQuad>& quads, const std::vector<bool>& has_face, int frames) {
+  io::VideoReader src(input), out(output), pass(passthrough);
+  cv::Mat a, b, c;
+  double edited = 0, codec = 0;
+  int n = 0;
+  for (int t = 0; t < frames && src.read(a) && out.read(b) && pass.read(c); ++t) {
+    const cv::Mat support = has_face[t] ? quad_support(a.size(), quads[t]) : cv::Mat::zeros(a.size(), CV_8U);
+    edited += mean_abs_outside(b, a, support);
+    codec += mean_abs_outside(c, a, support);
+    ++n;
+  }
+  return {{"background_mean_abs", n ? edited / n : 0.0}, {"codec_mean_abs", n ? codec / n : 0.0},
+          {"background_beyond_codec", n ? (edited - codec) / n : 0.0}, {"frames_compared", n}};
+}
+
+double mean_pair_cosine(const std::vector<torch::Tensor>& e, bool adjacent_only) {
+  double sum = 0;
+  int n = 0;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (!e[i].defined()) continue;
+    for (size_t j = i + 1; j < e.size(); ++j) {
+      if (!e[j].defined()) {
+        if (adjacent_only) break;
+        continue;
+      }
+      sum += cosine(e[i], e[j]);
+      ++n;
+      if (adjacent_only) break;
+    }
+  }
+  return n ? sum / n : 1.0;
+}
+
+}  // namespace
+
+VideoResult edit_video(const fs::path& input, const fs::path& output, std::shared_ptr<models::Generator> g, const std::string& model_name,
+                       const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb) {
+  const auto t_start = Clock::now();
+  if (!g) fail("video", "needs a generator");
+  if (edits.empty()) fail(input.string(), "no edit given");
+  if (p.walk != "first" && p.walk != "each") fail("walk " + p.walk, "must be first or each");
+  if (p.warm_steps < 1 || p.personalize_frames < 0 || p.latent_sigma < 0 || p.mask_sigma < 0 || p.max_frames < 0)
+    fail("video", "warm_steps must be >= 1; personalize_frames, the sigmas and max_frames >= 0");
+  std::error_code ec;
+  if (fs::weakly_canonical(input, ec) == fs::weakly_canonical(output, ec)) fail(output.string(), "is the input video; choose another output");
+  VideoResult result;
+  result.input = io::VideoReader(input).info();  // fails early on a file that is not a video
+  const int frames_wanted = p.max_frames > 0 ? p.max_frames : std::numeric_limits<int>::max();
+
+  // Editors and the guide open (and fail on a bad spec) before any slow work.
+  PhotoParams pp = p.photo;
+  pp.cache_dir.clear();
+  PhotoSession session(g, model_name, pp);
+  const auto space = session.open_editors(edits).front()->space();
+  const Guide guide = open_guide(p.photo, g->device());
+
+  Work work;
+  if (p.work_dir.empty()) {
+    work.dir = fs::temp_directory_path() / ("faceedit-video-" + std::to_string(::getpid()));
+    work.temporary = true;
+  } else {
+    work.dir = p.work_dir / video_work_key(input, model_name, *g, p, space);
+  }
+  fs::create_directories(work.dir);
+  log_line("video: work directory " + work.dir.string());
+  nlohmann::json timings;
+
+  auto t0 = Clock::now();
+  const int expected = result.input.frames > 0 ? std::min(frames_wanted, result.input.frames) : 0;  // for progress only
+  const FaceTrack track = track_faces(input, work, p, frames_wanted, expected, cb);
+  timings["track"] = seconds_since(t0);
+  result.faces = track.faces_found();
+  if (result.faces == 0) fail(input.string(), "no face found in any of its " + std::to_string(track.frames()) + " frames");
+  if (result.faces < track.frames())
+    log_line(log_text("video: ", track.frames() - result.faces, " of ", track.frames(), " frames have no face; they pass through unchanged"));
+
+  t0 = Clock::now();
+  invert_frames(input, work, track, *g, guide, space, p, cb);
+  timings["invert"] = seconds_since(t0);
+  nlohmann::json personalisation = nullptr;
+  if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
+    t0 = Clock::now();
+    personalisation = personalise_clip(input, work, track, *g, guide, space, p, model_name);
+    timings["personalise"] = seconds_since(t0);
+  }
+
+  t0 = Clock::now();
+  const EditedFrames edited = edit_frames(work, track, *g, session, edits, space, p, cb);
+  timings["edit"] = seconds_since(t0);
+
+  // 4. Render (and measure) every frame in order.
+  t0 = Clock::now();
+  std::unique_ptr<models::JudgePanel> judges;
+  if (p.measure) {
+    judges = std::make_unique<models::JudgePanel>(models::open_judge_panel());
+    judges->attributes->to(g->device());
+    judges->identity->to(g->device());
+  }
+  const cv::Size size(result.input.width, result.input.height);
+  io::VideoReader in(input);
+  io::VideoWriter out(output, size, result.input.fps);
+  std::unique_ptr<io::VideoWriter> sbs, pass;
+  if (p.side_by_side) sbs = std::make_unique<io::VideoWriter>(side_by_side_path(output), cv::Size(2 * size.width, size.height), result.input.fps);
+  const fs::path pass_path = work.dir / ("passthrough" + output.extension().string());
+  if (p.measure) pass = std::make_unique<io::VideoWriter>(pass_path, size, result.input.fps);
+  MaskWindow masks(work, track, *g, p.mask_sigma);
+  Measurements ms;
+  ms.source_id.resize(track.frames());
+  ms.edited_id.resize(track.frames());
+  cv::Mat frame, prev_source, prev_blend;
+  int prev_t = -2;
+  Reporter rep("render", track.frames(), cb);
+  for (int t = 0; t < track.frames() && in.read(frame); ++t) {
+    const auto tf = Clock::now();
+    nlohmann::json fj{{"frame", t}, {"face", edited.edited[t].defined()}};
+    cv::Mat result_frame = frame;
+    if (edited.edited[t].defined()) {
+      torch::NoGradGuard no_grad;
+      const AlignedFace face = align_face(frame, framed_quad(*track.quads[t], *g, p.photo), p.photo.crop);
+      const auto images = g->synthesize(g->to_synthesis_codes(torch::cat({edited.pivots[t], edited.edited[t]}), space), models::NoiseMode::Const);
+      const cv::Mat crop = edited_crop(face.crop, images.narrow(0, 0, 1), images.narrow(0, 1, 1), p.photo.replace);
+      const cv::Mat mask = masks.at(t);
+      FuseParams fp;
+      fp.poisson = p.photo.poisson;
+      result_frame = fuse(frame, face, crop, mask, fp);
+      fj["seconds_render"] = seconds_since(tf);
+      if (p.measure) {
+        const auto tm = Clock::now();
+        const cv::Mat blend = blend_crops(face.crop, crop, mask);
+        if (prev_t == t - 1) {  // flicker: frame-to-frame change inside the mask, on the stabilised crops
+          const cv::Mat inside = mask > 0.5f;
+          cv::Mat d;
+          cv::absdiff(blend, prev_blend, d);
+          const auto e = cv::mean(d, inside);
+          cv::absdiff(face.crop, prev_source, d);
+          const auto o = cv::mean(d, inside);
+          ms.flicker_edited += (e[0] + e[1] + e[2]) / 3;
+          ms.flicker_source += (o[0] + o[1] + o[2]) / 3;
+          ++ms.flicker_pairs;
+        }
+        prev_blend = blend, prev_source = face.crop, prev_t = t;
+        if (guide.classifier) {
+          const auto gp = guide.classifier->predict(images);
+          for (const auto& a : edited.applied) {
+            const int64_t c = guide.classifier->column(a.attribute);
+            fj["guide"][a.attribute] = {gp[0][c].item<double>(), gp[1][c].item<double>()};
+          }
+        }
+        const cv::Mat ffhq_src = align_face(frame, *track.quads[t], 256).crop, ffhq_out = align_face(result_frame, *track.quads[t], 256).crop;
+        const auto batch = torch::cat({io::image_to_tensor(ffhq_src), io::image_to_tensor(ffhq_out)}).to(g->device());
+        const auto jp = judges->attributes->predict(batch);
+        for (size_t k = 0; k < edited.applied.size(); ++k) {
+          const auto& a = edited.applied[k];
+          if (!judges->attributes->has_column(a.attribute)) continue;
+          const int64_t c = judges->attributes->column(a.attribute);
+          const double before = jp[0][c].item<double>(), after = jp[1][c].item<double>();
+          fj["judge"][a.attribute] = {before, after};
+          if (k == 0) {
+            ++ms.judged;
+            ms.seen += a.strength > 0 ? after > 0.5 : after < 0.5;
+          }
+        }
+        const auto e = judges->identity->embed(batch);
+        ms.source_id[t] = e[0].cpu();
+        ms.edited_id[t] = e[1].cpu();
+        fj["identity_to_source"] = cosine(e[0], e[1]);
+        fj["seconds_measure"] = seconds_since(tm);
+      }
+    }
+    out.write(result_frame);
+    if (sbs) {
+      cv::Mat both;
+      cv::hconcat(frame, result_frame, both);
+      sbs->write(both);
+    }
+    if (pass) pass->write(frame);
+    result.per_frame.push_back(fj);
+    rep.update(t + 1);
+    check_stop(input.string());
+  }
+  rep.finish();
+  result.frames = out.frames();
+  if (result.frames != track.frames())
+    fail(input.string(), log_text("decoded ", result.frames, " frames now, ", track.frames(), " when tracking (did the file change?)"));
+  if (result.input.frames > 0 && result.frames != result.input.frames && p.max_frames == 0)
+    log_line(log_text(input.string(), ": the container says ", result.input.frames, " frames; ", result.frames, " decode"));
+  timings["render"] = seconds_since(t0);
+
+  result.encoding = out.finish(input);
+  result.outputs.push_back(output);
+  if (sbs) {
+    sbs->finish(input);
+    result.outputs.push_back(side_by_side_path(output));
+  }
+
+  // 5. The clip's summary.
+  auto& s = result.summary;
+  s["edits"] = nlohmann::json::array();
+  for (const auto& a : edited.applied) s["edits"].push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
+  s["personalisation"] = personalisation;
+  if (p.measure) {
+    t0 = Clock::now();
+    pass->finish();
+    torch::Tensor anchor;  // the first edited face: identity drift is measured against it
+    for (size_t t = 0; t < ms.edited_id.size(); ++t)
+      if (ms.edited_id[t].defined()) {
+        if (!anchor.defined()) anchor = ms.edited_id[t];
+        result.per_frame[t]["identity_to_first"] = cosine(ms.edited_id[t], anchor);
+      }
+    const double tl_src = mean_pair_cosine(ms.source_id, true), tl_out = mean_pair_cosine(ms.edited_id, true);
+    const double tg_src = mean_pair_cosine(ms.source_id, false), tg_out = mean_pair_cosine(ms.edited_id, false);
+    s["tl_id"] = tl_out / tl_src;
+    s["tg_id"] = tg_out / tg_src;
+    s["identity_cosines"] = {{"tl_source", tl_src}, {"tl_edited", tl_out}, {"tg_source", tg_src}, {"tg_edited", tg_out}};
+    s["flicker_ratio"] = ms.flicker_source > 0 ? ms.flicker_edited / ms.flicker_source : 1.0;
+    s["flicker"] = {{"source", ms.flicker_pairs ? ms.flicker_source / ms.flicker_pairs : 0.0},
+                    {"edited", ms.flicker_pairs ? ms.flicker_edited / ms.flicker_pairs : 0.0}};
+    s["target_change"] = ms.judged ? double(ms.seen) / ms.judged : 0.0;
+    s["judge"] = judges->attributes->name();
+    s["identity_judge"] = judges->identity->name();
+    std::vector<AlignmentQuad> quads(track.frames());
+    std::vector<bool> has_face(track.frames());
+    for (int t = 0; t < track.frames(); ++t)
+      if (edited.edited[t].defined()) quads[t] = framed_quad(*track.quads[t], *g, p.photo), has_face[t] = true;
+    s.update(measure_background(input, output, pass_path, quads, has_face, result.frames));
+    fs::remove(pass_path, ec);
+    timings["measure"] = seconds_since(t0);
+  }
+  timings["total"] = seconds_since(t_start);
+  timings["per_frame"] = timings["total"].get<double>() / std::max(1, result.frames);
+  s["seconds"] = timings;
+  s["faces_found"] = result.faces;
+  s["frames"] = result.frames;
+  return result;
+}
+
+}  // namespace faceedit::pipeline
