@@ -80,7 +80,9 @@ struct Work {
   fs::path track() const { return dir / "track.json"; }
   fs::path partial_track() const { return dir / "track.partial.json"; }
   fs::path frame(int t) const { return dir / frame_name("frame_", t); }
-  fs::path delta() const { return dir / "personalised.delta.safetensors"; }
+  fs::path delta(int frames, int steps) const {  // one per personalisation setting
+    return dir / ("personalised_" + std::to_string(frames) + "x" + std::to_string(steps) + ".delta.safetensors");
+  }
   ~Work() {
     std::error_code ec;
     if (temporary) fs::remove_all(dir, ec);
@@ -234,8 +236,9 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
 // 2b. One generator personalised on keyframes of the clip (STIT's idea), stored as a weight delta.
 nlohmann::json personalise_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
                                 const Guide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
-  if (fs::exists(work.delta())) {
-    apply_weight_delta(g, work.delta().string());
+  const auto delta_path = work.delta(p.personalize_frames, p.photo.personalize_steps);
+  if (fs::exists(delta_path)) {
+    apply_weight_delta(g, delta_path.string());
     return {{"keyframes", p.personalize_frames}, {"from_work_dir", true}};
   }
   std::vector<int> faces;
@@ -262,7 +265,7 @@ nlohmann::json personalise_clip(const fs::path& input, const Work& work, const F
   pp.steps = p.photo.personalize_steps;
   pp.progress = true;
   const auto res = personalize(g, torch::cat(pivots), space, torch::cat(targets), torch::cat(masks), guide.features.get(), pp);
-  save_weight_delta(work.delta().string(), res.delta, g, model_name);
+  save_weight_delta(delta_path.string(), res.delta, g, model_name);
   auto j = res.to_json();
   j["keyframes"] = keys;
   return j;
@@ -274,6 +277,7 @@ nlohmann::json personalise_clip(const fs::path& input, const Work& work, const F
 struct EditedFrames {
   std::vector<torch::Tensor> pivots, edited;  // per frame ([1, ...]; undefined without a face)
   std::vector<AppliedEdit> applied;           // as applied to the first face
+  std::vector<nlohmann::json> inversions;     // per frame: the inversion's report
 };
 
 EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models::Generator& g, PhotoSession& session,
@@ -283,8 +287,13 @@ EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models:
   const int n = track.frames();
   out.pivots.resize(n);
   out.edited.resize(n);
+  out.inversions.resize(n);
   for (int t = 0; t < n; ++t)
-    if (track.quads[t] && fs::exists(work.frame(t))) out.pivots[t] = load_frame(work.frame(t), g).latent;
+    if (track.quads[t] && fs::exists(work.frame(t))) {
+      auto f = load_frame(work.frame(t), g);
+      out.pivots[t] = f.latent;
+      out.inversions[t] = {{"psnr", f.info.value("psnr", 0.0)}, {"seconds", f.info.value("seconds", 0.0)}, {"warm", f.info.value("warm", false)}};
+    }
   int first = 0;
   while (first < n && !out.pivots[first].defined()) ++first;
   if (first == n) fail("video", "no frame was inverted");
@@ -523,6 +532,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   for (int t = 0; t < track.frames() && in.read(frame); ++t) {
     const auto tf = Clock::now();
     nlohmann::json fj{{"frame", t}, {"face", edited.edited[t].defined()}};
+    if (edited.edited[t].defined()) fj["inversion"] = edited.inversions[t];
     cv::Mat result_frame = frame;
     if (edited.edited[t].defined()) {
       torch::NoGradGuard no_grad;
@@ -552,6 +562,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
         if (guide.classifier) {
           const auto gp = guide.classifier->predict(images);
           for (const auto& a : edited.applied) {
+            if (!guide.classifier->has_column(a.attribute)) continue;
             const int64_t c = guide.classifier->column(a.attribute);
             fj["guide"][a.attribute] = {gp[0][c].item<double>(), gp[1][c].item<double>()};
           }
@@ -608,6 +619,16 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   s["edits"] = nlohmann::json::array();
   for (const auto& a : edited.applied) s["edits"].push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
   s["personalisation"] = personalisation;
+  double psnr_sum = 0, warm_seconds = 0, cold_seconds = 0;
+  int warm = 0, cold = 0;
+  for (const auto& inv : edited.inversions) {
+    if (inv.is_null()) continue;
+    psnr_sum += inv["psnr"].get<double>();
+    (inv["warm"].get<bool>() ? warm_seconds : cold_seconds) += inv["seconds"].get<double>();
+    ++(inv["warm"].get<bool>() ? warm : cold);
+  }
+  s["inversion"] = {{"mean_psnr", result.faces ? psnr_sum / result.faces : 0.0}, {"warm_frames", warm}, {"cold_frames", cold},
+                    {"seconds_per_warm_frame", warm ? warm_seconds / warm : 0.0}, {"seconds_per_cold_frame", cold ? cold_seconds / cold : 0.0}};
   if (p.measure) {
     t0 = Clock::now();
     pass->finish();

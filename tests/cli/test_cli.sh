@@ -491,6 +491,30 @@ PYEOF
     refuse "photo: unknown attribute" "nosuch" "$T/ph6.jpg" -- "$FACEEDIT" "${PH[@]}" "$PHOTOS/000004.jpg" --attr nosuch -o "$T/ph6.jpg"
   fi
 
+  # --- video: a short clip made here (a photo turning slightly), with the judges' measurements ---
+  if ffmpeg -v error -y -loop 1 -i "$PHOTOS/000004.jpg" -vf "scale=320:320,rotate=0.04*sin(2*PI*t)" -r 12 -frames:v 6 -pix_fmt yuv420p "$T/clip.mp4"; then
+    cp "$T/photo_Smiling.npy" "$T/Smiling.npy"  # the boundary's attribute comes from its name
+    VI=(video --method interfacegan --boundary "$T/Smiling.npy" --strength 2 --crop 128 --inversion-steps 20 --starts 1 --warm-steps 5 --segmenter none --work-dir "$T/video-work")
+    if "$FACEEDIT" "${VI[@]}" "$T/clip.mp4" -o "$T/clip_edited.mp4" >"$T/vi.json" 2>"$T/vi.err" && $PY - "$T" <<'PYEOF'
+import json, os, sys
+t = sys.argv[1]
+line = json.loads(open(f'{t}/vi.json').read().splitlines()[-1])
+for k in ('tl_id', 'tg_id', 'flicker_ratio', 'target_change', 'background_mean_abs', 'codec_mean_abs'):
+  assert k in line, (k, line)
+assert 0.5 < line['tl_id'] < 1.5 and 0.5 < line['tg_id'] < 1.5, line
+assert line['frames'] == 6 and line['faces_found'] == 6, line
+r = json.load(open(f'{t}/clip_edited.json'))
+assert len(r['per_frame']) == 6 and all('identity_to_source' in f and 'judge' in f for f in r['per_frame']), r['per_frame'][0]
+assert os.path.getsize(f'{t}/clip_edited.mp4') > 0 and os.path.getsize(f'{t}/clip_edited.side-by-side.mp4') > 0
+PYEOF
+    then ok "video: edit, side-by-side, per-frame report, TL-ID/TG-ID"; else bad "video: $(tail -3 "$T/vi.err")"; fi
+    echo "not a video" >"$T/not_video.mp4"
+    refuse "video: not a video" "not a video" "$T/vi2.mp4" -- "$FACEEDIT" "${VI[@]}" "$T/not_video.mp4" -o "$T/vi2.mp4"
+    refuse "video: absurd sigma" "landmark-sigma" "$T/vi3.mp4" -- "$FACEEDIT" "${VI[@]}" "$T/clip.mp4" --landmark-sigma 1e9 -o "$T/vi3.mp4"
+  else
+    bad "video: ffmpeg could not make the test clip (scripts/setup.sh installs ffmpeg)"
+  fi
+
 fi
 
 echo "cli: $passed passed, $failed failed"
