@@ -45,3 +45,25 @@ for path in sorted(glob.glob(os.path.join(out, "*.json"))):
 open(os.path.join(out, "table.md"), "w").write("\n".join(rows) + "\n")
 print("\n".join(rows))
 PY
+# Stills: frames 0, 60 and 119 of the side-by-side videos (face region: original | edited), one row each.
+for name in smiling eyeglasses; do
+  [ -s "$OUT/$name.side-by-side.mp4" ] || continue
+  for t in 0 60 119; do
+    ffmpeg -v error -y -i "$OUT/$name.side-by-side.mp4" -vf "select=eq(n\,$t)" -vframes 1 "$OUT/still_${name}_$t.png" || true
+  done
+done
+/usr/bin/python3 - "$OUT" <<'PY'
+import glob, os, sys
+from PIL import Image
+out = sys.argv[1]; rows = []
+for path in sorted(glob.glob(os.path.join(out, "still_*.png"))):
+    im = Image.open(path); w, h = im.size; half = w // 2
+    box = lambda x0: (x0 + half // 2 - h // 4, 0, x0 + half // 2 + h // 4, h // 2)  # the upper middle: the face
+    row = Image.new("RGB", (h, h // 2)); row.paste(im.crop(box(0)), (0, 0)); row.paste(im.crop(box(half)), (h // 2, 0))
+    rows.append(row.resize((512, 256)))
+if rows:
+    sheet = Image.new("RGB", (512, 256 * len(rows)))
+    for i, r in enumerate(rows): sheet.paste(r, (0, 256 * i))
+    sheet.save(os.path.join(out, "stills.jpg"), quality=90)
+    print("video_compare: stills in", os.path.join(out, "stills.jpg"))
+PY
