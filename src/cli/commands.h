@@ -37,6 +37,7 @@ std::vector<uint64_t> parse_seeds(const std::string& text);
 void add_sample_command(CLI::App& app, const GlobalOptions& global);
 void add_photo_command(CLI::App& app, const GlobalOptions& global);
 void add_video_command(CLI::App& app, const GlobalOptions& global);
+void add_serve_command(CLI::App& app, const GlobalOptions& global);
 
 // Makes an option take attribute names as users write them (models::canonical_attribute: any case,
 // aliases such as smile -> smiling); returns the option for chaining.

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   add_sample_command(app, global);
   add_photo_command(app, global);
   add_video_command(app, global);
+  add_serve_command(app, global);
   add_train_editor_command(app, global);
   try {
     app.parse(argc, argv);

@@ -46,6 +46,12 @@ cv::Mat upscale(const cv::Mat& img, int size) {
   return out;
 }
 
+std::vector<const edit::Editor*> editor_refs(const std::vector<std::unique_ptr<edit::Editor>>& editors) {
+  std::vector<const edit::Editor*> refs;
+  for (const auto& e : editors) refs.push_back(e.get());
+  return refs;
+}
+
 }  // namespace
 
 nlohmann::json PhotoResult::to_json() const {
@@ -270,6 +276,10 @@ std::vector<std::unique_ptr<edit::Editor>> PhotoSession::open_editors(const std:
 }
 
 PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
+  return apply(edits, editor_refs(editors));
+}
+
+PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::vector<const edit::Editor*>& editors) {
   auto& s = *s_;
   const auto& prep = prepared();
   if (edits.empty()) fail("photo", "no edit given");
@@ -391,6 +401,11 @@ cv::Mat edited_crop(const cv::Mat& crop, const torch::Tensor& reconstruction, co
 
 torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
                           const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied_edits) {
+  return apply_edits(pivot, space, edits, editor_refs(editors), applied_edits);
+}
+
+torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                          const std::vector<const edit::Editor*>& editors, std::vector<AppliedEdit>& applied_edits) {
   if (editors.size() != edits.size()) fail("edit", "one editor per edit (open_editors)");
   torch::Tensor latent = pivot;
   for (size_t k = 0; k < edits.size(); ++k) {
@@ -405,7 +420,7 @@ torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space,
       applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
     }
     const auto alpha = torch::full({1}, applied.strength, latent.options());
-    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor.get())) {
+    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor)) {
       applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
       latent = applied.walk->point(alpha.abs()).detach();
       if (applied.walk->crossing[0].item<double>() == 0.0) {

@@ -127,6 +127,7 @@ class PhotoSession {
   std::vector<std::unique_ptr<edit::Editor>> open_editors(const std::vector<PhotoEdit>& edits) const;
   // Applies `edits` (with their editors from open_editors()) in sequence to the prepared photo, fuses once.
   PhotoResult apply(const std::vector<PhotoEdit>& edits, const std::vector<std::unique_ptr<edit::Editor>>& editors);
+  PhotoResult apply(const std::vector<PhotoEdit>& edits, const std::vector<const edit::Editor*>& editors);  // editors kept elsewhere
   PhotoResult apply(const std::vector<PhotoEdit>& edits) { return apply(edits, open_editors(edits)); }
 
   const PreparedPhoto& prepared() const;
@@ -143,6 +144,8 @@ class PhotoSession {
 // previous one's result; `flip` picks each edit's sign from the face. Appends what was applied.
 torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
                           const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied);
+torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                          const std::vector<const edit::Editor*>& editors, std::vector<AppliedEdit>& applied);
 
 // Where an edit lands in an aligned crop (face.landmarks set): the portrait mask (fuse.h) faded out
 // towards the crop's edges. CV_32F, the crop's size.

@@ -1,0 +1,94 @@
+// faceedit serve: parse, start the editor server (src/server/editor_server.h), wait.
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "commands.h"
+#include "editor_options.h"
+#include "faceedit/edit/boundary.h"
+#include "faceedit/error.h"
+#include "faceedit/models/model_files.h"
+#include "faceedit/progress.h"
+#include "faceedit/runtime.h"
+#include "../server/editor_server.h"
+
+namespace faceedit::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::vector<std::string> edits, boundary_dirs;
+  server::ServerOptions server;
+};
+
+// Every InterFaceGAN boundary in `dir` (files that do not load as one are skipped, saying why).
+std::vector<edit::EditorSpec> boundaries_in(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".safetensors") files.push_back(e.path());  // ours (the .npy beside them are copies)
+  std::sort(files.begin(), files.end());
+  std::vector<edit::EditorSpec> specs;
+  for (const auto& f : files) {
+    try {
+      edit::load_boundary(f.string());
+      edit::EditorSpec spec;
+      spec.boundary = f.string();
+      specs.push_back(spec);
+    } catch (const Error&) {  // latents, sweeps and other files live there too
+    }
+  }
+  return specs;
+}
+
+void run_serve(ServeOptions o, const GlobalOptions& global) {
+  auto& s = o.server;
+  for (const auto& e : o.edits) s.editors.push_back(edit::parse_edit_step(e).editor);
+  if (o.boundary_dirs.empty() && o.edits.empty() && std::filesystem::is_directory("out/demo")) o.boundary_dirs.push_back("out/demo");
+  for (const auto& d : o.boundary_dirs) {
+    if (!std::filesystem::is_directory(d)) fail(d, "is not a directory");
+    for (auto& spec : boundaries_in(d)) s.editors.push_back(spec);
+  }
+  if (s.editors.empty())
+    fail("serve", "no editors: run scripts/demo.sh (its boundaries in out/demo are the default), or give --boundaries DIR or --edit SPEC");
+  if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1")
+    std::cerr << "serve: listening on " << s.host << ": anyone who can reach it can upload photos (limits apply)\n";
+  std::shared_ptr<models::Generator> g = models::open_generator(s.model_name, parse_device(global.device));
+  server::EditorServer srv(g, s);
+  const int port = srv.bind();
+  std::cout << nlohmann::json{{"url", "http://" + s.host + ":" + std::to_string(port) + "/"}, {"editors", s.editors.size()}}.dump()
+            << std::endl;
+  stop_cleanly_on_signals();
+  std::thread watcher([&srv] {
+    while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    srv.stop();
+  });
+  srv.serve();
+  request_stop();
+  watcher.join();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, const GlobalOptions& global) {
+  auto* cmd = app.add_subcommand("serve", "The face editor in the browser: upload a photo, move sliders, download the edit");
+  auto o = std::make_shared<ServeOptions>();
+  auto& s = o->server;
+  s.photo.crop = 256;
+  cmd->add_option("--host", s.host, "address to listen on (127.0.0.1: this machine only)")->capture_default_str();
+  cmd->add_option("--port", s.port, "port (0: any free one)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--model", s.model_name, "generator (file or known name)")->capture_default_str();
+  cmd->add_option("--boundaries", o->boundary_dirs, "directories of InterFaceGAN boundaries (default: out/demo, made by scripts/demo.sh)");
+  cmd->add_option("--edit", o->edits, "an editor as key=value pairs, e.g. method=transformer,editor=smiling.safetensors (repeat)")
+      ->allow_extra_args(false);
+  cmd->add_option("--inversion-steps", s.photo.inversion_steps, "inversion steps per photo")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--starts", s.photo.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--segmenter", s.photo.segmenter, "portrait segmenter (none: landmark hull only)")->capture_default_str();
+  cmd->add_option("--max-upload-bytes", s.max_upload_bytes, "largest upload accepted")->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+  cmd->add_option("--max-pixels", s.max_pixels, "largest photo accepted (width x height)")->capture_default_str()->check(CLI::Range(1024, 400'000'000));
+  cmd->add_option("--max-queue", s.max_queue, "photos waiting for preparation")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-jobs-per-client", s.max_jobs_per_client, "photos in preparation per client address")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--ttl", s.session_ttl_seconds, "seconds an idle photo is kept")->capture_default_str()->check(CLI::Range(10, 86400 * 7));
+  cmd->callback([o, &global] { run_serve(*o, global); });
+}
+
+}  // namespace faceedit::cli
