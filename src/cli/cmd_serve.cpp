@@ -52,6 +52,8 @@ void run_serve(ServeOptions o, const GlobalOptions& global) {
     fail("serve", "no editors: run scripts/demo.sh (its boundaries in out/demo are the default), or give --boundaries DIR or --edit SPEC");
   if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1")
     std::cerr << "serve: listening on " << s.host << ": anyone who can reach it can upload photos (limits apply)\n";
+  for (const char* name : {"000157.jpg", "000004.jpg", "000009.jpg"})  // a few of the shared CelebA-HQ photos, when present
+    if (const auto p = shared_root() / "data/celebahq-photos" / name; std::filesystem::exists(p)) s.samples.push_back(p);
   std::shared_ptr<models::Generator> g = models::open_generator(s.model_name, parse_device(global.device));
   server::EditorServer srv(g, s);
   const int port = srv.bind();

@@ -15,6 +15,7 @@ const std::string& editor_page() {
  #preview{width:384px;height:384px;background:#ddd;border-radius:6px;display:block;image-rendering:auto}
  .row{display:flex;align-items:center;gap:8px;margin:6px 0}
  .row label{width:130px} .row output{width:44px;text-align:right;font-variant-numeric:tabular-nums}
+ #samples{flex-wrap:wrap;max-width:384px} #samples button{font-size:12px;padding:4px 8px}
  progress{width:384px} #status{min-height:1.2em;color:#555} #error{color:#b00020}
  code{display:block;background:#f0f0f0;padding:8px;border-radius:4px;white-space:pre-wrap;word-break:break-all;max-width:560px;font-size:12px}
  button{padding:6px 12px}
@@ -23,6 +24,7 @@ const std::string& editor_page() {
 <main>
  <div class="panel">
   <div class="row"><input type="file" id="file" accept="image/jpeg,image/png,image/webp,image/bmp"></div>
+  <div class="row" id="samples"></div>
   <progress id="progress" max="1" value="0"></progress>
   <div id="status">Choose a photo with one face.</div><div id="error"></div>
   <img id="preview" alt="aligned face preview">
@@ -83,9 +85,13 @@ async function preview(noEdits) {
   $("preview").dataset.version = String(ticket);
 }
 async function upload(file) {
-  $("error").textContent = ""; photoName = file.name.replace(/[^\w.\-]/g, "_") || "photo.jpg";
+  photoName = file.name.replace(/[^\w.\-]/g, "_") || "photo.jpg";
   const form = new FormData(); form.append("photo", file);
-  const r = await fetch("/api/photos", {method: "POST", body: form});
+  await prepare(fetch("/api/photos", {method: "POST", body: form}));
+}
+async function prepare(request) {
+  $("error").textContent = ""; document.body.dataset.ready = ""; $("before").disabled = $("download").disabled = true;
+  const r = await request;
   const j = await r.json();
   if (!r.ok) { $("error").textContent = j.error; return; }
   photoId = j.id; $("status").textContent = "queued";
@@ -109,6 +115,13 @@ $("download").addEventListener("click", async () => {
   if (!r.ok) { $("error").textContent = (await r.json()).error; return; }
   const a = document.createElement("a"); a.href = URL.createObjectURL(await r.blob()); a.download = "edited.jpg"; a.click();
   $("status").textContent = "ready";
+});
+fetch("/api/samples").then(r => r.json()).then(j => {
+  for (const smp of j.samples) {
+    const b = document.createElement("button"); b.textContent = "sample " + smp.name;
+    b.addEventListener("click", () => { photoName = smp.name; prepare(fetch(`/api/samples/${smp.index}`, {method: "POST"})); });
+    $("samples").appendChild(b);
+  }
 });
 fetch("/api/attributes").then(r => r.json()).then(j => {
   attributes = j.attributes;

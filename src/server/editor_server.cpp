@@ -102,6 +102,7 @@ struct EditorServer::Impl {
   nlohmann::json status_of(const Slot& s);
   std::vector<pipeline::PhotoEdit> parse_edits(const std::string& body, std::vector<const edit::Editor*>& refs);
   void upload(const httplib::Request& req, httplib::Response& res);
+  std::string enqueue(const cv::Mat& photo, const std::string& client);  // the new photo's id
   void preview(const httplib::Request& req, httplib::Response& res);
   void render(const httplib::Request& req, httplib::Response& res);
   void work();
@@ -164,8 +165,12 @@ void EditorServer::Impl::upload(const httplib::Request& req, httplib::Response& 
                              std::to_string(o.max_pixels));
   cv::Mat photo = cv::imdecode(bytes, cv::IMREAD_COLOR);
   if (photo.empty()) throw HttpError(415, "the photo could not be decoded");
+  send_json(res, 202, {{"id", enqueue(photo, req.remote_addr)}});
+}
+
+std::string EditorServer::Impl::enqueue(const cv::Mat& photo, const std::string& client) {
   auto slot = std::make_shared<Slot>();
-  slot->client = req.remote_addr;
+  slot->client = client;
   slot->photo = photo;
   {
     std::lock_guard<std::mutex> lock(m);
@@ -186,7 +191,7 @@ void EditorServer::Impl::upload(const httplib::Request& req, httplib::Response& 
     queue.push_back(slot);
   }
   wake.notify_all();
-  send_json(res, 202, {{"id", slot->id}});
+  return slot->id;
 }
 
 std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::string& body, std::vector<const edit::Editor*>& refs) {
@@ -354,6 +359,17 @@ void EditorServer::Impl::routes() {
     send_json(res, 200, {{"attributes", attributes}, {"model", o.model_name}, {"preview_size", o.photo.crop}});
   });
   http.Post("/api/photos", guarded([this](const httplib::Request& req, httplib::Response& res) { upload(req, res); }));
+  http.Get("/api/samples", [this](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t i = 0; i < o.samples.size(); ++i) list.push_back({{"index", i}, {"name", o.samples[i].filename().string()}});
+    send_json(res, 200, {{"samples", list}});
+  });
+  // A sample is chosen by its index in the server's own list: no request names a file.
+  http.Post("/api/samples/([0-9]{1,3})", guarded([this](const httplib::Request& req, httplib::Response& res) {
+    const size_t i = std::stoul(req.matches[1].str());
+    if (i >= o.samples.size()) throw HttpError(404, "no such sample");
+    send_json(res, 202, {{"id", enqueue(io::read_image(o.samples[i].string()), req.remote_addr)}});
+  }));
   const std::string id = "/api/photos/([0-9a-f]{32})";
   http.Get(id, guarded([this](const httplib::Request& req, httplib::Response& res) {
     auto slot = slot_of(req);

@@ -14,6 +14,7 @@
 //                                       newer one of its stream while waiting gets 409, not stale work)
 //   POST   /api/photos/{id}/render     same body -> image/jpeg, the whole photo edited
 //   DELETE /api/photos/{id}
+//   GET    /api/samples                the server's sample photos; POST /api/samples/{index} -> 202 {"id"}
 //   GET    /                           the page (built into the binary)
 //
 // Hardening: binds 127.0.0.1 unless told otherwise; uploads over max_upload_bytes are refused (413)
@@ -25,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +51,7 @@ struct ServerOptions {
   int max_photos = 64;                      // photos held at once (oldest idle expire first)
   int session_ttl_seconds = 1800;           // idle photos are deleted after this
   int request_timeout_seconds = 30;
+  std::vector<std::filesystem::path> samples;  // photos offered on the page (chosen by index)
 };
 
 class EditorServer {

@@ -54,6 +54,7 @@ class Server : public ::testing::Test {
     edit::EditorSpec spec;
     spec.boundary = boundary;
     options.editors = {spec};
+    options.samples = {photo};
   }
   void start() {
     server = std::make_unique<server::EditorServer>(models::load_generator(model), options);
@@ -189,7 +190,14 @@ TEST_F(Server, BadEditsAndTooManyJobs) {
   EXPECT_NE(error_of(preview(id, R"({"edits": [{"attribute": "nosuch", "strength": 1}]})")).find("no editor"), std::string::npos);
   EXPECT_EQ(preview(id, R"({"edits": [{"attribute": "smiling"}]})")->status, 400);
   EXPECT_EQ(preview(id, R"({"edits": [{"attribute": "smiling", "strength": 1, "method": "pfsf"}]})")->status, 400);
-  EXPECT_EQ(upload(photo_bytes)->status, 202);  // the first job is done: room again
+  // The first job is done: room again, here for a sample photo, chosen by index (never by path).
+  auto samples = client().Get("/api/samples");
+  ASSERT_TRUE(samples);
+  EXPECT_EQ(json::parse(samples->body)["samples"][0]["name"], "000004.jpg");
+  EXPECT_EQ(client().Post("/api/samples/7", "", "text/plain")->status, 404);
+  EXPECT_EQ(client().Post("/api/samples/..%2f..%2fetc", "", "text/plain")->status, 404);
+  auto sample = client().Post("/api/samples/0", "", "text/plain");
+  EXPECT_EQ(sample->status, 202) << sample->body;
 }
 
 TEST_F(Server, LoadOnOneReadyPhoto) {
@@ -197,7 +205,7 @@ TEST_F(Server, LoadOnOneReadyPhoto) {
   start();
   const std::string id = json::parse(upload(photo_bytes)->body)["id"];
   ASSERT_EQ(wait_ready(id), "ready");
-  constexpr int kClients = 8, kEach = 15;
+  constexpr int kClients = 8, kEach = 50;
   std::vector<std::vector<double>> seconds(kClients);
   std::atomic<int> errors{0};
   std::vector<std::thread> clients;
