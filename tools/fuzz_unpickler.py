@@ -1,0 +1,207 @@
+"""Mutation fuzz of the restricted unpickler (faceedit_tools/restricted_pickle.py): hostile pickles
+must always be refused cleanly (ToolError / CorruptPickle) or give plain data, never run code, and
+stay within bounded time and memory.
+
+  /usr/bin/python3 tools/fuzz_unpickler.py [--iterations N] [--seed S]
+
+Inputs: opcode streams built to trick the allow-list (GLOBAL / STACK_GLOBAL / INST with dangerous
+module and callable names, spellings with odd whitespace, names assembled through the memo),
+REDUCE / BUILD / OBJ / NEWOBJ / NEWOBJ_EX on allowed and refused callables, persistent ids,
+recursion and memo bombs, huge declared lengths, and byte-level mutations (flips, splices,
+truncations) of all of those and of valid pickles. Code execution is detected with an audit hook
+(os.system, subprocess, exec, compile, imports of new modules, file opens); each input runs under
+an alarm and an address-space limit.
+"""
+import argparse
+import io
+import os
+import pickle
+import random
+import resource
+import signal
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faceedit_tools import ToolError  # noqa: E402
+from faceedit_tools import restricted_pickle  # noqa: E402
+
+P = pickle
+DANGEROUS = [('os', 'system'), ('posix', 'system'), ('builtins', 'eval'), ('builtins', 'exec'), ('builtins', 'getattr'),
+             ('builtins', '__import__'), ('__builtin__', 'eval'), ('subprocess', 'Popen'), ('subprocess', 'check_output'),
+             ('pickle', 'loads'), ('torch', 'load'), ('numpy', 'load'), ('numpy.lib.npyio', 'load'), ('io', 'open'),
+             ('builtins', 'open'), ('shutil', 'rmtree'), ('torch_utils.persistence', 'exec'), ('runpy', '_run_code'),
+             ('builtins', 'set.__init__'), ('builtins ', 'set'), ('builtins', 'set '), ('builtins\x00', 'set'),
+             ('torch._utils', '_rebuild_tensor_v2'), ('collections', 'OrderedDict.__reduce__'), ('numpy', 'frompyfunc'),
+             ('numpy.core.multiarray', 'scalar'), ('builtins', 'set'), ('collections', 'OrderedDict'), ('dnnlib.util', 'EasyDict'),
+             ('torch_utils.persistence', '_reconstruct_persistent_obj'), ('numpy', 'dtype'), ('numpy', 'ndarray')]
+
+
+def s(text):
+    b = text.encode('utf-8', 'surrogatepass')
+    return P.SHORT_BINUNICODE + bytes([len(b)]) + b if len(b) < 256 else P.BINUNICODE + struct.pack('<I', len(b)) + b
+
+
+def glob_op(module, name):
+    return P.GLOBAL + module.encode() + b'\n' + name.encode() + b'\n'
+
+
+def random_arg(rng):
+    return rng.choice([s('echo PWNED'), P.NONE, P.NEWTRUE, P.BININT1 + b'\x05', P.EMPTY_DICT, P.EMPTY_LIST,
+                       s('x' * rng.randint(0, 300)), P.BININT + struct.pack('<i', rng.randint(-2**31, 2**31 - 1)),
+                       P.MARK + s('type') + s('class') + s('class_name') + s('Net') + s('state') + P.EMPTY_DICT + P.DICT])
+
+
+def hostile(rng):
+    """One hand-shaped hostile stream."""
+    module, name = rng.choice(DANGEROUS)
+    kind = rng.randrange(12)
+    proto = P.PROTO + bytes([rng.choice([2, 4, 5])])
+    if kind == 0:   # GLOBAL + REDUCE
+        body = glob_op(module, name) + random_arg(rng) + P.TUPLE1 + P.REDUCE
+    elif kind == 1:  # STACK_GLOBAL with names assembled through the memo
+        body = s(module) + P.MEMOIZE + s(name) + P.MEMOIZE + P.BINGET + b'\x00' + P.BINGET + b'\x01' + P.STACK_GLOBAL + random_arg(rng) + \
+            P.TUPLE1 + P.REDUCE
+    elif kind == 2:  # INST
+        body = P.MARK + random_arg(rng) + P.INST + module.encode() + b'\n' + name.encode() + b'\n'
+    elif kind == 3:  # OBJ
+        body = P.MARK + glob_op(module, name) + random_arg(rng) + P.OBJ
+    elif kind == 4:  # NEWOBJ / NEWOBJ_EX
+        body = glob_op(module, name) + P.EMPTY_TUPLE + (P.NEWOBJ if rng.random() < 0.5 else P.EMPTY_DICT + P.NEWOBJ_EX)
+    elif kind == 5:  # BUILD with a __setstate__/__dict__ injection on an allowed class
+        body = glob_op('dnnlib.util', 'EasyDict') + P.EMPTY_TUPLE + P.REDUCE + P.MARK + s('__class__') + \
+            glob_op(module, name) + s('__setstate__') + glob_op(module, name) + P.DICT + P.BUILD
+    elif kind == 6:  # persistent ids
+        body = (random_arg(rng) + P.BINPERSID) if rng.random() < 0.5 else P.PERSID + b'storage\n'
+    elif kind == 7:  # recursion bomb
+        depth = rng.choice([1000, 100000, 1000000])
+        body = (P.MARK if rng.random() < 0.5 else P.EMPTY_LIST) * depth + P.NONE
+    elif kind == 8:  # memo bombs
+        body = P.NONE + P.LONG_BINPUT + struct.pack('<I', rng.choice([0xffffffff, 2**31, 10**9])) + P.LONG_BINGET + struct.pack('<I', 7)
+    elif kind == 9:  # huge declared lengths
+        op = rng.choice([P.BINUNICODE8 + struct.pack('<Q', 2**62), P.BINBYTES8 + struct.pack('<Q', 2**60),
+                         P.BINBYTES + struct.pack('<I', 2**31 - 1), P.BYTEARRAY8 + struct.pack('<Q', 2**50),
+                         P.LONG4 + struct.pack('<i', 2**31 - 1)])
+        body = op + b'abc'
+    elif kind == 10:  # the persistent-class hook with hostile metadata
+        meta = P.MARK + s('type') + s(rng.choice(['class', 'function', 'module'])) + s('class_name') + \
+            rng.choice([s('X'), glob_op(module, name), P.NONE]) + s('state') + rng.choice([P.EMPTY_DICT, glob_op(module, name)]) + \
+            s('module_src') + s('import os; os.system("echo PWNED")') + P.DICT
+        body = glob_op('torch_utils.persistence', '_reconstruct_persistent_obj') + meta + P.TUPLE1 + P.REDUCE
+    else:  # allowed callables fed odd arguments
+        body = glob_op(*rng.choice([('builtins', 'set'), ('collections', 'OrderedDict'), ('numpy', 'dtype'),
+                                    ('numpy.core.multiarray', 'scalar'), ('numpy', 'ndarray')])) + \
+            P.MARK + random_arg(rng) + random_arg(rng) + P.TUPLE + P.REDUCE
+    return proto + body + P.STOP
+
+
+def valid(rng):
+    obj = {'G_ema': {'a': [1, 2.5, 'x'], 'b': (None, True)}, 'training_set_kwargs': {'res': 256}, 'n': rng.randint(0, 10**6)}
+    return pickle.dumps(obj, protocol=rng.choice([2, 3, 4, 5]))
+
+
+def mutate(data, rng):
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 6)):
+        op = rng.randrange(5)
+        if op == 0 and b:
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        elif op == 1 and b:
+            del b[rng.randrange(len(b)):][:rng.randint(1, 8)]
+        elif op == 2:
+            i = rng.randrange(len(b) + 1)
+            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        elif op == 3:
+            i = rng.randrange(len(b) + 1)
+            b[i:i] = hostile(rng)[2:-1]  # a hostile fragment spliced in
+        elif b:
+            b = b[:rng.randrange(len(b))]  # truncation
+    return bytes(b)
+
+
+class Executed(Exception):
+    pass
+
+
+WATCHED = ('os.system', 'os.exec', 'os.posix_spawn', 'os.spawn', 'subprocess.Popen', 'exec', 'compile', 'os.remove', 'shutil.rmtree',
+           'os.fork', 'pty.spawn', 'ctypes.dlopen')
+armed = {'on': False, 'modules': set(), 'path': None}
+
+
+def audit(event, args):
+    if not armed['on']:
+        return
+    if event == 'open' and args[0] == armed['path']:
+        return  # the loader reading its input
+    if event.startswith(WATCHED) or (event == 'import' and args[0] not in armed['modules']) or event == 'open':
+        armed['on'] = False
+        raise Executed(f'{event} {str(args)[:120]}')
+
+
+def run_one(path):
+    """'refused', 'loaded' or a finding's description."""
+    signal.alarm(10)
+    armed['modules'] = set(sys.modules)
+    armed['path'] = path
+    armed['on'] = True
+    try:
+        restricted_pickle.load_network_pickle(path, 'fuzz')
+        return 'loaded'
+    except ToolError:
+        return 'refused'
+    except Executed as e:
+        return f'CODE RAN: {e}'
+    except TimeoutError:
+        return 'TIMEOUT (over 10 s)'
+    except BaseException as e:  # noqa: B902 - anything else escaping is a finding
+        return f'UNCLEAN {type(e).__name__}: {str(e)[:200]}'
+    finally:
+        armed['on'] = False
+        signal.alarm(0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--iterations', type=int, default=20000)
+    ap.add_argument('--seed', type=int, default=0)
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (min(4 << 30, hard if hard > 0 else 4 << 30), hard))
+
+    def on_alarm(*_):
+        raise TimeoutError()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    sys.setrecursionlimit(10000)
+    fd, path = tempfile.mkstemp(suffix='.pkl')
+    os.close(fd)
+    sys.addaudithook(audit)
+    # CPython's C unpickler reports "deallocated bytearray object has exported buffers" when a
+    # BYTEARRAY8 read fails midway: an interpreter message on an already refused input, counted.
+    unraisable = []
+    sys.unraisablehook = lambda u: unraisable.append(type(u.exc_value).__name__)
+    counts, findings, t0 = {}, [], time.time()
+    for i in range(a.iterations):
+        r = rng.random()
+        data = hostile(rng) if r < 0.45 else mutate(hostile(rng), rng) if r < 0.8 else mutate(valid(rng), rng)
+        with open(path, 'wb') as f:
+            f.write(data)
+        out = run_one(path)
+        key = out if out in ('refused', 'loaded') else 'finding'
+        counts[key] = counts.get(key, 0) + 1
+        if key == 'finding':
+            findings.append((out, data[:200]))
+            if len(findings) <= 10:
+                print(f'finding {len(findings)}: {out}\n  input: {data[:120]!r}', file=sys.stderr)
+    os.remove(path)
+    print(f'fuzz_unpickler: {a.iterations} inputs in {time.time() - t0:.1f} s: {counts.get("refused", 0)} refused, '
+          f'{counts.get("loaded", 0)} loaded as plain data, {len(findings)} findings '
+          f'({len(unraisable)} interpreter messages on refused inputs)')
+    return 1 if findings else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
