@@ -10,6 +10,7 @@
 # build-fuzz/fuzz/fuzz_NAME FILE). Also: tools/fuzz_unpickler.py (hostile pickles, Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 RUNS="${1:-1000000}"
 shift || true
 HARNESSES=("$@")
@@ -24,7 +25,7 @@ for h in "${HARNESSES[@]}"; do
   mkdir -p $B/corpus/$h $B/logs
   log=$B/logs/$h.log
   if (cd $B && ./fuzz/fuzz_$h -runs="$RUNS" -rss_limit_mb=4096 -max_len=65536 -timeout=20 -print_final_stats=1 \
-        corpus/$h ../fuzz/corpus/$h >"logs/$h.log" 2>&1); then result=ok; else result="FINDING (see $log)"; status=1; fi
+        corpus/$h "$ROOT/fuzz/corpus/$h" >"logs/$h.log" 2>&1); then result=ok; else result="FINDING (see $log)"; status=1; fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")

@@ -21,10 +21,9 @@ std::string dims(int64_t w, int64_t h) { return std::to_string(w) + "x" + std::t
 
 void check_limits(const ImageHeader& h, const ImageLimits& limits, const std::string& path) {
   if (h.width <= 0 || h.height <= 0) fail(path, h.format + " with an empty size " + dims(h.width, h.height) + " (corrupt file)");
-  // Both sides are < 2^32 (header fields), so the product cannot overflow.
-  if (h.width * h.height > limits.max_pixels)
-    fail(path, h.format + " of " + dims(h.width, h.height) + " pixels (" + std::to_string(h.width * h.height) +
-                   ") exceeds the limit of " + std::to_string(limits.max_pixels) + " pixels");
+  // Compared by division: a PNM header's sides are unbounded text, their product could overflow.
+  if (h.width > limits.max_pixels / h.height)
+    fail(path, h.format + " of " + dims(h.width, h.height) + " pixels exceeds the limit of " + std::to_string(limits.max_pixels) + " pixels");
   if (std::min(h.width, h.height) < limits.min_side)
     fail(path, h.format + " of " + dims(h.width, h.height) + " pixels is too small (sides of at least " +
                    std::to_string(limits.min_side) + " pixels expected)");

@@ -44,14 +44,21 @@ bool checksum_ok(const char* h) {
   return sum == stored;
 }
 
-// "path" record of a pax extended header ("<len> path=<value>\n" records).
-std::string pax_path(std::string_view data) {
+// "path" record of a pax extended header ("<len> path=<value>\n" records, <len> counting the whole
+// record). A record whose length is not a decimal number that fits the header is corrupt.
+std::string pax_path(std::string_view data, const std::string& archive, size_t offset) {
+  const auto corrupt = [&] { fail(archive, "corrupt pax header at byte " + std::to_string(offset) + " (a record's length is not valid)"); };
   size_t pos = 0;
   while (pos < data.size()) {
     size_t space = data.find(' ', pos);
     if (space == std::string_view::npos) break;
-    size_t len = std::stoul(std::string(data.substr(pos, space - pos)));
-    if (len == 0 || pos + len > data.size()) break;
+    size_t len = 0;
+    if (space == pos || space - pos > 18) corrupt();
+    for (size_t i = pos; i < space; ++i) {
+      if (data[i] < '0' || data[i] > '9') corrupt();
+      len = len * 10 + static_cast<size_t>(data[i] - '0');
+    }
+    if (len < space - pos + 2 || pos + len > data.size()) corrupt();  // at least "<len> \n"
     std::string_view rec = data.substr(space + 1, len - (space + 1 - pos) - 1);
     if (rec.substr(0, 5) == "path=") return std::string(rec.substr(5));
     pos += len;
@@ -91,7 +98,7 @@ void for_each_tar_file(const std::string& path,
     if (type == 'L') {
       long_name = field(data.data(), data.size());
     } else if (type == 'x') {
-      long_name = pax_path(data);
+      long_name = pax_path(data, path, off);
     } else {
       if (!long_name.empty()) name = long_name;
       long_name.clear();

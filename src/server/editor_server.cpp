@@ -160,7 +160,7 @@ void EditorServer::Impl::upload(const httplib::Request& req, httplib::Response& 
   } catch (const Error& e) {
     throw HttpError(415, std::string(e.what()) + " (JPEG, PNG, WebP or BMP expected)");
   }
-  if (header.width * header.height > o.max_pixels)
+  if (header.width <= 0 || header.height <= 0 || header.width > o.max_pixels / header.height)  // no overflow: by division
     throw HttpError(413, "the photo has " + std::to_string(header.width) + "x" + std::to_string(header.height) + " pixels, over the limit of " +
                              std::to_string(o.max_pixels));
   cv::Mat photo = cv::imdecode(bytes, cv::IMREAD_COLOR);
