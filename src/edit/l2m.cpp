@@ -1,4 +1,5 @@
 #include "faceedit/edit/l2m.h"
+#include "faceedit/io/json_checks.h"
 
 #include "../models/weights.h"
 #include "faceedit/error.h"
@@ -13,6 +14,7 @@ nlohmann::json L2MConfig::to_json() const {
 }
 
 L2MConfig L2MConfig::from_json(const nlohmann::json& j, const std::string& what) {
+  io::check_json_numbers(j, what);
   L2MConfig c;
   try {
     c.attribute = j.at("attribute").get<std::string>();

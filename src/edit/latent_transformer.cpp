@@ -1,4 +1,5 @@
 #include "faceedit/edit/latent_transformer.h"
+#include "faceedit/io/json_checks.h"
 
 #include <algorithm>
 
@@ -15,6 +16,7 @@ nlohmann::json LatentTransformerConfig::to_json() const {
 }
 
 LatentTransformerConfig LatentTransformerConfig::from_json(const nlohmann::json& j, const std::string& what) {
+  io::check_json_numbers(j, what);
   LatentTransformerConfig c;
   try {
     c.attribute = j.at("attribute").get<std::string>();

@@ -61,11 +61,19 @@ torch::Tensor read_npy(const std::string& path) {
   std::vector<int64_t> shape;
   const std::string shape_text = header_field(path, header, "shape");
   const std::regex dim_re("\\d+");
-  for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), dim_re); it != std::sregex_iterator(); ++it)
-    shape.push_back(std::stoll(it->str()));
-  int64_t numel = 1;
-  for (int64_t d : shape) numel *= d;
+  // Each dimension and their product checked against the file's size as they are read, so a hostile
+  // shape can neither overflow the element count nor make the view reach past the data.
   const size_t data_start = header_start + header_len;
+  const uint64_t available = (bytes.size() - data_start) / elem;
+  uint64_t numel = 1;
+  for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), dim_re); it != std::sregex_iterator(); ++it) {
+    const std::string digits = it->str();
+    const uint64_t d = digits.size() > 18 ? UINT64_MAX : std::stoull(digits);
+    if (d > (1ull << 62) || (d > 0 && numel > available / d))
+      fail(path, "truncated data: shape " + shape_text + " needs more than the file's " + std::to_string(bytes.size() - data_start) + " bytes");
+    numel *= d;
+    shape.push_back(static_cast<int64_t>(d));
+  }
   const size_t need = static_cast<size_t>(numel) * elem;
   if (bytes.size() - data_start < need)
     fail(path, "truncated data: " + std::to_string(bytes.size() - data_start) + " bytes, shape needs " +

@@ -1,4 +1,5 @@
 #include "faceedit/models/face_analysis.h"
+#include "faceedit/io/json_checks.h"
 
 #include <map>
 #include <set>
@@ -43,6 +44,7 @@ nlohmann::json InputSpec::to_json() const {
 }
 
 InputSpec InputSpec::from_json(const nlohmann::json& j, const std::string& what) {
+  io::check_json_numbers(j, what);
   InputSpec spec;
   try {
     spec.height = j.at("height").get<int64_t>();

@@ -1,4 +1,5 @@
 #include "faceedit/models/face_classifier.h"
+#include "faceedit/io/json_checks.h"
 
 #include <filesystem>
 
@@ -22,6 +23,7 @@ nlohmann::json FaceClassifierConfig::to_json() const {
 }
 
 FaceClassifierConfig FaceClassifierConfig::from_json(const nlohmann::json& j, const std::string& what) {
+  io::check_json_numbers(j, what);
   FaceClassifierConfig c;
   try {
     c.name = j.at("name").get<std::string>();

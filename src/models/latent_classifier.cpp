@@ -1,4 +1,5 @@
 #include "faceedit/models/latent_classifier.h"
+#include "faceedit/io/json_checks.h"
 
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
@@ -13,6 +14,7 @@ nlohmann::json LatentClassifierConfig::to_json() const {
 }
 
 LatentClassifierConfig LatentClassifierConfig::from_json(const nlohmann::json& j, const std::string& what) {
+  io::check_json_numbers(j, what);
   LatentClassifierConfig c;
   try {
     c.space = j.at("space").get<std::string>();

@@ -1,4 +1,5 @@
 #include "faceedit/models/stylegan2.h"
+#include "faceedit/io/json_checks.h"
 
 #include <cmath>
 
@@ -34,6 +35,7 @@ void StyleGAN2Config::validate(const std::string& where) const {
 }
 
 StyleGAN2Config StyleGAN2Config::from_json(const nlohmann::json& j, const std::string& where) {
+  io::check_json_numbers(j, where);
   StyleGAN2Config c;
   try {
     c.z_dim = j.value("z_dim", c.z_dim);
