@@ -14,7 +14,7 @@ ROOT=$PWD
 RUNS="${1:-1000000}"
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(safetensors npy tar image editor_spec configs)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(safetensors npy tar image editor_spec configs samples http)
 command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clang libomp-dev)" >&2; exit 1; }
 B=build-fuzz
 [ -f $B/build.ninja ] || CC=clang CXX=clang++ cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFACEEDIT_FUZZ=ON

@@ -65,13 +65,18 @@ torch::Tensor read_npy(const std::string& path) {
   // shape can neither overflow the element count nor make the view reach past the data.
   const size_t data_start = header_start + header_len;
   const uint64_t available = (bytes.size() - data_start) / elem;
-  uint64_t numel = 1;
+  // The strides multiply the nonzero dimensions even when one is 0: bound them too (LibTorch reads
+  // values from 2^62 up as symbolic integers).
+  uint64_t numel = 1, strides = 1;
   for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), dim_re); it != std::sregex_iterator(); ++it) {
     const std::string digits = it->str();
-    const uint64_t d = digits.size() > 18 ? UINT64_MAX : std::stoull(digits);
-    if (d > (1ull << 62) || (d > 0 && numel > available / d))
-      fail(path, "truncated data: shape " + shape_text + " needs more than the file's " + std::to_string(bytes.size() - data_start) + " bytes");
+    const uint64_t d = digits.size() > 15 ? UINT64_MAX : std::stoull(digits);
+    if (shape.size() >= 16 || d > (1ull << 48) || strides > (1ull << 48) / std::max<uint64_t>(d, 1))
+      fail(path, "shape " + shape_text.substr(0, 80) + " is not one a .npy file this size can hold");
+    if (d > 0 && numel > available / d)
+      fail(path, "truncated data: shape " + shape_text.substr(0, 80) + " needs more than the file's " + std::to_string(bytes.size() - data_start) + " bytes");
     numel *= d;
+    strides *= std::max<uint64_t>(d, 1);
     shape.push_back(static_cast<int64_t>(d));
   }
   const size_t need = static_cast<size_t>(numel) * elem;
