@@ -1,4 +1,5 @@
 #include "faceedit/edit/sampling.h"
+#include "faceedit/io/json_checks.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -116,11 +117,14 @@ nlohmann::ordered_json make_manifest(const SampleJobParams& p, const models::Gen
 nlohmann::json read_manifest(const fs::path& path) {
   std::ifstream in(path);
   if (!in) fail(path.string(), "cannot read");
+  nlohmann::json j;
   try {
-    return nlohmann::json::parse(in);
+    j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     fail(path.string(), std::string("not valid JSON (") + e.what() + ")");
   }
+  io::check_json_numbers(j, path.string());  // before any integer field is read (found by fuzzing)
+  return j;
 }
 
 // Throws naming the first field of `expected` that `existing` lacks or holds differently.

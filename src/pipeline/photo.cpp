@@ -11,6 +11,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
+#include "faceedit/io/json_checks.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
@@ -128,8 +129,10 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
   std::ifstream in(dir / "prep.json");
   if (!in) return false;
   const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || j.value("version", 0) != kPhotoCacheVersion) return false;
+  if (j.is_discarded()) return false;
   try {
+    io::check_json_numbers(j, (dir / "prep.json").string());  // a damaged entry is a miss, not undefined behaviour
+    if (j.value("version", 0) != kPhotoCacheVersion) return false;
     io::SafetensorsReader file((dir / "tensors.safetensors").string());
     out.ffhq = align_face(out.photo, quad_from(j.at("ffhq_quad")), p.crop);
     const auto lm = j.at("landmarks");

@@ -11,6 +11,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
+#include "faceedit/io/json_checks.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
@@ -44,7 +45,9 @@ nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
   if (!in) return nullptr;
   auto j = nlohmann::json::parse(in, nullptr, false);
-  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+  if (j.is_discarded()) return nullptr;
+  io::check_json_numbers(j, path.string());
+  return j;
 }
 
 void check_stop(const std::string& what) {
@@ -139,7 +142,7 @@ class Reporter {
 // 1. Track the face through the clip (resumable every few frames).
 FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams& p, int frames, int expected, const VideoStageCallback& cb) {
   if (const auto j = read_json(work.track()); j.is_object()) return FaceTrack::from_json(j, p.track);
-  static const FaceDetector detector;
+  static const FaceDetector& detector = *new FaceDetector();  // never destroyed: see align_single_face()
   FaceTracker tracker(detector, p.track);
   io::VideoReader in(input);
   cv::Mat frame;
