@@ -179,10 +179,8 @@ def main():
     fd, path = tempfile.mkstemp(suffix='.pkl')
     os.close(fd)
     sys.addaudithook(audit)
-    # CPython's C unpickler reports "deallocated bytearray object has exported buffers" when a
-    # BYTEARRAY8 read fails midway: an interpreter message on an already refused input, counted.
-    unraisable = []
-    sys.unraisablehook = lambda u: unraisable.append(type(u.exc_value).__name__)
+    # CPython's C unpickler prints "SystemError: deallocated bytearray object has exported buffers"
+    # itself (no hook sees it) when a BYTEARRAY8 read fails midway; that input is still refused.
     counts, findings, t0 = {}, [], time.time()
     for i in range(a.iterations):
         r = rng.random()
@@ -198,8 +196,7 @@ def main():
                 print(f'finding {len(findings)}: {out}\n  input: {data[:120]!r}', file=sys.stderr)
     os.remove(path)
     print(f'fuzz_unpickler: {a.iterations} inputs in {time.time() - t0:.1f} s: {counts.get("refused", 0)} refused, '
-          f'{counts.get("loaded", 0)} loaded as plain data, {len(findings)} findings '
-          f'({len(unraisable)} interpreter messages on refused inputs)')
+          f'{counts.get("loaded", 0)} loaded as plain data, {len(findings)} findings')
     return 1 if findings else 0
 
 
