@@ -31,14 +31,8 @@ void BM_PhotoFirstVsCachedEdit(benchmark::State& state) {
   }
   const cv::Mat photo = faceedit::io::read_image(photo_path.string());
   const fs::path dir = fs::temp_directory_path() / ("faceedit-bench-photo-" + std::to_string(::getpid()));
-  faceedit::edit::Boundary b;
-  torch::manual_seed(0);
-  b.normal = torch::randn({100});
-  b.normal /= b.normal.norm();
-  b.space = "z";
-  b.attribute = "smiling";
   fs::create_directories(dir);
-  faceedit::edit::save_boundary(b, (dir / "b.safetensors").string());
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, "z", "smiling", 0), (dir / "b.safetensors").string());
   faceedit::pipeline::PhotoEdit e;
   e.editor.method = "interfacegan";
   e.editor.boundary = (dir / "b.safetensors").string();

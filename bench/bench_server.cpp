@@ -44,13 +44,8 @@ void BM_Preview(benchmark::State& state) {
   const bool dcgan = state.range(0) == 0;
   const fs::path dir = fs::temp_directory_path() / ("faceedit-bench-server-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  faceedit::edit::Boundary b;
-  torch::manual_seed(0);
-  b.normal = torch::randn({dcgan ? 100 : 512});
-  b.normal /= b.normal.norm();
-  b.space = dcgan ? "z" : "w";
-  b.attribute = "smiling";
-  faceedit::edit::save_boundary(b, (dir / "b.safetensors").string());
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(dcgan ? 100 : 512, dcgan ? "z" : "w", "smiling", 0),
+                                (dir / "b.safetensors").string());
   faceedit::server::ServerOptions o;
   o.port = 0;
   o.model_name = dcgan ? "dcgan-celeba32" : "stylegan2-config-f-256-random";

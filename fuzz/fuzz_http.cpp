@@ -24,14 +24,8 @@ int port = 0;
 
 void start_server() {
   faceedit::set_log_sink([](const std::string&) {});
-  faceedit::edit::Boundary b;
-  torch::manual_seed(0);
-  b.normal = torch::randn({100});
-  b.normal /= b.normal.norm();
-  b.space = "z";
-  b.attribute = "smiling";
   const std::string boundary = "/tmp/faceedit-fuzz-http-" + std::to_string(getpid()) + ".safetensors";
-  faceedit::edit::save_boundary(b, boundary);
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, "z", "smiling", 0), boundary);
   faceedit::server::ServerOptions o;
   o.port = 0;
   o.photo.crop = 64;

@@ -1,5 +1,6 @@
 #include "faceedit/edit/boundary.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <linear.h>
 
 #include <algorithm>
@@ -164,6 +165,16 @@ void save_boundary(const Boundary& boundary, const std::string& path) {
   } else {
     fail(path, "unknown boundary format (use .safetensors or .npy)");
   }
+}
+
+Boundary random_boundary(int64_t dim, const std::string& space, const std::string& attribute, uint64_t seed) {
+  if (dim < 1) fail("random boundary", "needs a dimension >= 1");
+  Boundary b;
+  b.normal = torch::randn({dim}, at::detail::createCPUGenerator(seed));
+  b.normal /= b.normal.norm();
+  b.space = space;
+  b.attribute = attribute;
+  return b;
 }
 
 Boundary load_boundary(const std::string& path) {

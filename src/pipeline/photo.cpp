@@ -72,8 +72,7 @@ struct PhotoSession::State {
   std::string model;
   PhotoParams p;
   StageCallback on_stage;
-  std::unique_ptr<models::FaceClassifier> guide;
-  std::shared_ptr<models::IdentityEmbedder> identity;  // the guide's embedding (never a judge)
+  InversionGuide guide;  // its identity embedding is never a judge
   std::optional<PreparedPhoto> prep;
   mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
   // Kept across apply() calls (a session re-edits one photo many times): G(pivot) of the prepared
@@ -90,12 +89,6 @@ struct PhotoSession::State {
     stage(name, seconds, std::move(info));
   }
   bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const;
-  // The inversion's and personalisation's feature distance: --perceptual, else the guide's features.
-  std::unique_ptr<models::FeatureDistance> features() const {
-    if (!p.perceptual.empty()) return std::make_unique<models::TorchScriptFeatureDistance>(p.perceptual);
-    if (guide) return std::make_unique<models::ClassifierFeatureDistance>(*guide);
-    return nullptr;
-  }
   void personalise(PreparedPhoto& prep) const;
   void store_cached(const fs::path& dir, const PreparedPhoto& prep) const;
 };
@@ -110,15 +103,29 @@ PhotoSession::PhotoSession(std::shared_ptr<models::Generator> g, std::string mod
   s_->model = std::move(model_name);
   s_->p = std::move(params);
   s_->on_stage = std::move(on_stage);
-  if (!s_->p.guide.empty() && s_->p.guide != "none") {
-    const auto path = models::is_trained_set(s_->p.guide) ? models::trained_classifier_path(s_->p.guide).string() : s_->p.guide;
-    s_->guide = models::load_face_classifier(path);
-    s_->guide->to(s_->g->device());
-    s_->identity = std::make_shared<models::ClassifierEmbedder>(*s_->guide);
-  }
+  s_->guide = open_inversion_guide(s_->p, s_->g->device());
 }
 
 PhotoSession::~PhotoSession() = default;
+
+InversionGuide open_inversion_guide(const PhotoParams& p, torch::Device device) {
+  InversionGuide guide;
+  if (!p.guide.empty() && p.guide != "none") {
+    const auto path = models::is_trained_set(p.guide) ? models::trained_classifier_path(p.guide).string() : p.guide;
+    guide.classifier = models::load_face_classifier(path);
+    guide.classifier->to(device);
+    // The embedding and the distance refer to the classifier: each keeps it alive (an editor may
+    // hold the embedding longer than this guide lives).
+    const auto keep = guide.classifier;
+    guide.identity = std::shared_ptr<models::IdentityEmbedder>(new models::ClassifierEmbedder(*keep), [keep](models::IdentityEmbedder* e) { delete e; });
+    if (p.perceptual.empty())
+      guide.features = std::shared_ptr<models::FeatureDistance>(new models::ClassifierFeatureDistance(*keep), [keep](models::FeatureDistance* f) { delete f; });
+  }
+  if (!p.perceptual.empty()) guide.features = std::make_shared<models::TorchScriptFeatureDistance>(p.perceptual);
+  return guide;
+}
+
+const InversionGuide& PhotoSession::guide() const { return s_->guide; }
 
 const PreparedPhoto& PhotoSession::prepared() const {
   if (!s_->prep) fail("photo session", "prepare() a photo first");
@@ -187,7 +194,7 @@ void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto&
 // 3. Personalise around the pivot, inside the portrait mask (g changes in place).
 void PhotoSession::State::personalise(PreparedPhoto& prep) const {
   const auto t0 = Clock::now();
-  std::unique_ptr<models::FeatureDistance> perceptual = features();
+  models::FeatureDistance* perceptual = guide.features.get();
   const int64_t r = g->resolution();
   cv::Mat small;
   cv::resize(prep.mask, small, cv::Size(static_cast<int>(r), static_cast<int>(r)), 0, 0, cv::INTER_AREA);
@@ -195,7 +202,7 @@ void PhotoSession::State::personalise(PreparedPhoto& prep) const {
   PersonalizeParams pp;
   pp.steps = p.personalize_steps;
   pp.progress = true;
-  auto pers = personalize(*g, prep.pivot, prep.space, generator_target(prep.face.crop, *g), mask_t, perceptual.get(), pp);
+  auto pers = personalize(*g, prep.pivot, prep.space, generator_target(prep.face.crop, *g), mask_t, perceptual, pp);
   prep.personalisation = pers.to_json();
   prep.personalisation["steps"] = p.personalize_steps;
   prep.delta = std::move(pers.delta);
@@ -246,14 +253,13 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
 
   // 2. Invert, guided by our classifier's features and identity.
   t0 = Clock::now();
-  const auto perceptual = s.features();
   const auto target = generator_target(prep.face.crop, *s.g);
   InversionParams ip;
   ip.space = space;
   ip.steps = s.p.inversion_steps;
   ip.starts = s.p.starts;
   ip.progress = true;
-  const auto inv = invert(*s.g, target, {perceptual.get(), s.identity.get()}, ip);
+  const auto inv = invert(*s.g, target, {s.guide.features.get(), s.guide.identity.get()}, ip);
   prep.pivot = inv.latent.detach();
   prep.inversion = inv.to_json();
   s.prep_stage("inversion", seconds_since(t0), prep.inversion);
@@ -270,7 +276,7 @@ std::vector<std::unique_ptr<edit::Editor>> PhotoSession::open_editors(const std:
   for (const auto& e : edits) {
     if (!std::isfinite(e.strength) || std::abs(e.strength) > 10)
       fail("strength " + std::to_string(e.strength), "must be a finite number in [-10, 10] (sign: direction, 1: the attribute's crossing)");
-    editors.push_back(edit::open_editor(e.editor, s_->g, s_->identity));
+    editors.push_back(edit::open_editor(e.editor, s_->g, s_->guide.identity));
     if (editors.back()->space() != editors.front()->space())
       fail("edit " + editors.back()->attribute(), "works in " + models::to_string(editors.back()->space()) + ", the first edit in " +
                                                       models::to_string(editors.front()->space()) + " (all edits of a photo share one space)");
@@ -325,14 +331,14 @@ PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::
   m["psnr"] = prep.inversion.value("psnr", 0.0);
   m["identity_cosine"] = prep.inversion.value("identity_cosine", 1.0);
   if (!prep.delta.empty()) m["psnr_personalised"] = psnr(out.reconstruction.clamp(-1, 1), generator_target(prep.face.crop, g));
-  if (s.guide) {
+  if (s.guide.classifier) {
     const auto blended = io::image_to_tensor(blend_crops(prep.face.crop, out.edited_crop, prep.mask)).to(g.device());
-    const auto e = s.identity->embed(torch::cat({crop_t, blended}));
-    m["identity_embedder"] = s.identity->name();
+    const auto e = s.guide.identity->embed(torch::cat({crop_t, blended}));
+    m["identity_embedder"] = s.guide.identity->name();
     m["identity_cosine_edited"] = (e[0] * e[1]).sum().item<double>();
-    const auto p = s.guide->predict(torch::cat({out.reconstruction, out.edited_image}));
+    const auto p = s.guide.classifier->predict(torch::cat({out.reconstruction, out.edited_image}));
     for (const auto& a : out.edits) {
-      const int64_t c = s.guide->column(a.attribute);
+      const int64_t c = s.guide.classifier->column(a.attribute);
       m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
       m["guide_prob_after"][a.attribute] = p[1][c].item<double>();
     }

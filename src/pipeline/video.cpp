@@ -54,24 +54,15 @@ void check_stop(const std::string& what) {
   if (stop_requested()) fail(what, "interrupted; run the same command again to resume where it stopped");
 }
 
-// Gaussian over time on per-frame tensors (undefined: a gap that separates runs), kernels renormalised at run ends.
+// Gaussian over time on per-frame tensors (undefined: a gap that separates runs): temporal_weights().
 std::vector<torch::Tensor> smooth_tensors(const std::vector<torch::Tensor>& series, double sigma) {
-  if (sigma <= 0) return series;
-  const int n = static_cast<int>(series.size()), radius = static_cast<int>(std::ceil(3 * sigma));
+  const int n = static_cast<int>(series.size());
   std::vector<torch::Tensor> out(series.size());
   for (int t = 0; t < n; ++t) {
     if (!series[t].defined()) continue;
     torch::Tensor sum = torch::zeros_like(series[t]);
-    double weights = 0;
-    for (int dir = -1; dir <= 1; dir += 2)
-      for (int k = dir < 0 ? 0 : 1; k <= radius; ++k) {
-        const int u = t + dir * k;
-        if (u < 0 || u >= n || !series[u].defined()) break;
-        const double w = std::exp(-0.5 * k * k / (sigma * sigma));
-        sum += w * series[u];
-        weights += w;
-      }
-    out[t] = sum / weights;
+    for (const auto& [u, w] : temporal_weights(t, n, sigma, [&](int v) { return series[v].defined(); })) sum += w * series[u];
+    out[t] = sum;
   }
   return out;
 }
@@ -173,26 +164,8 @@ FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams
   return track;
 }
 
-struct Guide {
-  std::unique_ptr<models::FaceClassifier> classifier;
-  std::unique_ptr<models::FeatureDistance> features;
-  std::unique_ptr<models::IdentityEmbedder> identity;
-};
-
-Guide open_guide(const PhotoParams& p, torch::Device device) {
-  Guide guide;
-  if (p.guide.empty() || p.guide == "none") return guide;
-  const auto path = models::is_trained_set(p.guide) ? models::trained_classifier_path(p.guide).string() : p.guide;
-  guide.classifier = models::load_face_classifier(path);
-  guide.classifier->to(device);
-  guide.features = p.perceptual.empty() ? std::unique_ptr<models::FeatureDistance>(std::make_unique<models::ClassifierFeatureDistance>(*guide.classifier))
-                                        : std::make_unique<models::TorchScriptFeatureDistance>(p.perceptual);
-  guide.identity = std::make_unique<models::ClassifierEmbedder>(*guide.classifier);
-  return guide;
-}
-
 // 2. Invert every frame with a face, each from the previous frame's latent (resumable per frame).
-void invert_frames(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g, const Guide& guide,
+void invert_frames(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g, const InversionGuide& guide,
                    models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
   std::unique_ptr<models::PortraitSegmenter> segmenter;
   io::VideoReader in(input);
@@ -238,7 +211,7 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
 
 // 2b. One generator personalised on keyframes of the clip (STIT's idea), stored as a weight delta.
 nlohmann::json personalise_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
-                                const Guide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
+                                const InversionGuide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
   const auto delta_path = work.delta(p.personalize_frames, p.photo.personalize_steps);
   if (fs::exists(delta_path)) {
     apply_weight_delta(g, delta_path.string());
@@ -337,22 +310,19 @@ EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models:
 class MaskWindow {
  public:
   MaskWindow(const Work& work, const FaceTrack& track, const models::Generator& g, double sigma)
-      : work_(work), track_(track), g_(g), sigma_(sigma), radius_(sigma > 0 ? static_cast<int>(std::ceil(3 * sigma)) : 0) {}
+      : work_(work), track_(track), g_(g), sigma_(sigma) {}
   cv::Mat at(int t) {
-    for (auto it = cache_.begin(); it != cache_.end();) it = it->first < t - radius_ ? cache_.erase(it) : std::next(it);
+    const auto weights = temporal_weights(t, track_.frames(), sigma_, [&](int u) { return track_.quads[u].has_value(); });
+    int first = t;  // masks before the window are no longer needed
+    for (const auto& [u, w] : weights) first = std::min(first, u);
+    for (auto it = cache_.begin(); it != cache_.end();) it = it->first < first ? cache_.erase(it) : std::next(it);
     cv::Mat sum;
-    double weights = 0;
-    for (int dir = -1; dir <= 1; dir += 2)
-      for (int k = dir < 0 ? 0 : 1; k <= radius_; ++k) {
-        const int u = t + dir * k;
-        if (u < 0 || u >= track_.frames() || !track_.quads[u]) break;
-        const double w = sigma_ > 0 ? std::exp(-0.5 * k * k / (sigma_ * sigma_)) : 1.0;
-        const cv::Mat& m = mask(u);
-        if (sum.empty()) sum = cv::Mat::zeros(m.size(), CV_32F);
-        cv::scaleAdd(m, w, sum, sum);
-        weights += w;
-      }
-    return sum / weights;
+    for (const auto& [u, w] : weights) {
+      const cv::Mat& m = mask(u);
+      if (sum.empty()) sum = cv::Mat::zeros(m.size(), CV_32F);
+      cv::scaleAdd(m, w, sum, sum);
+    }
+    return sum;
   }
 
  private:
@@ -365,7 +335,6 @@ class MaskWindow {
   const FaceTrack& track_;
   const models::Generator& g_;
   double sigma_;
-  int radius_;
   std::map<int, cv::Mat> cache_;
 };
 
@@ -474,7 +443,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   pp.cache_dir.clear();
   PhotoSession session(g, model_name, pp);
   const auto space = session.open_editors(edits).front()->space();
-  const Guide guide = open_guide(p.photo, g->device());
+  const InversionGuide& guide = session.guide();
 
   Work work;
   if (p.work_dir.empty()) {

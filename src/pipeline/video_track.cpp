@@ -134,24 +134,30 @@ void FaceTracker::resume(std::vector<std::optional<Landmarks>> done, const cv::M
 
 FaceTrack FaceTracker::finish() const { return smooth_track(landmarks_, p_); }
 
+std::vector<std::pair<int, double>> temporal_weights(int t, int frames, double sigma, const std::function<bool(int)>& present) {
+  if (sigma <= 0) return {{t, 1.0}};
+  const int radius = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<std::pair<int, double>> w;
+  double total = 0;
+  for (int dir = -1; dir <= 1; dir += 2)
+    for (int k = dir < 0 ? 0 : 1; k <= radius; ++k) {
+      const int u = t + dir * k;
+      if (u < 0 || u >= frames || !present(u)) break;
+      w.emplace_back(u, std::exp(-0.5 * k * k / (sigma * sigma)));
+      total += w.back().second;
+    }
+  for (auto& [u, weight] : w) weight /= total;
+  return w;
+}
+
 std::vector<std::optional<cv::Vec2d>> smooth_series(const std::vector<std::optional<cv::Vec2d>>& series, double sigma) {
-  if (sigma <= 0) return series;
-  const int n = static_cast<int>(series.size()), radius = static_cast<int>(std::ceil(3 * sigma));
+  const int n = static_cast<int>(series.size());
   std::vector<std::optional<cv::Vec2d>> out(series.size());
   for (int t = 0; t < n; ++t) {
     if (!series[t]) continue;
     cv::Vec2d sum(0, 0);
-    double weights = 0;
-    // Within the run of frames around t that all have a value: stop at the first gap either way.
-    for (int dir = -1; dir <= 1; dir += 2)
-      for (int k = dir < 0 ? 0 : 1; k <= radius; ++k) {
-        const int u = t + dir * k;
-        if (u < 0 || u >= n || !series[u]) break;
-        const double w = std::exp(-0.5 * k * k / (sigma * sigma));
-        sum += w * *series[u];
-        weights += w;
-      }
-    out[t] = sum / weights;
+    for (const auto& [u, w] : temporal_weights(t, n, sigma, [&](int v) { return series[v].has_value(); })) sum += w * *series[u];
+    out[t] = sum;
   }
   return out;
 }

@@ -15,14 +15,8 @@ namespace faceedit {
 namespace {
 
 std::string random_boundary(const std::string& attribute, uint64_t seed) {
-  torch::manual_seed(seed);
-  edit::Boundary b;
-  b.normal = torch::randn({100});
-  b.normal /= b.normal.norm();
-  b.space = "z";
-  b.attribute = attribute;
   const auto path = (test::temp_dir() / (attribute + ".safetensors")).string();
-  edit::save_boundary(b, path);
+  edit::save_boundary(edit::random_boundary(100, "z", attribute, seed), path);
   return path;
 }
 

@@ -121,14 +121,8 @@ class VideoEdit : public VideoClip {
     if (IsSkipped()) return;
     FACEEDIT_REQUIRE_SHARED(src, "models/dcgan-celeba32/generator.pt");
     model = test::converted("models/dcgan-celeba32/generator.pt");
-    torch::manual_seed(7);
-    edit::Boundary b;
-    b.normal = torch::randn({100});
-    b.normal /= b.normal.norm();
-    b.space = "z";
-    b.attribute = "smiling";
     boundary = (test::temp_dir() / "video_smiling.safetensors").string();
-    edit::save_boundary(b, boundary);
+    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 7), boundary);
     params.photo.crop = 128;
     params.photo.inversion_steps = 8;
     params.photo.starts = 1;

@@ -34,14 +34,8 @@ class Server : public ::testing::Test {
     FACEEDIT_REQUIRE_SHARED(photo, "data/celebahq-photos/000004.jpg");
     photo_bytes = read_bytes(photo);
     model = test::converted("models/dcgan-celeba32/generator.pt");
-    torch::manual_seed(3);
-    edit::Boundary b;
-    b.normal = torch::randn({100});
-    b.normal /= b.normal.norm();
-    b.space = "z";
-    b.attribute = "smiling";
     const auto boundary = (test::temp_dir() / "server_smiling.safetensors").string();
-    edit::save_boundary(b, boundary);
+    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 3), boundary);
     options.port = 0;
     options.model_name = model;
     options.photo.crop = 128;

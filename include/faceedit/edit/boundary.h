@@ -73,6 +73,10 @@ void save_boundary(const Boundary& boundary, const std::string& path);
 // ("boundary_Smiling.npy" -> "Smiling"), space "". Throws on a zero vector, a wrong shape or arch.
 Boundary load_boundary(const std::string& path);
 
+// A random unit direction, the same for the same seed: a control that learnt nothing (what any edit
+// of that length does), and the stand-in boundary of tests, benchmarks and fuzzing.
+Boundary random_boundary(int64_t dim, const std::string& space, const std::string& attribute, uint64_t seed);
+
 // Throws "<what>: boundary <attribute> has dimension D, expected dim" unless boundary.dim() == dim.
 void check_dimension(const Boundary& boundary, int64_t dim, const std::string& what);
 

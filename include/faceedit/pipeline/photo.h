@@ -44,6 +44,10 @@
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/personalize.h"
 
+namespace faceedit::models {
+class FaceClassifier;
+}
+
 namespace faceedit::pipeline {
 
 enum class Personalize { Auto, Always, Never };  // Auto: when an edit is a PFSF walk
@@ -63,6 +67,16 @@ struct PhotoParams {
   std::filesystem::path cache_dir;  // "" : no cache
   uint64_t cache_max_bytes = 512ull << 20;  // oldest photos evicted beyond this
 };
+
+// Our classifier guiding inversion and personalisation (PhotoParams::guide: a trained set's name, a
+// path, or "none"): its activations as the feature distance (or PhotoParams::perceptual's
+// TorchScript instead) and its embedding as the identity term. Null members where there is none.
+struct InversionGuide {
+  std::shared_ptr<models::FaceClassifier> classifier;
+  std::shared_ptr<models::FeatureDistance> features;
+  std::shared_ptr<models::IdentityEmbedder> identity;
+};
+InversionGuide open_inversion_guide(const PhotoParams& params, torch::Device device);
 
 struct PhotoEdit {
   edit::EditorSpec editor;  // method "pfsf" walks with the supervision classifier
@@ -131,6 +145,7 @@ class PhotoSession {
   PhotoResult apply(const std::vector<PhotoEdit>& edits) { return apply(edits, open_editors(edits)); }
 
   const PreparedPhoto& prepared() const;
+  const InversionGuide& guide() const;  // what prepare() inverts with (a video inverts its frames with it too)
   // Writes aligned.png, reconstruction.png, edited_generator.png, edited_crop.png, mask.png,
   // before_after.jpg, latents.safetensors, walk_K.safetensors, personalised.delta.safetensors.
   void save_intermediates(const std::filesystem::path& dir, const PhotoResult& result) const;

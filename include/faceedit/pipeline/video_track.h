@@ -22,6 +22,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
@@ -67,6 +68,12 @@ class FaceTracker {
 
 // Refined landmarks -> smoothed landmarks and quads (the 'smooth' step above).
 FaceTrack smooth_track(std::vector<std::optional<Landmarks>> landmarks, const TrackParams& params);
+
+// The one temporal kernel of the video pipeline (landmarks, quads, edit offsets, masks): the frames
+// around t within its run (present(u) true for every frame between; the first gap either way ends
+// it), each with its Gaussian weight exp(-k^2 / 2 sigma^2) for |u - t| = k <= ceil(3 sigma), the
+// weights summing to 1. sigma <= 0: frame t alone.
+std::vector<std::pair<int, double>> temporal_weights(int t, int frames, double sigma, const std::function<bool(int)>& present);
 
 // Gaussian smoothing over time of per-frame values (nullopt: a gap, which separates runs); each
 // point's kernel is renormalised where it runs past a run's ends.
