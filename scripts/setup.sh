@@ -20,6 +20,7 @@ packages=(
   python3-pil                                 # tests/tools/tfjs_celebahq_check.py (JPEG input)
   ffmpeg                                      # video: carries the audio track over, H.264 output
   chromium                                    # tests/server/browser_test.cjs drives the editor page headless
+  openmpi-bin libopenmpi-dev                  # mpirun -n N faceedit sample/evaluate/photo --batch (distributed.h)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,8 +6,10 @@
 
 namespace faceedit {
 
-// Sets LibTorch's intra-op thread count. n <= 0 means "all cores": Debian's LibTorch otherwise
-// starts with a single thread on small machines, which halves throughput on 2 cores.
+// Sets LibTorch's intra-op thread count. n <= 0 means "all cores" (under MPI: the node's cores
+// divided among its ranks): Debian's LibTorch otherwise starts with a single thread on small
+// machines, which halves throughput on 2 cores. Also keeps OpenBLAS to one thread of its own (see
+// runtime.cpp: faster beside LibTorch's threads, and the same results in every process layout).
 void set_threads(int n = 0);
 int threads();
 

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "editor_options.h"
+#include "faceedit/distributed.h"
 #include "faceedit/error.h"
 #include "faceedit/seeds.h"
 #include "faceedit/eval/edit_sequence.h"
@@ -19,8 +20,8 @@ namespace faceedit::cli {
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("evaluate", "Edit held-out samples to flip an attribute at a sweep of strengths; judge the results");
   struct Options {
-    std::string model = "dcgan-celeba32", alphas = "0:3:7", output;
-    int64_t n = 500;
+    std::string model = "dcgan-celeba32", alphas = "0:3:7", output, shard;
+    int64_t n = 500, batch = 50;
     uint64_t seed = seeds::kEvaluationSeed;
     edit::EditStep step;
     models::JudgePanelSpec judges = models::judge_panel_default_spec();
@@ -33,7 +34,12 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a sweep grid PNG is written beside it)")->required();
   add_editor_options(cmd, o->step, {"strength"});
+  cmd->add_option("--batch", o->batch, "faces per block (generated and judged together; the unit shared among processes)")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  cmd->add_option("--shard", o->shard,
+                  "K/N: judge only task K's share of N (job arrays without MPI); a run without --shard then merges");
   cmd->callback([o, &global] {
+    stop_cleanly_on_signals();
     const auto device = parse_device(global.device);
     std::shared_ptr<models::Generator> g = models::open_generator(o->model, device);
     auto editor = edit::open_editor(o->step.editor, g);
@@ -48,10 +54,18 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
     sp.alphas = edit::parse_alphas(o->alphas);
     sp.judge_target = o->step.judge_target;
     sp.truncation = o->step.editor.truncation;
+    // Blocks of faces are kept beside the output until it is written: an interrupted run (or the
+    // tasks of a job array, or the ranks of an MPI job) resumes from them.
+    sp.share = job_share(o->shard);
+    sp.batch = o->batch;
+    sp.work_dir = o->output + ".work";
     auto result = eval::evaluate_sweep(*g, *editor, codes, judges, sp);
+    if (!result.merged) return;  // another process merges
     result.json["model"] = o->model;
     result.json["seed"] = o->seed;
     write_evaluation(o->output, result.json, result.grid);
+    std::error_code ec;
+    std::filesystem::remove_all(sp.work_dir, ec);
   });
 }
 

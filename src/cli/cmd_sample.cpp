@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "faceedit/distributed.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/models/judges.h"
 
@@ -13,7 +14,7 @@ void add_sample_command(CLI::App& app, const GlobalOptions& global) {
       "sample", "Sample latents, generate and score their images (resumable shards for InterFaceGAN boundaries)");
   struct Options {
     edit::SampleJobParams job = edit::sample_job_default_params();
-    std::string out;
+    std::string out, shard;
     bool quiet = false;
   };
   auto o = std::make_shared<Options>();
@@ -35,12 +36,16 @@ void add_sample_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("-o,--output", o->out, "sample directory (created; an existing one is resumed)")->required();
   cmd->add_flag("--quiet,-q", o->quiet, "no progress lines");
+  cmd->add_option("--shard", o->shard,
+                  "K/N: compute only task K's share of N (job arrays without MPI; a run without --shard then "
+                  "completes and reports)");
   cmd->callback([o, &global] {
     stop_cleanly_on_signals();
     o->job.device = parse_device(global.device);
     o->job.progress = !o->quiet;
+    o->job.share = job_share(o->shard);
     auto summary = edit::run_sample_job(o->job, o->out);
-    std::cout << summary.dump() << "\n";
+    if (o->job.share.merges() || o->job.share.shard) std::cout << summary.dump() << "\n";  // one line per job or task
   });
 }
 

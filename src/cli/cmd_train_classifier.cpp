@@ -83,7 +83,9 @@ void add_train_classifier_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("--lr", p->learning_rate, "Adam learning rate (cosine decay)")->capture_default_str();
   cmd->add_option("--holdout", p->holdout, "fraction held out for testing")->capture_default_str();
   cmd->add_option("--limit", p->limit, "use a fixed random subset of this many images (0: all)")->capture_default_str();
-  cmd->add_option("--seed", p->seed, "seed of split, shuffling and initialisation")->capture_default_str();
+  cmd->add_option("--seed", p->seed, "seed of the held-out split (and of initialisation and shuffling unless --init-seed)")->capture_default_str();
+  cmd->add_option("--init-seed", p->init_seed,
+                  "seed of initialisation, shuffling and augmentation (default: --seed): another network on the same held-out split");
   cmd->callback([p, out] {
     stop_cleanly_on_signals();
     auto report = train::train_face_classifier(*p, *out);

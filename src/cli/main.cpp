@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "faceedit/distributed.h"
 #include "faceedit/progress.h"
 #include "faceedit/error.h"
 #include "faceedit/models/face_analysis.h"
@@ -47,6 +48,7 @@ CLI::Option* attribute_option(CLI::Option* option) {
 
 int main(int argc, char** argv) {
   using namespace faceedit::cli;
+  faceedit::init_distributed(&argc, &argv);  // only when an MPI launcher started us
   CLI::App app{"faceedit: disentangled face attribute editing in the latent space of GANs"};
   app.require_subcommand(1);
   GlobalOptions global;
@@ -85,12 +87,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const faceedit::Error& e) {
+    faceedit::abort_job_on_error(e.what());
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   } catch (const c10::Error& e) {
+    faceedit::abort_job_on_error(e.what_without_backtrace());
     std::cerr << "error: " << e.what_without_backtrace() << "\n";
     return 1;
   } catch (const std::exception& e) {
+    faceedit::abort_job_on_error(e.what());
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }

@@ -1,8 +1,6 @@
 #include "faceedit/edit/sampling.h"
 #include "faceedit/io/json_checks.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "faceedit/distributed.h"
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/safetensors.h"
@@ -77,25 +76,6 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 }
 
 
-// An exclusive flock on the directory for the job's lifetime (released by the kernel on kill -9).
-class DirLock {
- public:
-  explicit DirLock(const fs::path& dir) {
-    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0) fail(dir.string(), "cannot open the sample directory");
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      fail(dir.string(), "another `faceedit sample` is writing into this directory");
-    }
-  }
-  ~DirLock() { ::close(fd_); }
-  DirLock(const DirLock&) = delete;
-  DirLock& operator=(const DirLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 nlohmann::ordered_json make_manifest(const SampleJobParams& p, const models::Generator& g,
                                      const std::vector<std::string>& columns) {
   nlohmann::ordered_json m;
@@ -139,12 +119,19 @@ void check_manifest(const nlohmann::json& existing, const nlohmann::ordered_json
   }
 }
 
-void remove_stray_temp_files(const fs::path& dir, bool verbose) {
+// Temp files (io::AtomicFile names them "<target>.tmp-<pid>") of the shards this process owns, and
+// of the manifest when it is the one writing it: other processes of the job may be writing theirs.
+void remove_stray_temp_files(const fs::path& dir, const WorkShare& share, bool verbose) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    // Only our own outputs' temp files (io::AtomicFile names them "<target>.tmp-<pid>").
-    const bool ours = name.rfind("manifest.json.tmp-", 0) == 0 ||
-                      (name.rfind("shard-", 0) == 0 && name.find(".safetensors.tmp-") != std::string::npos);
+    bool ours = share.merges() && name.rfind("manifest.json.tmp-", 0) == 0;
+    if (name.rfind("shard-", 0) == 0 && name.find(".safetensors.tmp-") != std::string::npos) {
+      try {
+        ours = share.owns(std::stoll(name.substr(6)));
+      } catch (const std::exception&) {
+        ours = false;
+      }
+    }
     if (!ours) continue;
     std::error_code ec;
     fs::remove(e.path(), ec);
@@ -194,41 +181,56 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) fail(dir_str, "cannot create the sample directory" + (ec ? ": " + ec.message() : ""));
-  DirLock lock(dir);
+  const WorkShare& share = p.share;
+  const std::string who = share.label().empty() ? "sample" : "sample " + share.label();
+  JobLock lock(dir, share, "faceedit sample");
   const fs::path manifest_path = dir / "manifest.json";
-  if (fs::exists(manifest_path)) {
-    check_manifest(read_manifest(manifest_path), manifest, manifest_path);
-  } else {
-    const std::string text = manifest.dump(2) + "\n";
-    io::write_file_atomic(manifest_path, text.data(), text.size());
-  }
-  remove_stray_temp_files(dir, p.progress);
+  // One writer of the manifest in an MPI job (rank 0, before the others read it); tasks of an
+  // array may race to write it, each atomically and with the same bytes.
+  const auto write_or_check_manifest = [&] {
+    if (fs::exists(manifest_path)) {
+      check_manifest(read_manifest(manifest_path), manifest, manifest_path);
+    } else {
+      const std::string text = manifest.dump(2) + "\n";
+      io::write_file_atomic(manifest_path, text.data(), text.size());
+    }
+  };
+  if (!share.mpi || share.index == 0) write_or_check_manifest();
+  share.wait_for_all();
+  if (share.mpi && share.index != 0) write_or_check_manifest();
+  remove_stray_temp_files(dir, share, p.progress);
 
   const int64_t shards = shard_count(p.n, p.shard_size);
+  const auto shard_samples = [&](int64_t i) { return std::min(p.n, (i + 1) * p.shard_size) - i * p.shard_size; };
   std::vector<bool> done(static_cast<size_t>(shards));
-  int64_t done_samples = 0, skipped = 0;
-  for (int64_t i = 0; i < shards; ++i)
+  int64_t mine = 0, done_samples = 0, skipped = 0, todo = 0;  // this process's share
+  for (int64_t i = 0; i < shards; ++i) {
+    if (!share.owns(i)) continue;
+    mine += shard_samples(i);
     if ((done[static_cast<size_t>(i)] = fs::exists(dir / shard_file_name(i)))) {
-      done_samples += std::min(p.n, (i + 1) * p.shard_size) - i * p.shard_size;
+      done_samples += shard_samples(i);
       ++skipped;
+    } else {
+      ++todo;
     }
+  }
   if (p.progress && skipped > 0)
-    log_line(log_text("sample: resuming ", dir_str, ": ", skipped, " of ", shards, " shards already complete"));
+    log_line(log_text(who, ": resuming ", dir_str, ": ", skipped, " of ", skipped + todo, " shards already complete"));
 
   clear_stop();
   torch::NoGradGuard no_grad;
   // All N latents from the generator's own seeded stream; each shard takes its rows.
-  const torch::Tensor z_all = skipped == shards ? torch::Tensor() : g->sample_z(p.n, p.seed).to(torch::kCPU);
-  Progress progress("sample", p.n, "samples", p.progress);
+  const torch::Tensor z_all = todo == 0 ? torch::Tensor() : g->sample_z(p.n, p.seed).to(torch::kCPU);
+  Progress progress(who, mine, "samples", p.progress);
   progress.update(done_samples);
   int64_t written = 0, written_samples = 0;
   for (int64_t i = 0; i < shards; ++i) {
-    if (done[static_cast<size_t>(i)]) continue;
+    if (!share.owns(i) || done[static_cast<size_t>(i)]) continue;
     const int64_t first = i * p.shard_size, k = std::min(p.n, first + p.shard_size) - first;
     std::vector<torch::Tensor> ws, scores;
     for (int64_t b = 0; b < k; b += p.batch) {
       if (stop_requested())
-        fail(dir_str, "interrupted at " + std::to_string(done_samples) + " of " + std::to_string(p.n) +
+        fail(dir_str, "interrupted at " + std::to_string(done_samples) + " of " + std::to_string(mine) +
                           " samples (complete shards are kept); rerun the same command to resume");
       const int64_t m = std::min(p.batch, k - b);
       auto batch = generate_and_score(*g, clf, columns, z_all.narrow(0, first + b, m), p.truncation);
@@ -245,11 +247,19 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
     ++written;
     written_samples += k;
     if (p.progress)
-      log_line(log_text("sample: wrote ", shard_file_name(i), " (samples ", first, "-", first + k - 1, ")"));
+      log_line(log_text(who, ": wrote ", shard_file_name(i), " (samples ", first, "-", first + k - 1, ")"));
   }
   const double secs = progress.elapsed_seconds();
   progress.finish();
+  share.wait_for_all();  // every rank's shards are written before rank 0 reports the whole
+  int64_t complete = 0;
+  for (int64_t i = 0; i < shards; ++i) complete += fs::exists(dir / shard_file_name(i)) ? 1 : 0;
+  if (share.shard && p.progress)
+    log_line(log_text(who, ": done; ", complete, " of ", shards, " shards complete",
+                      complete < shards ? " (the other tasks, or a run without --shard, write the rest)" : ""));
   return {{"dir", dir_str},
+          {"processes", share.count},
+          {"shards_complete", complete},
           {"n", p.n},
           {"shards", shards},
           {"shards_written", written},

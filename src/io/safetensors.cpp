@@ -21,6 +21,7 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 size_t dtype_size(const std::string& dtype) {
+  if (dtype == "F64") return 8;
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
   return 0;
@@ -28,6 +29,7 @@ size_t dtype_size(const std::string& dtype) {
 
 torch::ScalarType dtype_scalar(const std::string& dtype) {
   if (dtype == "F32") return torch::kFloat32;
+  if (dtype == "F64") return torch::kFloat64;
   if (dtype == "F16") return torch::kFloat16;
   return torch::kBFloat16;
 }
@@ -35,6 +37,7 @@ torch::ScalarType dtype_scalar(const std::string& dtype) {
 std::string dtype_name(torch::ScalarType t) {
   if (t == torch::kFloat16) return "F16";
   if (t == torch::kBFloat16) return "BF16";
+  if (t == torch::kFloat64) return "F64";
   return "F32";
 }
 
@@ -95,7 +98,7 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
       if (!v["dtype"].is_string()) fail(path, where + ": dtype is not a string");
       e.dtype = v["dtype"].get<std::string>();
       const size_t elem = dtype_size(e.dtype);
-      if (elem == 0) fail(path, where + ": unsupported dtype " + e.dtype + " (faceedit reads F32, F16, BF16)");
+      if (elem == 0) fail(path, where + ": unsupported dtype " + e.dtype + " (faceedit reads F32, F16, BF16, F64)");
       if (!v["shape"].is_array()) fail(path, where + ": shape is not an array");
       uint64_t numel = 1;
       for (const auto& d : v["shape"]) {
@@ -154,7 +157,8 @@ torch::Tensor SafetensorsReader::load(const std::string& name) const {
   auto view = torch::from_blob(const_cast<uint8_t*>(data_ + e.begin), e.shape,
                                torch::TensorOptions().dtype(dtype_scalar(e.dtype)));
   // from_blob does not copy; the clone/convert detaches the result from the mapping.
-  return e.dtype == "F32" ? view.clone() : view.to(torch::kFloat32);
+  // F64 (sums that must keep every bit: eval/edit_metrics.h) stays double; half types widen.
+  return e.dtype == "F32" || e.dtype == "F64" ? view.clone() : view.to(torch::kFloat32);
 }
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -166,7 +170,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__") fail(path, "'__metadata__' is not a valid tensor name");
     torch::Tensor t = tensor.detach().to(torch::kCPU);
-    if (t.scalar_type() != torch::kFloat16 && t.scalar_type() != torch::kBFloat16) t = t.to(torch::kFloat32);
+    if (t.scalar_type() != torch::kFloat16 && t.scalar_type() != torch::kBFloat16 && t.scalar_type() != torch::kFloat64)
+      t = t.to(torch::kFloat32);
     t = t.contiguous();
     const uint64_t bytes = t.numel() * t.element_size();
     header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};

@@ -79,6 +79,20 @@ struct PhotoSession::State {
   // photo, and the identity judge, loaded on first use.
   torch::Tensor reconstruction;
   std::unique_ptr<models::IdentityEmbedder> judge;
+  // The generator's weights before a photo's personalisation, copied back exactly for the next
+  // photo: subtracting the delta again would leave rounding behind, and a photo's result would
+  // depend on the photos edited before it (a batch shared among processes must not).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> base;  // (the generator's tensor, its saved copy)
+  void save_base() {
+    if (!base.empty()) return;
+    torch::NoGradGuard no_grad;
+    for (auto& t : g->named_tensors()) base.emplace_back(t.value(), t.value().clone());
+  }
+  void restore_base() {
+    torch::NoGradGuard no_grad;
+    for (auto& [t, copy] : base) t.copy_(copy);
+    base.clear();
+  }
 
   void stage(const std::string& name, double seconds, nlohmann::json info = nlohmann::json::object()) const {
     if (on_stage) on_stage({name, seconds, std::move(info)});
@@ -213,7 +227,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   auto& s = *s_;
   if (photo.empty()) fail(name, "is an empty image");
   if (!s.g->has_space(space)) fail(name, "the " + s.g->arch() + " generator has no " + models::to_string(space) + " space");
-  if (s.prep && !s.prep->delta.empty()) add_weight_delta(*s.g, s.prep->delta, -1.0);  // back to the base generator
+  s.restore_base();  // back to the base generator, bit for bit
   s.prep.reset();
   s.reconstruction = torch::Tensor();
   s.prep_timings = nlohmann::json::object();
@@ -228,8 +242,10 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
     prep.from_cache = true;
     s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
     if (!prep.delta.empty()) {
+      s.save_base();
       add_weight_delta(*s.g, prep.delta, 1.0);
     } else if (personalise) {  // cached without (or with another) personalisation: add it
+      s.save_base();
       s.personalise(prep);
       s.store_cached(dir, prep);
     }
@@ -265,7 +281,10 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   s.prep_stage("inversion", seconds_since(t0), prep.inversion);
 
   prep.personalisation = nullptr;
-  if (personalise) s.personalise(prep);
+  if (personalise) {
+    s.save_base();
+    s.personalise(prep);
+  }
   if (!dir.empty()) s.store_cached(dir, prep);
   s.prep = std::move(prep);
   return *s.prep;

@@ -5,6 +5,7 @@
 #include "faceedit/pipeline/photo.h"
 #include "faceedit/pipeline/video.h"
 #include "faceedit/error.h"
+#include "faceedit/io/content_hash.h"
 
 #include <fstream>
 
@@ -14,19 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// FNV-1a, 64 bits: enough to key a cache (a collision costs a wrong cached inversion of another
-// photo with the same size, settings and hash; two independent seeds make that ~2^-128).
-uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
-  const auto* b = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+using io::fnv1a;
+const auto& hex = io::hex64;
 
 uint64_t dir_bytes(const fs::path& dir) {
   uint64_t n = 0;
@@ -55,35 +45,27 @@ nlohmann::json preparation_settings(const std::string& model_name, const models:
 
 std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
                             const PhotoParams& p, models::LatentSpace space) {
-  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  io::ContentHash h;
   const int dims[3] = {photo.rows, photo.cols, photo.type()};
-  a = fnv1a(dims, sizeof dims, a);
-  b = fnv1a(dims, sizeof dims, b);
-  for (int r = 0; r < photo.rows; ++r) {
-    const size_t n = photo.cols * photo.elemSize();
-    a = fnv1a(photo.ptr(r), n, a);
-    b = fnv1a(photo.ptr(r), n, b);
-  }
+  h.add(dims, sizeof dims);
+  for (int r = 0; r < photo.rows; ++r) h.add(photo.ptr(r), photo.cols * photo.elemSize());
   const std::string s = preparation_settings(model_name, g, p, space).dump();
-  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
+  return hex(h.a) + hex(fnv1a(s.data(), s.size(), h.b));  // the settings in one stream: keys as before
 }
 
 std::string video_work_key(const fs::path& input, const std::string& model_name, const models::Generator& g, const VideoParams& p,
                            models::LatentSpace space) {
-  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  io::ContentHash h;
   std::ifstream in(input, std::ios::binary);
   if (!in) fail(input.string(), "cannot be read");
   std::vector<char> buf(1 << 20);
-  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
-    a = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), a);
-    b = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), b);
-  }
+  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) h.add(buf.data(), static_cast<size_t>(in.gcount()));
   auto settings = preparation_settings(model_name, g, p.photo, space);
   settings.update({{"video_v", kVideoWorkVersion}, {"flow", p.track.optical_flow}, {"flow_tolerance", p.track.flow_tolerance},
                    {"landmark_sigma", p.track.landmark_sigma}, {"quad_sigma", p.track.quad_sigma}, {"warm_start", p.warm_start},
                    {"warm_steps", p.warm_steps}, {"max_frames", p.max_frames}});
   const std::string s = settings.dump();
-  return hex(a) + hex(fnv1a(s.data(), s.size(), b));
+  return hex(h.a) + hex(fnv1a(s.data(), s.size(), h.b));
 }
 
 void evict_photo_cache(const fs::path& dir, uint64_t max_bytes) {

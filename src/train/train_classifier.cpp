@@ -101,7 +101,7 @@ nlohmann::json params_fingerprint(const TrainClassifierParams& p, const std::str
   nlohmann::json j = {{"dataset", p.dataset}, {"size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
                       {"epochs", p.epochs}, {"low_res", p.low_res_fraction}, {"weight_decay", p.weight_decay},
                       {"batch", p.batch}, {"lr", p.learning_rate}, {"holdout", p.holdout}, {"limit", p.limit},
-                      {"seed", p.seed}, {"out", out}};
+                      {"seed", p.seed}, {"init_seed", p.init_seed.value_or(p.seed)}, {"out", out}};
   return j;
 }
 
@@ -157,6 +157,7 @@ static void check_train_params(const TrainClassifierParams& p, bool resolved) {
 
 nlohmann::json train_face_classifier(const TrainClassifierParams& params, const std::string& out_path) {
   check_train_params(params, false);
+  const uint64_t init_seed = params.init_seed.value_or(params.seed);
   torch::manual_seed(params.seed);
   auto all = load_labelled_faces(params.dataset, params.limit, params.seed);
   const TrainClassifierParams p = resolve_train_params(params, all.name);
@@ -164,6 +165,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
 
   auto [train_set, test_set] = split_holdout(all, p.holdout, p.seed);
   auto config = classifier_config_for(all.name, p.input_size, p.widths, p.arch);
+  torch::manual_seed(init_seed);  // after the split: networks of other init seeds share it
   FaceClassifier clf(config);
   auto slices = clf.head_slices();
 
@@ -194,7 +196,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
   if (const auto state = ckpt.resume(true, load_model, optimizer)) {
     first_epoch = state->at("epoch").get<int>();
     history = state->at("history");
-    torch::manual_seed(p.seed + static_cast<uint64_t>(first_epoch));
+    torch::manual_seed(init_seed + static_cast<uint64_t>(first_epoch));
     log_line(log_text("train-classifier: resuming from ", ckpt.dir().string(), " after epoch ", first_epoch));
   }
 
@@ -260,7 +262,8 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
 
   nlohmann::json report = {{"dataset", all.name}, {"train_images", train_set.size()}, {"heldout_images", test_set.size()},
                            {"input_size", p.input_size}, {"arch", p.arch}, {"widths", p.widths},
-                           {"epochs", p.epochs}, {"history", history},
+                           {"epochs", p.epochs}, {"seed", p.seed}, {"holdout", p.holdout}, {"limit", p.limit},
+                           {"init_seed", init_seed}, {"history", history},
                            {"heldout", evaluate_classifier(clf, test_set)}};
   clf.save(out_path, report, p.half);
   ckpt.remove();

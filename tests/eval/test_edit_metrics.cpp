@@ -117,3 +117,43 @@ TEST(EditMetrics, PreservationCanBeLeftUnmeasured) {
   p.preserve = {"male"};                        // contradictory: refused
   EXPECT_THROW(eval::evaluate_edits(orig, edited, panel, p), Error);
 }
+
+// Faces judged in parts (blocks of a sweep, possibly by several processes) reduce to the same bits
+// as the faces judged together; and the reduction does not depend on LibTorch's thread count.
+TEST(EditMetrics, PartsReduceToTheSameBitsAsTheWhole) {
+  torch::manual_seed(7);
+  const int64_t n = 37;
+  auto judgments = [&](int64_t first, int64_t count, bool with_background) {
+    torch::manual_seed(100);  // the same faces however they are cut
+    auto images = torch::rand({n, 3, 16, 16}) * 2 - 1;
+    auto probs = torch::rand({n, 4});
+    auto emb = torch::nn::functional::normalize(torch::randn({n, 8}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    auto bg = torch::rand({n, 1, 16, 16});
+    eval::Judgments j{images.narrow(0, first, count), probs.narrow(0, first, count), emb.narrow(0, first, count), {}};
+    if (with_background) j.background = bg.narrow(0, first, count);
+    return j;
+  };
+  auto edited = [&](int64_t first, int64_t count) {
+    auto j = judgments(first, count, false);
+    j.images = (j.images * 0.7 + 0.1).clamp(-1, 1);
+    j.probs = (1 - j.probs);
+    j.embeddings = torch::nn::functional::normalize(j.embeddings + 0.3, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    return j;
+  };
+  const std::vector<AttributeColumn> cols = {{"male"}, {"smiling"}, {"young"}, {"happy"}};
+  eval::EditMetricsParams p{"smiling"};
+  const auto whole = eval::reduce_comparison(eval::compare_faces(judgments(0, n, true), edited(0, n)), cols, p).to_json();
+  std::vector<eval::FaceComparison> parts;
+  for (auto [first, count] : std::vector<std::pair<int64_t, int64_t>>{{0, 5}, {5, 20}, {25, 12}})
+    parts.push_back(eval::compare_faces(judgments(first, count, true), edited(first, count)));
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  const auto merged = eval::reduce_comparison(eval::concat_comparisons(parts), cols, p).to_json();
+  torch::set_num_threads(threads);
+  EXPECT_EQ(whole.dump(), merged.dump());  // every digit of every number
+  EXPECT_GT(whole["background_change"].get<double>(), 0.0);
+  // And the reduction is what the metrics say: identity is the mean cosine, computed directly here.
+  auto o = judgments(0, n, true);
+  auto e = edited(0, n);
+  EXPECT_NEAR(whole["identity_preservation"].get<double>(), (o.embeddings * e.embeddings).sum(1).mean().item<double>(), 1e-6);
+}

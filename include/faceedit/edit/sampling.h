@@ -25,6 +25,9 @@
 // start at shard boundaries, so on the same device and batch size a resumed run is bit-identical to
 // an uninterrupted one (another batch size or device may differ in float rounding only).
 // A run holds an flock on the directory: a second concurrent run into it fails at once.
+// Shared among processes (distributed.h): process K of N writes the shards i with i % N == K; the
+// files are the same whoever writes them. With --shard, a later run without it writes what is
+// missing (nothing, once every task is done) and reports the whole.
 // Memory: the job draws all N latents up front (N * z_dim * 4 bytes: 40 MB for 100k DCGAN samples).
 //
 //   auto p = faceedit::edit::sample_job_default_params();
@@ -40,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "faceedit/distributed.h"
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/models/generator.h"
 
@@ -76,6 +80,9 @@ struct SampleJobParams {
   int64_t batch = 64;  // images per forward pass (not part of the manifest)
   bool progress = true;  // progress lines and one line per shard on stderr
   torch::Device device = torch::kCPU;
+  // This process's share of the shards (distributed.h: MPI rank or --shard K/N; default: all).
+  // Shards are computed the same way by whichever process, so the directory is byte-identical.
+  WorkShare share;
 };
 SampleJobParams sample_job_default_params();
 
@@ -83,8 +90,8 @@ SampleJobParams sample_job_default_params();
 // match `params` (else faceedit::Error naming the differing field). SIGINT/SIGTERM stop the job
 // between batches: it throws faceedit::Error("...interrupted...; rerun the same command to
 // resume"); a second signal kills at once (still safe). Returns a summary:
-//   {"dir", "n", "shards", "shards_written", "shards_skipped", "samples_written", "seconds",
-//    "samples_per_s", "columns"}
+//   {"dir", "processes", "shards_complete", "n", "shards", "shards_written", "shards_skipped",
+//    "samples_written", "seconds", "samples_per_s", "columns"} (written/skipped: this process's)
 nlohmann::json run_sample_job(const SampleJobParams& params, const std::string& dir);
 
 struct SampleSet {

@@ -73,4 +73,19 @@ Judgments judge_images(const torch::Tensor& images, models::JudgePanel& judges, 
 EditMetrics compare_judgments(const Judgments& original, const Judgments& edited,
                               const std::vector<models::AttributeColumn>& columns, const EditMetricsParams& params);
 
+// What the metrics are reduced from, per face: small enough to keep per block of faces and to merge
+// the blocks of several processes (distributed.h). compare_judgments(o, e) ==
+// reduce_comparison(compare_faces(o, e)); reducing the concatenation of parts gives the same bits as
+// reducing the whole, whatever LibTorch's thread count (sums run in double in one fixed order).
+struct FaceComparison {
+  torch::Tensor p0, p1;          // [N, C] float: the judge's probabilities before and after
+  torch::Tensor identity;        // [N] double: cosine of the identity embeddings
+  torch::Tensor background_num;  // [N] double: sum of |pixel change| * (1 - mask); undefined: not measured
+  torch::Tensor background_den;  // [N] double: sum of (1 - mask)
+};
+FaceComparison compare_faces(const Judgments& original, const Judgments& edited);
+FaceComparison concat_comparisons(const std::vector<FaceComparison>& parts);
+EditMetrics reduce_comparison(const FaceComparison& faces, const std::vector<models::AttributeColumn>& columns,
+                              const EditMetricsParams& params);
+
 }  // namespace faceedit::eval

@@ -4,7 +4,7 @@
 // "data_offsets": [begin, end]}, ..., "__metadata__": {str: str}}, then the raw tensor bytes.
 //
 // The reader maps the file read-only and validates it completely before any tensor is used:
-// header length within the file, JSON well formed, dtypes F32/F16/BF16, shape sizes consistent with
+// header length within the file, JSON well formed, dtypes F32/F16/BF16/F64, shape sizes consistent with
 // the byte ranges, ranges inside the data section and not overlapping. Any violation throws
 // faceedit::Error naming the file and the problem. Tensors are returned as float32 copies.
 //
@@ -31,7 +31,7 @@ namespace faceedit::io {
 
 struct TensorEntry {
   std::string name;
-  std::string dtype;  // "F32", "F16" or "BF16"
+  std::string dtype;  // "F32", "F16", "BF16" or "F64"
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte range within the data section
 };
@@ -48,7 +48,7 @@ class SafetensorsReader {
   const std::vector<TensorEntry>& entries() const { return entries_; }  // in file order
   bool contains(const std::string& name) const;
   const TensorEntry& entry(const std::string& name) const;  // throws if absent
-  torch::Tensor load(const std::string& name) const;         // float32, CPU, owns its memory
+  torch::Tensor load(const std::string& name) const;         // float32 (F64: float64), CPU, owns its memory
 
  private:
   std::string path_;

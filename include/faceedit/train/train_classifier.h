@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ struct TrainClassifierParams {
   double learning_rate = 2e-3;
   double holdout = 0.1;
   int64_t limit = 0;  // > 0: train and test on a seed-fixed subset of this many images
-  uint64_t seed = 0;
+  uint64_t seed = 0;                      // the held-out split (and subset) seed
+  std::optional<uint64_t> init_seed;      // initialisation, shuffling, augmentation (unset: seed)
   bool progress = true;
 };
 
@@ -69,5 +71,6 @@ nlohmann::json evaluate_classifier(models::FaceClassifier& clf, const LabelledFa
 // Trains, writes the classifier to `out_path` (safetensors, with the report in its metadata) and
 // returns the report: sizes, per-epoch losses, held-out accuracy and confusion matrices.
 nlohmann::json train_face_classifier(const TrainClassifierParams& params, const std::string& out_path);
+
 
 }  // namespace faceedit::train
