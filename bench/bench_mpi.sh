@@ -13,7 +13,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 S=(sample --model "$MODEL" --n "$N" --shard-size 100 --batch 50 -q)
-"$F" "${S[@]}" --n 100 -o "$T/warm" >/dev/null  # converts the model into the cache first
+"$F" sample --model "$MODEL" --n 100 -q -o "$T/warm" >/dev/null  # converts the model into the cache first
 seconds() {  # seconds DIR CMD...
   local dir="$1"
   shift
@@ -29,7 +29,7 @@ summary="\"one_process_s\":$(printf %.2f "$base")"
 for r in $(seq 1 "$R"); do
   s=$(seconds "$T/mpi$r" mpirun --oversubscribe -n "$r" "$F" "${S[@]}")
   cmp -s "$T/one/shard-00000.safetensors" "$T/mpi$r/shard-00000.safetensors" || { echo "shards differ from one process's" >&2; exit 1; }
-  printf '{"config":"%d MPI ranks, %d threads each","n":%d,"seconds":%.2f,"samples_per_s":%.1f,"vs_one_process":%.3f}\n' \
+  printf '{"config":"%d MPI ranks (mpirun binds each to its cores; %d cores each at most)","n":%d,"seconds":%.2f,"samples_per_s":%.1f,"vs_one_process":%.3f}\n' \
     "$r" "$(( $(nproc) / r > 0 ? $(nproc) / r : 1 ))" "$N" "$s" "$(awk "BEGIN { print $N / $s }")" "$(awk "BEGIN { print $base / $s }")"
   summary="$summary,\"ranks_${r}_s\":$(printf %.2f "$s")"
 done

@@ -39,15 +39,15 @@ void write_json_file(const fs::path& path, const nlohmann::json& j) {
   io::write_file_atomic(path, text.data(), text.size());
 }
 
-// Everything that shapes a photo's result: a directory edited with other settings is refused.
-nlohmann::json batch_job(const std::vector<std::string>& photos, const models::Generator& g, const std::string& model_name,
+// Everything that shapes a photo's result: a directory edited with other settings is refused. The
+// photo list is not part of it: a later run may add photos (records of the others are kept).
+nlohmann::json batch_job(const models::Generator& g, const std::string& model_name,
                          const PhotoBatchParams& p, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
   nlohmann::json edits = nlohmann::json::array();
   for (size_t i = 0; i < p.edits.size(); ++i)
     edits.push_back({{"editor", editors[i]->describe()}, {"strength", p.edits[i].strength}, {"flip", p.edits[i].flip}});
   const auto& q = p.photo;
-  return {{"format", "faceedit.photo-batch-job/1"}, {"model", model_name}, {"config", g.config()}, {"photos", photos},
-          {"edits", edits}, {"crop", q.crop}, {"zoom", q.zoom}, {"shift", q.shift}, {"steps", q.inversion_steps},
+  return {{"format", "faceedit.photo-batch-job/1"}, {"model", model_name}, {"config", g.config()}, {"edits", edits}, {"crop", q.crop}, {"zoom", q.zoom}, {"shift", q.shift}, {"steps", q.inversion_steps},
           {"starts", q.starts}, {"personalize", static_cast<int>(q.personalize)}, {"personalize_steps", q.personalize_steps},
           {"guide", q.guide}, {"perceptual", q.perceptual}, {"segmenter", q.segmenter}, {"identity_judge", q.identity_judge},
           {"poisson", q.poisson}, {"replace", q.replace}};
@@ -103,12 +103,12 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
   PhotoSession session(g, model_name, p.photo);
   const auto editors = session.open_editors(p.edits);  // a bad spec fails before any photo
   const bool personalise = wants_personalisation(p.photo, editors);
-  const auto job = batch_job(photos, *g, model_name, p, editors);
+  const auto job = batch_job(*g, model_name, p, editors);
   const fs::path job_path = out / "job.json";
   const auto claim = [&] {
     if (!fs::exists(job_path)) return write_json_file(job_path, job);
     if (read_json_file(job_path) != job)
-      fail(out_dir, "holds another batch (other photos, model, edits or settings: " + job_path.string() +
+      fail(out_dir, "holds another batch (other model, edits or settings: " + job_path.string() +
                         "); use another -o directory");
   };
   if (!p.share.mpi || p.share.index == 0) claim();

@@ -8,7 +8,9 @@
 // in input order. A photo's result does not depend on which process edits it or on the photos
 // edited before it (the session restores the generator bit for bit), so the directory is
 // byte-identical to a single process's. Rerun after an interruption: photos with a record are
-// skipped. OUTDIR/job.json names the job; another job in the same directory is refused.
+// skipped. OUTDIR/job.json names the job's settings (model, edits, inversion, fusion); a job of
+// other settings in the same directory is refused. The photo list may grow between runs: photos
+// edited before are kept, and batch.json lists the photos of the last run.
 //
 //   auto photos = pipeline::list_batch_photos("shots/");      // sorted image files, or a list file
 //   pipeline::PhotoBatchParams p;  p.edits = {{spec, 1.0, true}};
