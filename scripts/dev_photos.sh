@@ -23,7 +23,7 @@ if [ ! -d "$OUT/dev" ]; then
   tar -xf "$SHARED/data/celebahq-256-dev.tar" -C "$OUT/dev.tmp"
   mv "$OUT/dev.tmp" "$OUT/dev"
 fi
-DEV=$(dirname "$(find "$OUT/dev" -name '1.jpg' | head -1)")
+DEV=$(dirname "$(find "$OUT/dev" -name '1.jpg' -print -quit)")
 args_for() {
   case "$1" in
     interfacegan) echo "--method interfacegan --boundary $C/ifg_$A.safetensors --strength 2" ;;
@@ -34,7 +34,7 @@ args_for() {
 }
 METHODS=(interfacegan transformer l2m pfsf)
 for ((n = STEP; n <= N; n += STEP)); do
-  ls "$DEV"/*.jpg | sort -V | head -"$n" | sed "s|^|$PWD/|" >"$OUT/list.txt"
+  find "$DEV" -name '*.jpg' | sort -V | sed -n "1,${n}p" | sed "s|^\([^/]\)|$PWD/\1|" >"$OUT/list.txt"
   for m in "${METHODS[@]}"; do
     # shellcheck disable=SC2046
     nice -n 5 $F photo --batch "$OUT/list.txt" --flip --attr "$A" $(args_for "$m") -o "$OUT/$m" >>"$OUT/$m.log" 2>>"$OUT/$m.err"
