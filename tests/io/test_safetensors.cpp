@@ -80,6 +80,19 @@ TEST(Safetensors, RoundTripAndLayout) {
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp-" + std::to_string(::getpid())));
 }
 
+// F64 keeps every bit of sums that processes must agree on (eval/edit_metrics.h); it stays double.
+TEST(Safetensors, Float64StaysDouble) {
+  auto d = torch::randn({5}, torch::kDouble) * 1e-3 + 1.0;
+  const auto path = path_of("f64.safetensors");
+  io::write_safetensors(path, {{"d", d}});
+  io::SafetensorsReader r(path);
+  EXPECT_EQ(r.entry("d").dtype, "F64");
+  auto back = r.load("d");
+  EXPECT_EQ(back.scalar_type(), torch::kDouble);
+  EXPECT_TRUE(torch::equal(back, d));
+  EXPECT_FALSE(torch::equal(back.to(torch::kFloat).to(torch::kDouble), d));  // float32 would have lost bits
+}
+
 TEST(Safetensors, RefusesBrokenFiles) {
   io::write_safetensors(path_of("good.safetensors"), {{"w", torch::ones({256})}});
   std::ifstream in(path_of("good.safetensors"), std::ios::binary);
