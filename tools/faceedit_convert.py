@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""faceedit_convert.py IN OUT: convert a face-GAN checkpoint to faceedit's safetensors format.
+"""faceedit_convert.py IN OUT [--network G_ema|D]: convert a face-GAN checkpoint to faceedit's
+safetensors format.
 
-Inputs: a stylegan2-ada-pytorch network pickle (G_ema is converted; read with a restricted
-unpickler, its embedded source is never executed) or the DCGAN CelebA-32 torch.save state_dict.
+Inputs: a stylegan2-ada-pytorch network pickle (G_ema is converted, or with --network D its
+discriminator; read with a restricted unpickler, its embedded source is never executed) or the
+DCGAN CelebA-32 torch.save state_dict.
 OUT is written atomically. Exit status: 0 converted, 1 conversion failed, 2 usage error.
 Failures print one line `error: ...` on stderr (FACEEDIT_DEBUG=1 adds tracebacks of internal errors).
 """
@@ -11,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-USAGE = 'usage: faceedit_convert.py IN OUT'
+USAGE = 'usage: faceedit_convert.py IN OUT [--network G_ema|D]'
 
 
 def _one_line(text):
@@ -22,6 +24,10 @@ def main(argv):
     if len(argv) == 2 and argv[1] in ('-h', '--help'):
         print(__doc__.strip())
         return 0
+    network = 'G_ema'
+    if len(argv) == 5 and argv[3] == '--network':
+        network = argv[4]
+        argv = argv[:3]
     if len(argv) != 3:
         print(USAGE, file=sys.stderr)
         return 2
@@ -34,7 +40,7 @@ def main(argv):
               file=sys.stderr)
         return 1
     try:
-        arch, count = convert_file(in_path, out_path)
+        arch, count = convert_file(in_path, out_path, network)
     except ToolError as e:
         print(f'error: {_one_line(e)}', file=sys.stderr)
         return 1

@@ -11,8 +11,11 @@ void add_convert_command(CLI::App& app, const GlobalOptions&) {
   auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
   cmd->add_option("input", *in, "checkpoint to convert")->required();
   cmd->add_option("output", *out, "output .safetensors")->required();
-  cmd->callback([in, out] {
-    models::convert_checkpoint(*in, *out);
+  auto network = std::make_shared<std::string>("G_ema");
+  cmd->add_option("--network", *network, "which network of a stylegan2-ada-pytorch pickle: G_ema, or D (its discriminator)")
+      ->check(CLI::IsMember({"G_ema", "D"}));
+  cmd->callback([in, out, network] {
+    models::convert_checkpoint(*in, *out, *network);
     std::cout << "wrote " << *out << "\n";
   });
 }

@@ -54,8 +54,8 @@ void run_python_tool(const std::string& script_name, const std::vector<std::stri
     fail(what_for_errors, "conversion failed (the converter's message is above)");
 }
 
-void convert_checkpoint(const std::string& in, const std::string& out) {
-  run_python_tool("faceedit_convert.py", {in, out}, in);
+void convert_checkpoint(const std::string& in, const std::string& out, const std::string& network) {
+  run_python_tool("faceedit_convert.py", {in, out, "--network", network}, in);
 }
 
 static std::string cached_conversion(const fs::path& source) {

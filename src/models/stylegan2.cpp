@@ -7,6 +7,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/numpy_random.h"
 #include "faceedit/nn/ops.h"
+#include "stylegan2_layers.h"
 #include "weights.h"
 
 namespace faceedit::models {
@@ -84,23 +85,8 @@ nlohmann::json StyleGAN2Config::to_json() const {
 
 namespace {
 
-const double kLreluGain = std::sqrt(2.0);
-
-struct FullyConnected : torch::nn::Module {
-  torch::Tensor weight, bias;
-  double weight_gain, bias_gain;
-  Activation act;
-  FullyConnected(int64_t in, int64_t out, Activation act_, double lr_multiplier, double bias_init)
-      : weight_gain(lr_multiplier / std::sqrt(static_cast<double>(in))), bias_gain(lr_multiplier), act(act_) {
-    weight = register_parameter("weight", torch::randn({out, in}) / lr_multiplier);
-    bias = register_parameter("bias", torch::full({out}, bias_init));
-  }
-  torch::Tensor forward(const torch::Tensor& x) const {
-    auto b = bias_gain != 1.0 ? bias * bias_gain : bias;
-    if (act == Activation::Linear) return torch::addmm(b.unsqueeze(0), x, (weight * weight_gain).t());
-    return ops::bias_act(x.matmul((weight * weight_gain).t()), b, act, kLreluGain);
-  }
-};
+using layers::FullyConnected;
+using layers::kLreluGain;
 
 struct Mapping : torch::nn::Module {
   std::vector<std::shared_ptr<FullyConnected>> fcs;
@@ -312,5 +298,9 @@ double StyleGAN2::synthesis_gflop() const {
 }
 
 nlohmann::json StyleGAN2::config() const { return impl_->config.to_json(); }
+
+void StyleGAN2::save(const std::string& path, const nlohmann::json& training_report, bool half) const {
+  save_module(path, *impl_->root, "stylegan2", impl_->config.to_json(), training_report, half);
+}
 
 }  // namespace faceedit::models

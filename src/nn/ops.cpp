@@ -59,6 +59,23 @@ torch::Tensor upfirdn2d(const torch::Tensor& x_in, int up, int px0, int px1, int
 
 torch::Tensor upsample2d(const torch::Tensor& x) { return upfirdn2d(x, 2, 2, 1, 2, 1, 4.0); }
 
+namespace {
+torch::Tensor every_second(const torch::Tensor& x) {
+  return x.slice(2, 0, x.size(2), 2).slice(3, 0, x.size(3), 2);
+}
+}  // namespace
+
+torch::Tensor downsample2d(const torch::Tensor& x) { return every_second(upfirdn2d(x, 1, 1, 1, 1, 1, 1.0)); }
+
+torch::Tensor conv2d_down2(const torch::Tensor& x, const torch::Tensor& w) {
+  const int64_t k = w.size(2);
+  if (k == 1) return F::conv2d(downsample2d(x), w);
+  if (k != 3 || w.size(3) != 3) fail("conv2d_down2", "supports 1x1 and 3x3 kernels, got " + std::to_string(k));
+  // conv2d_resample's padding for down = 2 and a 4-tap filter: k/2 + 1 on each side, all before the conv.
+  auto y = F::conv2d(F::pad(x, F::PadFuncOptions({2, 2, 2, 2})), w);
+  return every_second(upfirdn2d(y, 1, 0, 0, 0, 0, 1.0));
+}
+
 bool upsample2d_add_fusable(const torch::Tensor& img, const torch::Tensor& y) {
   return !needs_autograd({&img, &y}) && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
          img.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast) && img.dim() == 4 &&

@@ -37,15 +37,16 @@ fs::path temp_dir() {
   return dir.path;
 }
 
-std::string converted(const std::string& relative_source) {
+std::string converted(const std::string& relative_source, const std::string& network) {
   static std::map<std::string, std::string> cache;
-  auto it = cache.find(relative_source);
+  const std::string key = relative_source + "#" + network;
+  auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   const std::string source = shared_file(relative_source);
   if (source.empty()) return "";
-  const fs::path out = temp_dir() / (fs::path(source).stem().string() + ".safetensors");
-  models::convert_checkpoint(source, out.string());
-  return cache[relative_source] = out.string();
+  const fs::path out = temp_dir() / (fs::path(source).stem().string() + "-" + network + ".safetensors");
+  models::convert_checkpoint(source, out.string(), network);
+  return cache[key] = out.string();
 }
 
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b) {

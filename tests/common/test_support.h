@@ -19,7 +19,8 @@ std::string shared_file(const std::string& relative);
 std::filesystem::path temp_dir();
 
 // Converts a shared checkpoint once per test process (cached in temp_dir()); "" when absent.
-std::string converted(const std::string& relative_source);
+// network: "G_ema" or "D" (faceedit convert --network).
+std::string converted(const std::string& relative_source, const std::string& network = "G_ema");
 
 // max |a - b| / max |b|.
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b);

@@ -34,6 +34,54 @@ torch::Tensor naive_upfirdn2d(const torch::Tensor& x, int up, int px0, int px1, 
   return out;
 }
 
+// FIR [1,3,3,1] on the zero-padded image, sampled at every second position: out[i][j] =
+// sum f[a] f[b] xpad[2i + a][2j + b] (NVIDIA's upfirdn2d with down = 2).
+torch::Tensor naive_fir_down2(const torch::Tensor& x, int pad) {
+  const double f1[4] = {1, 3, 3, 1};
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t oh = (h + 2 * pad - 4) / 2 + 1, ow = (w + 2 * pad - 4) / 2 + 1;
+  auto out = torch::zeros({n, c, oh, ow}, torch::kFloat64);
+  auto xa = x.accessor<double, 4>();
+  auto oa = out.accessor<double, 4>();
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          double s = 0;
+          for (int ky = 0; ky < 4; ++ky)
+            for (int kx = 0; kx < 4; ++kx) {
+              const int64_t iy = 2 * oy + ky - pad, ix = 2 * ox + kx - pad;
+              if (iy >= 0 && ix >= 0 && iy < h && ix < w) s += xa[b][ch][iy][ix] * f1[ky] * f1[kx] / 64.0;
+            }
+          oa[b][ch][oy][ox] = s;
+        }
+  return out;
+}
+
+// Plain cross-correlation with zero padding `pad` (torch.nn.functional.conv2d's definition).
+torch::Tensor naive_conv2d(const torch::Tensor& x, const torch::Tensor& w, int64_t pad) {
+  const int64_t n = x.size(0), ci = x.size(1), h = x.size(2), wd = x.size(3), co = w.size(0), k = w.size(2);
+  const int64_t oh = h + 2 * pad - k + 1, ow = wd + 2 * pad - k + 1;
+  auto out = torch::zeros({n, co, oh, ow}, torch::kFloat64);
+  auto xa = x.accessor<double, 4>();
+  auto wa = w.accessor<double, 4>();
+  auto oa = out.accessor<double, 4>();
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t o = 0; o < co; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          double s = 0;
+          for (int64_t c = 0; c < ci; ++c)
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t iy = y + ky - pad, ix = xx + kx - pad;
+                if (iy >= 0 && ix >= 0 && iy < h && ix < wd) s += xa[b][c][iy][ix] * wa[o][c][ky][kx];
+              }
+          oa[b][o][y][xx] = s;
+        }
+  return out;
+}
+
 // Per-sample modulated weights built explicitly, then direct convolution loops.
 torch::Tensor naive_modconv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                             bool demodulate, int up) {
@@ -90,6 +138,24 @@ TEST(Ops, Upfirdn2dMatchesDefinition) {
   // Upsampling a constant image keeps it constant away from the borders.
   auto ones = upsample2d(torch::ones({1, 1, 6, 6}, torch::kFloat64));
   EXPECT_NEAR(ones[0][0][5][5].item<double>(), 1.0, 1e-12);
+}
+
+// The discriminator's resampling: downsample2d = FIR then every second sample (padding 1);
+// conv2d_down2 = conv with padding 2 then FIR-down without padding (k = 3), or FIR-down then a
+// 1x1 conv (k = 1), as conv2d_resample does it.
+TEST(Ops, DownsamplingMatchesDefinition) {
+  torch::manual_seed(4);
+  auto x = torch::randn({2, 3, 8, 8}, torch::kFloat64);
+  auto down = downsample2d(x);
+  ASSERT_EQ(down.sizes(), (std::vector<int64_t>{2, 3, 4, 4}));
+  EXPECT_TRUE(torch::allclose(down, naive_fir_down2(x, 1), 1e-10, 1e-12));
+  auto w3 = torch::randn({5, 3, 3, 3}, torch::kFloat64);
+  auto got3 = conv2d_down2(x, w3);
+  ASSERT_EQ(got3.sizes(), (std::vector<int64_t>{2, 5, 4, 4}));
+  EXPECT_TRUE(torch::allclose(got3, naive_fir_down2(naive_conv2d(x, w3, 2), 0), 1e-10, 1e-12));
+  auto w1 = torch::randn({5, 3, 1, 1}, torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(conv2d_down2(x, w1), naive_conv2d(naive_fir_down2(x, 1), w1, 0), 1e-10, 1e-12));
+  EXPECT_THROW(conv2d_down2(x, torch::randn({5, 3, 5, 5}, torch::kFloat64)), Error);
 }
 
 TEST(Ops, ModulatedConvMatchesDefinition) {

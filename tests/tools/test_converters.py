@@ -261,6 +261,41 @@ class StyleGAN2Conversion(ConverterCliCase):
                                    "'D', 'G'", 'not a stylegan2-ada-pytorch network pickle')
 
 
+class DiscriminatorConversion(ConverterCliCase):
+    def test_tiny32_discriminator_converts(self):
+        need(TINY32)
+        proc = run_py(CONVERT, TINY32, self.out, '--network', 'D')
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        tensors, meta = load_file(self.out)
+        self.assertEqual(meta['faceedit.arch'], 'stylegan2-discriminator')
+        cfg = json.loads(meta['faceedit.config'])
+        self.assertEqual((cfg['img_resolution'], cfg['channel_base'], cfg['channel_max']), (32, 2048, 256))
+        self.assertEqual((cfg['conv_clamp'], cfg['mbstd_group_size'], cfg['mbstd_num_channels']), (256, 4, 1))
+        self.assertEqual(cfg['architecture'], 'resnet')
+        # b32: fromrgb (2) + conv0 (2) + conv1 (2) + skip (1); b16, b8: 5 each; b4: 6.
+        self.assertEqual(len(tensors), 23)
+        shapes = {k: tuple(v.shape) for k, v in tensors.items()}
+        self.assertEqual(shapes['b32.fromrgb.weight'], (64, 3, 1, 1))
+        self.assertEqual(shapes['b4.conv.weight'], (256, 257, 3, 3))
+        self.assertEqual(shapes['b4.fc.weight'], (256, 4096))
+        d = load_network_pickle(TINY32)['D']
+        originals = dict(stylegan2.state_dict_items(d, '', 'tiny32'))
+        for name, t in tensors.items():
+            self.assertTrue(torch.equal(t, originals[name]), name)
+
+    def test_no_d_refused(self):
+        meta = {'type': 'class', 'version': 6, 'module_src': '', 'class_name': 'Generator',
+                'state': {}}
+        path = self.write('g_only.pkl', pickle.dumps({'G_ema': Persistent(meta)}))
+        self.assert_failed_cleanly(run_py(CONVERT, path, self.out, '--network', 'D'),
+                                   "g_only.pkl: no 'D' in this pickle")
+
+    def test_unknown_network_refused(self):
+        need(TINY32)
+        self.assert_failed_cleanly(run_py(CONVERT, TINY32, self.out, '--network', 'G'),
+                                   "--network 'G'")
+
+
 class HostilePickles(ConverterCliCase):
     def test_os_system_refused(self):
         # Protocol 0, spelled exactly as an attacker would: os.system('touch MARKER').

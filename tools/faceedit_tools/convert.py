@@ -3,7 +3,7 @@ import os
 
 import torch
 
-from . import ToolError, dcgan, stylegan2
+from . import ToolError, dcgan, stylegan2, stylegan2_discriminator
 from .restricted_pickle import CorruptPickle, load_network_pickle, torch_error_text
 from .safetensors_io import save_file
 
@@ -37,12 +37,23 @@ def detect(path):
     return 'unknown'
 
 
-def convert_file(in_path, out_path):
-    """Convert IN to a faceedit safetensors file at OUT. Returns (arch, number of tensors)."""
+NETWORKS = ('G_ema', 'D')
+
+
+def convert_file(in_path, out_path, network='G_ema'):
+    """Convert IN to a faceedit safetensors file at OUT. Returns (arch, number of tensors).
+
+    network: which network of a stylegan2-ada-pytorch pickle ('G_ema', or 'D', the discriminator).
+    """
+    if network not in NETWORKS:
+        raise ToolError(f'--network {network!r}: expected one of {", ".join(NETWORKS)}')
     kind = detect(in_path)
     if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
         raise ToolError(f'{out_path}: output would overwrite the input')
     if kind == 'torch':
+        if network != 'G_ema':
+            raise ToolError(f'{in_path}: a torch.save checkpoint holds one generator; --network '
+                            f'{network} needs a stylegan2-ada-pytorch network pickle')
         tensors, metadata = dcgan.convert(load_torch_checkpoint(in_path), in_path)
     else:
         try:
@@ -55,6 +66,7 @@ def convert_file(in_path, out_path):
             raise ToolError(f'{in_path}: unrecognised input format (expected a stylegan2-ada-'
                             'pytorch network pickle or a torch.save DCGAN generator state_dict)'
                             ) from None
-        tensors, metadata = stylegan2.convert(root, in_path)
+        module = stylegan2 if network == 'G_ema' else stylegan2_discriminator
+        tensors, metadata = module.convert(root, in_path)
     save_file(tensors, out_path, metadata)
     return metadata['faceedit.arch'], len(tensors)

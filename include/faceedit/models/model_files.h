@@ -36,7 +36,8 @@ void run_python_tool(const std::string& script_name, const std::vector<std::stri
                      const std::string& what_for_errors);
 
 // Runs the Python converter: IN (.pkl/.pt) -> OUT (.safetensors). Throws faceedit::Error on failure.
-void convert_checkpoint(const std::string& in, const std::string& out);
+// network: "G_ema" (the generator), or "D" (a stylegan2-ada-pytorch pickle's discriminator).
+void convert_checkpoint(const std::string& in, const std::string& out, const std::string& network = "G_ema");
 
 // resolve_model() + load_generator().
 std::unique_ptr<Generator> open_generator(const std::string& spec, torch::Device device = torch::kCPU);

@@ -58,6 +58,9 @@ class StyleGAN2 : public Generator {
   // Parameters and buffers under their original names, for loading, saving and weight deltas.
   torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override;
   torch::Tensor w_avg() const;
+  // Writes the weights with the config in the metadata, as the converter does (atomic); `half`
+  // stores float16 (loading widens back to float32).
+  void save(const std::string& path, const nlohmann::json& training_report = {}, bool half = false) const;
 
  private:
   struct Impl;

@@ -27,6 +27,15 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, int up, int pad_x0, int pad_x1, 
 // 2x upsampling of images (the skip toRGB path): upfirdn2d(x, f, up=2, padding [2,1,2,1], gain=4).
 torch::Tensor upsample2d(const torch::Tensor& x);
 
+// NVIDIA's downsample2d: the FIR filter with padding 1 on each side, then every second sample
+// (H x W -> H/2 x W/2). The discriminator's skip path and lowpass.
+torch::Tensor downsample2d(const torch::Tensor& x);
+
+// conv2d_resample(x, w, f, down=2, padding=k/2) as the discriminator runs it, for k = 1 or 3
+// (w already scaled by its weight gain): k = 1 downsamples first, then convolves; k = 3 pads by 2,
+// convolves, then filters and keeps every second sample. Differentiable (LibTorch ops).
+torch::Tensor conv2d_down2(const torch::Tensor& x, const torch::Tensor& w);
+
 // upsample2d(img) + y; without autograd it adds into y in place (y must not be used elsewhere).
 // The dispatcher: upsample2d_add_fused when upsample2d_add_fusable, else the composition.
 torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y);
