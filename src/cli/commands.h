@@ -31,6 +31,8 @@ void add_report_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
 void add_boundary_command(CLI::App& app, const GlobalOptions& global);
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global);
+void add_train_gan_command(CLI::App& app, const GlobalOptions& global);
+void add_evaluate_gan_command(CLI::App& app, const GlobalOptions& global);
 
 // "0-15", "3,7,9", "0-3,10" -> seeds (errors name --seeds).
 std::vector<uint64_t> parse_seeds(const std::string& text);

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
   add_video_command(app, global);
   add_serve_command(app, global);
   add_train_editor_command(app, global);
+  add_train_gan_command(app, global);
+  add_evaluate_gan_command(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -133,7 +133,7 @@ void claim_work_dir(const fs::path& dir, const nlohmann::json& job, const WorkSh
 }
 
 std::string block_file(const fs::path& dir, int64_t i) {
-  char name[32];
+  char name[48];
   std::snprintf(name, sizeof name, "block-%05lld.safetensors", static_cast<long long>(i));
   return (dir / name).string();
 }

@@ -24,6 +24,7 @@ size_t dtype_size(const std::string& dtype) {
   if (dtype == "F64") return 8;
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
+  if (dtype == "U8") return 1;
   return 0;
 }
 
@@ -31,6 +32,7 @@ torch::ScalarType dtype_scalar(const std::string& dtype) {
   if (dtype == "F32") return torch::kFloat32;
   if (dtype == "F64") return torch::kFloat64;
   if (dtype == "F16") return torch::kFloat16;
+  if (dtype == "U8") return torch::kUInt8;
   return torch::kBFloat16;
 }
 
@@ -38,6 +40,7 @@ std::string dtype_name(torch::ScalarType t) {
   if (t == torch::kFloat16) return "F16";
   if (t == torch::kBFloat16) return "BF16";
   if (t == torch::kFloat64) return "F64";
+  if (t == torch::kUInt8) return "U8";
   return "F32";
 }
 
@@ -98,7 +101,7 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
       if (!v["dtype"].is_string()) fail(path, where + ": dtype is not a string");
       e.dtype = v["dtype"].get<std::string>();
       const size_t elem = dtype_size(e.dtype);
-      if (elem == 0) fail(path, where + ": unsupported dtype " + e.dtype + " (faceedit reads F32, F16, BF16, F64)");
+      if (elem == 0) fail(path, where + ": unsupported dtype " + e.dtype + " (faceedit reads F32, F16, BF16, F64, U8)");
       if (!v["shape"].is_array()) fail(path, where + ": shape is not an array");
       uint64_t numel = 1;
       for (const auto& d : v["shape"]) {
@@ -157,8 +160,9 @@ torch::Tensor SafetensorsReader::load(const std::string& name) const {
   auto view = torch::from_blob(const_cast<uint8_t*>(data_ + e.begin), e.shape,
                                torch::TensorOptions().dtype(dtype_scalar(e.dtype)));
   // from_blob does not copy; the clone/convert detaches the result from the mapping.
-  // F64 (sums that must keep every bit: eval/edit_metrics.h) stays double; half types widen.
-  return e.dtype == "F32" || e.dtype == "F64" ? view.clone() : view.to(torch::kFloat32);
+  // F64 (sums that must keep every bit: eval/edit_metrics.h) stays double, U8 (images) stays
+  // uint8; half types widen.
+  return e.dtype == "F32" || e.dtype == "F64" || e.dtype == "U8" ? view.clone() : view.to(torch::kFloat32);
 }
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -170,7 +174,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__") fail(path, "'__metadata__' is not a valid tensor name");
     torch::Tensor t = tensor.detach().to(torch::kCPU);
-    if (t.scalar_type() != torch::kFloat16 && t.scalar_type() != torch::kBFloat16 && t.scalar_type() != torch::kFloat64)
+    if (t.scalar_type() != torch::kFloat16 && t.scalar_type() != torch::kBFloat16 && t.scalar_type() != torch::kFloat64 &&
+        t.scalar_type() != torch::kUInt8)
       t = t.to(torch::kFloat32);
     t = t.contiguous();
     const uint64_t bytes = t.numel() * t.element_size();

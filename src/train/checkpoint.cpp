@@ -22,8 +22,19 @@ std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
 Checkpoint::Checkpoint(const std::string& out_path, nlohmann::json fingerprint)
     : dir_(out_path + ".ckpt"), fingerprint_(std::move(fingerprint)) {}
 
+namespace {
+fs::path optimizer_file(const fs::path& dir, size_t i) {
+  return dir / (i == 0 ? std::string("optimizer.pt") : "optimizer-" + std::to_string(i) + ".pt");
+}
+}  // namespace
+
 std::optional<nlohmann::json> Checkpoint::resume(bool resume, const std::function<void(const std::string&)>& load_model,
                                                  torch::optim::Optimizer& optimizer) const {
+  return this->resume(resume, load_model, Optimizers{&optimizer});
+}
+
+std::optional<nlohmann::json> Checkpoint::resume(bool resume, const std::function<void(const std::string&)>& load_model,
+                                                 const Optimizers& optimizers) const {
   const fs::path state_file = dir_ / "state.json";
   if (!resume || !fs::exists(state_file)) return std::nullopt;
   std::ifstream in(state_file);
@@ -34,18 +45,23 @@ std::optional<nlohmann::json> Checkpoint::resume(bool resume, const std::functio
     fail(state_file.string(), "was made with other settings (" + differing_keys(state["fingerprint"], fingerprint_) +
                                   "); rerun with those, or remove " + dir_.string() + " to start over");
   load_model(model_file().string());
-  torch::load(optimizer, (dir_ / "optimizer.pt").string());
+  for (size_t i = 0; i < optimizers.size(); ++i) torch::load(*optimizers[i], optimizer_file(dir_, i).string());
   state.erase("fingerprint");
   return state;
 }
 
 void Checkpoint::save(const std::function<void(const std::string&)>& save_model, torch::optim::Optimizer& optimizer,
                       nlohmann::json state) const {
+  save(save_model, Optimizers{&optimizer}, std::move(state));
+}
+
+void Checkpoint::save(const std::function<void(const std::string&)>& save_model, const Optimizers& optimizers,
+                      nlohmann::json state) const {
   fs::create_directories(dir_);
   save_model(model_file().string());
-  {
-    io::AtomicFile f(dir_ / "optimizer.pt");
-    torch::save(optimizer, f.temp_path().string());
+  for (size_t i = 0; i < optimizers.size(); ++i) {
+    io::AtomicFile f(optimizer_file(dir_, i));
+    torch::save(*optimizers[i], f.temp_path().string());
     f.commit();
   }
   state["fingerprint"] = fingerprint_;

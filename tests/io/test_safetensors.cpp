@@ -93,6 +93,18 @@ TEST(Safetensors, Float64StaysDouble) {
   EXPECT_FALSE(torch::equal(back.to(torch::kFloat).to(torch::kDouble), d));  // float32 would have lost bits
 }
 
+// U8 holds images (training sets packed for another machine); read back as uint8, byte for byte.
+TEST(Safetensors, Uint8StaysBytes) {
+  auto images = torch::randint(0, 256, {3, 3, 4, 4}, torch::kUInt8);
+  const auto path = path_of("u8.safetensors");
+  io::write_safetensors(path, {{"images", images}});
+  io::SafetensorsReader r(path);
+  EXPECT_EQ(r.entry("images").dtype, "U8");
+  auto back = r.load("images");
+  EXPECT_EQ(back.scalar_type(), torch::kUInt8);
+  EXPECT_TRUE(torch::equal(back, images));
+}
+
 TEST(Safetensors, RefusesBrokenFiles) {
   io::write_safetensors(path_of("good.safetensors"), {{"w", torch::ones({256})}});
   std::ifstream in(path_of("good.safetensors"), std::ios::binary);

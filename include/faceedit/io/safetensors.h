@@ -48,7 +48,7 @@ class SafetensorsReader {
   const std::vector<TensorEntry>& entries() const { return entries_; }  // in file order
   bool contains(const std::string& name) const;
   const TensorEntry& entry(const std::string& name) const;  // throws if absent
-  torch::Tensor load(const std::string& name) const;         // float32 (F64: float64), CPU, owns its memory
+  torch::Tensor load(const std::string& name) const;         // float32 (F64: float64, U8: uint8), CPU, owns its memory
 
  private:
   std::string path_;
@@ -62,7 +62,7 @@ class SafetensorsReader {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
-// Writes float32/float16/bfloat16 tensors (other dtypes are converted to float32) atomically.
+// Writes float32/float16/bfloat16/float64/uint8 tensors (other dtypes are converted to float32) atomically.
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

@@ -18,8 +18,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace faceedit::train {
+
+// Several optimizers (a GAN's G and D): saved as optimizer.pt, optimizer-1.pt, ... in this order.
+using Optimizers = std::vector<torch::optim::Optimizer*>;
 
 class Checkpoint {
  public:
@@ -31,8 +35,12 @@ class Checkpoint {
   // to resume (or resume is false).
   std::optional<nlohmann::json> resume(bool resume, const std::function<void(const std::string& model_file)>& load_model,
                                        torch::optim::Optimizer& optimizer) const;
+  std::optional<nlohmann::json> resume(bool resume, const std::function<void(const std::string& model_file)>& load_model,
+                                       const Optimizers& optimizers) const;
   // save_model(path) writes the model atomically; then the optimizer, then state.json.
   void save(const std::function<void(const std::string& model_file)>& save_model, torch::optim::Optimizer& optimizer,
+            nlohmann::json state) const;
+  void save(const std::function<void(const std::string& model_file)>& save_model, const Optimizers& optimizers,
             nlohmann::json state) const;
   void remove() const;
 

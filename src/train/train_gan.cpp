@@ -1,0 +1,392 @@
+#include "faceedit/train/train_gan.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "../models/weights.h"
+#include "faceedit/error.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/progress.h"
+#include "faceedit/runtime.h"
+#include "faceedit/train/checkpoint.h"
+#include "faceedit/train/face_datasets.h"
+#include "faceedit/train/gan_augment.h"
+
+namespace faceedit::train {
+
+namespace F = torch::nn::functional;
+using models::StyleGAN2;
+using models::StyleGAN2Discriminator;
+
+TrainGanParams train_gan_default_params(int64_t resolution, int64_t channel_base, int64_t channel_max, int64_t w_dim) {
+  TrainGanParams p;
+  p.resolution = resolution;
+  p.generator.img_resolution = p.discriminator.img_resolution = resolution;
+  p.generator.z_dim = p.generator.w_dim = w_dim;
+  p.generator.mapping_layers = 2;
+  p.generator.channel_base = p.discriminator.channel_base = channel_base;
+  p.generator.channel_max = p.discriminator.channel_max = channel_max;
+  p.generator.conv_clamp = p.discriminator.conv_clamp = 256;
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+torch::Tensor load_gan_images(const std::string& spec, int64_t resolution) {
+  torch::Tensor images;
+  if (spec.size() > 12 && spec.substr(spec.size() - 12) == ".safetensors") {
+    io::SafetensorsReader file(spec);
+    if (!file.contains("images")) fail(spec, "holds no tensor named 'images'");
+    images = file.load("images");
+    if (images.scalar_type() != torch::kUInt8 || images.dim() != 4)
+      fail(spec, "'images' must be uint8 [N, C, H, W], got " + c10::str(images.scalar_type(), " ", images.sizes()));
+  } else {
+    images = load_labelled_faces(spec).images;
+  }
+  if (images.size(0) < 2) fail(spec, "holds fewer than 2 images");
+  const int64_t h = images.size(2), w = images.size(3);
+  if (h != w) fail(spec, "images are " + std::to_string(h) + "x" + std::to_string(w) + ", not square");
+  if (h < resolution || h % resolution != 0)
+    fail(spec, "images of " + std::to_string(h) + " px cannot be box-downsampled to " + std::to_string(resolution) +
+                   " px (needs a divisor of their size)");
+  if (h == resolution) return images.contiguous();
+  // Box filter (area average) in chunks, back to uint8: the dataset stays small in memory.
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < images.size(0); i += 1024) {
+    auto chunk = images.narrow(0, i, std::min<int64_t>(1024, images.size(0) - i)).to(torch::kFloat32);
+    parts.push_back(F::avg_pool2d(chunk, F::AvgPool2dFuncOptions(h / resolution)).round().clamp(0, 255).to(torch::kUInt8));
+  }
+  return torch::cat(parts);
+}
+
+torch::Tensor r1_penalty(const StyleGAN2Discriminator& d, const torch::Tensor& reals,
+                         const std::function<torch::Tensor(const torch::Tensor&)>& augment) {
+  auto x = reals.detach().requires_grad_(true);
+  auto logits = d.forward(augment ? augment(x) : x);
+  auto grad = torch::autograd::grad({logits.sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  return grad.square().sum({1, 2, 3});
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Parameters and state
+
+struct Resolved {
+  TrainGanParams p;
+  AugmentPolicy augment;
+  int64_t steps = 0;
+};
+
+Resolved resolve(const TrainGanParams& in, int64_t image_channels) {
+  Resolved r{in, AugmentPolicy::parse(in.augment), 0};
+  auto& p = r.p;
+  if (p.resolution < 8 || p.resolution > 1024 || (p.resolution & (p.resolution - 1)))
+    fail("resolution " + std::to_string(p.resolution), "must be a power of two in 8..1024");
+  if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
+  const int64_t group = std::min(p.discriminator.mbstd_group_size, p.batch);
+  if (p.batch % group != 0 || (p.batch / 2) % std::min(group, p.batch / 2) != 0)
+    fail("batch " + std::to_string(p.batch), "must be a multiple of the minibatch-stddev group size " + std::to_string(group));
+  if (!(p.kimg > 0) || p.kimg > 1e6) fail("kimg " + std::to_string(p.kimg), "must be in (0, 1e6]");
+  if (!(p.g_lr > 0) || !(p.d_lr > 0) || p.g_lr > 1 || p.d_lr > 1) fail("learning rates", "must be in (0, 1]");
+  if (p.r1_interval < 1 || p.pl_interval < 1) fail("regularisation intervals", "must be >= 1");
+  if (p.pl_weight < 0 || !(p.style_mixing >= 0 && p.style_mixing <= 1) || p.ema_rampup < 0)
+    fail("train-gan", "pl_weight and ema_rampup must be >= 0, style_mixing in [0, 1]");
+  if (p.checkpoint_every < 0 || !(p.snapshot_kimg > 0)) fail("train-gan", "checkpoint_every must be >= 0, snapshot_kimg > 0");
+  if (p.r1_gamma < 0) p.r1_gamma = 0.0002 * static_cast<double>(p.resolution * p.resolution) / static_cast<double>(p.batch);
+  if (p.ema_kimg < 0) p.ema_kimg = static_cast<double>(p.batch) * 10.0 / 32.0;
+  p.generator.img_resolution = p.discriminator.img_resolution = p.resolution;
+  p.generator.img_channels = p.discriminator.img_channels = image_channels;
+  p.generator.validate("generator config");
+  p.discriminator.validate("discriminator config");
+  r.steps = static_cast<int64_t>(std::ceil(p.kimg * 1000.0 / static_cast<double>(p.batch)));
+  return r;
+}
+
+// The settings a checkpoint must share to be continued (kimg may grow; snapshots may change).
+nlohmann::json fingerprint(const Resolved& r, const torch::Tensor& images) {
+  const auto& p = r.p;
+  return {{"generator", p.generator.to_json()}, {"discriminator", p.discriminator.to_json()},
+          {"images", images.size(0)},          {"data", std::filesystem::path(p.data).filename().string()},
+          {"batch", p.batch},                  {"g_lr", p.g_lr},
+          {"d_lr", p.d_lr},                    {"r1_gamma", p.r1_gamma},
+          {"r1_interval", p.r1_interval},      {"pl_weight", p.pl_weight},
+          {"pl_interval", p.pl_interval},      {"style_mixing", p.style_mixing},
+          {"augment", r.augment.str()},        {"ema_kimg", p.ema_kimg},
+          {"ema_rampup", p.ema_rampup},        {"mirror", p.mirror},
+          {"seed", p.seed},                    {"device", p.device.str()}};
+}
+
+// Step i's seed: SplitMix64 of (seed, i), so steps draw independent streams.
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) & 0x7fffffffffffffffull;
+}
+
+void set_requires_grad(const std::vector<torch::Tensor>& params, bool on) {
+  for (auto t : params) t.requires_grad_(on);
+}
+
+// Adam with NVIDIA's lazy-regularisation correction of lr and betas (interval 0: no regulariser).
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& params, double lr, int64_t interval) {
+  const double ratio = interval > 0 ? static_cast<double>(interval) / static_cast<double>(interval + 1) : 1.0;
+  return std::make_unique<torch::optim::Adam>(
+      params, torch::optim::AdamOptions(lr * ratio).betas({0.0, std::pow(0.99, ratio)}).eps(1e-8));
+}
+
+struct Gan {
+  std::unique_ptr<StyleGAN2> g, g_ema;
+  std::unique_ptr<StyleGAN2Discriminator> d;
+  torch::Tensor pl_mean;  // running mean of path lengths (a scalar)
+  torch::Tensor w_avg;    // G's mapping.w_avg (a view into G)
+
+  // Tensors saved in a checkpoint, prefixed "G.", "D.", "G_ema.".
+  io::NamedTensors tensors() const {
+    io::NamedTensors out;
+    auto add = [&](const std::string& prefix, const torch::OrderedDict<std::string, torch::Tensor>& ts) {
+      for (const auto& t : ts) out.emplace_back(prefix + t.key(), t.value().detach());
+    };
+    add("G.", g->named_tensors());
+    add("D.", d->named_tensors());
+    add("G_ema.", g_ema->named_tensors());
+    out.emplace_back("pl_mean", pl_mean.detach().reshape({1}));
+    return out;
+  }
+  void load(const std::string& file) {
+    io::SafetensorsReader reader(file);
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : tensors()) {
+      if (!reader.contains(name)) fail(file, "checkpoint lacks " + name);
+      auto v = reader.load(name);
+      if (v.sizes() != t.sizes()) fail(file, name + " has shape " + c10::str(v.sizes()) + ", expected " + c10::str(t.sizes()));
+      t.copy_(v);
+    }
+  }
+};
+
+// W codes for z with NVIDIA's style mixing: from a random layer on, the codes of a second z.
+// Updates G's running W average with the first codes (as the mapping does in training).
+torch::Tensor map_with_mixing(Gan& gan, const torch::Tensor& z, double mixing_prob) {
+  auto ws = gan.g->map(z);
+  {
+    torch::NoGradGuard no_grad;
+    gan.w_avg.copy_(ws.select(1, 0).detach().mean(0).lerp(gan.w_avg, 0.995));
+  }
+  const int64_t num_ws = ws.size(1);
+  if (mixing_prob > 0 && num_ws > 1) {
+    const int64_t cutoff = torch::randint(1, num_ws, {1}, torch::kInt64).item<int64_t>();
+    const bool mix = torch::rand({1}).item<double>() < mixing_prob;
+    if (mix) {
+      auto other = gan.g->map(torch::randn_like(z));
+      ws = torch::cat({ws.narrow(1, 0, cutoff), other.narrow(1, cutoff, num_ws - cutoff)}, 1);
+    }
+  }
+  return ws;
+}
+
+struct StepLosses {
+  double g = 0, d = 0, r1 = -1, pl = -1;
+};
+
+}  // namespace
+
+nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& images, const std::string& out_path) {
+  if (images.dim() != 4 || images.scalar_type() != torch::kUInt8) fail("train-gan", "images must be uint8 [N, C, H, W]");
+  const Resolved r = resolve(params, images.size(1));
+  const auto& p = r.p;
+  if (images.size(2) != p.resolution || images.size(3) != p.resolution)
+    fail("train-gan", "images are " + std::to_string(images.size(2)) + " px, the resolution is " + std::to_string(p.resolution));
+  const auto dev = p.device;
+  const int64_t batch = p.batch, n_images = images.size(0);
+
+  Gan gan;
+  gan.g = std::make_unique<StyleGAN2>(p.generator, p.seed);
+  gan.g_ema = std::make_unique<StyleGAN2>(p.generator, p.seed);
+  gan.d = std::make_unique<StyleGAN2Discriminator>(p.discriminator, p.seed + 1);
+  gan.g->to(dev);
+  gan.g_ema->to(dev);
+  gan.d->to(dev);
+  gan.pl_mean = torch::zeros({}, torch::TensorOptions().device(dev));
+  gan.w_avg = gan.g->named_tensors()["mapping.w_avg"];
+  const auto g_params = gan.g->parameters(), d_params = gan.d->parameters();
+  std::set<std::string> g_param_names;  // G_ema averages these; it copies the buffers
+  for (const auto& t : gan.g->named_tensors())
+    for (const auto& q : g_params)
+      if (q.is_same(t.value())) g_param_names.insert(t.key());
+  auto g_opt = make_adam(g_params, p.g_lr, p.pl_weight > 0 ? p.pl_interval : 0);
+  auto d_opt = make_adam(d_params, p.d_lr, p.r1_gamma > 0 ? p.r1_interval : 0);
+  set_requires_grad(gan.g_ema->parameters(), false);
+
+  const auto fp = fingerprint(r, images);
+  const Checkpoint ckpt(out_path, fp);
+  int64_t first = 0;
+  double seconds_before = 0;
+  nlohmann::json history = nlohmann::json::array();
+  if (const auto state = ckpt.resume(p.resume, [&](const std::string& f) { gan.load(f); }, Optimizers{g_opt.get(), d_opt.get()})) {
+    first = state->at("step").get<int64_t>();
+    seconds_before = state->value("seconds", 0.0);
+    history = state->at("history");
+    log_line(log_text("train-gan: resuming from ", ckpt.dir().string(), " after ", first * batch, " images (step ", first, ")"));
+  } else {
+    // Fresh start: G_ema begins as G (copied, not re-drawn).
+    torch::NoGradGuard no_grad;
+    auto src = gan.g->named_tensors();
+    for (auto& t : gan.g_ema->named_tensors()) t.value().copy_(src[t.key()]);
+  }
+  log_line(log_text("train-gan: ", n_images, " images at ", p.resolution, " px, batch ", batch, ", ", r.steps,
+                    " steps (", p.kimg, " kimg), R1 gamma ", p.r1_gamma, ", path length weight ", p.pl_weight,
+                    ", augment ", r.augment.str(), ", on ", dev.str()));
+
+  const auto opts = torch::TensorOptions().device(dev);
+  auto augment = [&](const torch::Tensor& x, const AugmentDraw& draw) { return r.augment.any() ? apply_augment(x, draw) : x; };
+  auto draw = [&](int64_t n) { return draw_augment(n, p.resolution, p.resolution, r.augment); };
+  auto real_batch = [&] {
+    auto idx = torch::randint(0, n_images, {batch}, torch::kInt64);
+    auto x = images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
+    if (p.mirror) {
+      auto flip = (torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1});
+      x = torch::where(flip, x.flip({3}), x);
+    }
+    return x;
+  };
+  auto check_finite = [&](const torch::Tensor& loss, const char* what, int64_t step) {
+    const double v = loss.item<double>();
+    if (!std::isfinite(v))
+      fail("train-gan", std::string(what) + " loss became " + std::to_string(v) + " at step " + std::to_string(step + 1) +
+                            " (lower the learning rates or raise R1 gamma)");
+    return v;
+  };
+
+  const auto snapshot_steps = std::max<int64_t>(1, static_cast<int64_t>(std::llround(p.snapshot_kimg * 1000.0 / batch)));
+  const int64_t history_every = std::max<int64_t>(1, std::min<int64_t>(snapshot_steps, r.steps / 50 + 1));
+  Progress progress("train-gan", r.steps * batch, "img", p.progress);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  double sum_g = 0, sum_d = 0, sum_r1 = 0, sum_pl = 0;
+  int64_t n_sum = 0, n_r1 = 0, n_pl = 0;
+
+  for (int64_t step = first; step < r.steps; ++step) {
+    torch::manual_seed(step_seed(p.seed, step));
+    StepLosses L;
+    const auto reals = real_batch();
+
+    // G main: non-saturating loss through D (D's weights frozen).
+    set_requires_grad(d_params, false);
+    set_requires_grad(g_params, true);
+    {
+      auto ws = map_with_mixing(gan, torch::randn({batch, p.generator.z_dim}, opts), p.style_mixing);
+      auto fake = gan.g->synthesize(ws, models::NoiseMode::Random);
+      auto loss = F::softplus(-gan.d->forward(augment(fake, draw(batch)))).mean();
+      L.g = check_finite(loss, "generator", step);
+      g_opt->zero_grad();
+      loss.backward();
+      g_opt->step();
+    }
+    // G regularisation: path length on half a batch, every pl_interval steps.
+    if (p.pl_weight > 0 && step % p.pl_interval == 0) {
+      const int64_t half = batch / 2;
+      auto ws = map_with_mixing(gan, torch::randn({half, p.generator.z_dim}, opts), p.style_mixing);
+      auto fake = gan.g->synthesize(ws, models::NoiseMode::Random);
+      auto noise = torch::randn_like(fake) / std::sqrt(static_cast<double>(p.resolution * p.resolution));
+      auto grads = torch::autograd::grad({(fake * noise).sum()}, {ws}, {}, true, true)[0];
+      auto lengths = grads.square().sum(2).mean(1).sqrt();
+      auto mean = gan.pl_mean.lerp(lengths.mean(), 0.01);
+      gan.pl_mean.copy_(mean.detach());
+      auto loss = (lengths - mean).square().mean() * (p.pl_weight * static_cast<double>(p.pl_interval));
+      L.pl = check_finite(loss, "path-length", step);
+      g_opt->zero_grad();
+      loss.backward();
+      g_opt->step();
+    }
+    // D main: fakes (no graph into G) and reals.
+    set_requires_grad(g_params, false);
+    set_requires_grad(d_params, true);
+    {
+      torch::Tensor fake;
+      {
+        torch::NoGradGuard no_grad;
+        auto ws = map_with_mixing(gan, torch::randn({batch, p.generator.z_dim}, opts), p.style_mixing);
+        fake = gan.g->synthesize(ws, models::NoiseMode::Random);
+      }
+      auto loss = F::softplus(gan.d->forward(augment(fake, draw(batch)))).mean() +
+                  F::softplus(-gan.d->forward(augment(reals, draw(batch)))).mean();
+      L.d = check_finite(loss, "discriminator", step);
+      d_opt->zero_grad();
+      loss.backward();
+      d_opt->step();
+    }
+    // D regularisation: R1 on the reals (through the augmentation), every r1_interval steps.
+    if (p.r1_gamma > 0 && step % p.r1_interval == 0) {
+      const auto aug_draw = draw(batch);
+      auto penalty = r1_penalty(*gan.d, reals, [&](const torch::Tensor& x) { return augment(x, aug_draw); });
+      auto loss = penalty.mean() * (p.r1_gamma / 2 * static_cast<double>(p.r1_interval));
+      L.r1 = check_finite(penalty.mean(), "R1", step);
+      d_opt->zero_grad();
+      loss.backward();
+      d_opt->step();
+    }
+    // G_ema, with NVIDIA's ramp-up of its half-life.
+    {
+      torch::NoGradGuard no_grad;
+      double ema_nimg = p.ema_kimg * 1000.0;
+      if (p.ema_rampup > 0) ema_nimg = std::min(ema_nimg, static_cast<double>(step * batch) * p.ema_rampup);
+      const double beta = std::pow(0.5, static_cast<double>(batch) / std::max(ema_nimg, 1e-8));
+      auto src = gan.g->named_tensors();
+      for (auto& t : gan.g_ema->named_tensors()) {
+        const auto& s = src[t.key()];
+        if (g_param_names.count(t.key())) t.value().copy_(s.lerp(t.value(), beta));
+        else t.value().copy_(s);  // buffers (w_avg, noise_const) follow G
+      }
+    }
+
+    sum_g += L.g;
+    sum_d += L.d;
+    ++n_sum;
+    if (L.r1 >= 0) sum_r1 += L.r1, ++n_r1;
+    if (L.pl >= 0) sum_pl += L.pl, ++n_pl;
+    const double kimg_done = static_cast<double>((step + 1) * batch) / 1000.0;
+    char extra[128];
+    std::snprintf(extra, sizeof extra, "kimg %.1f  G %.3f  D %.3f", kimg_done, sum_g / n_sum, sum_d / n_sum);
+    progress.update((step + 1 - first) * batch, extra);
+    if ((step + 1) % history_every == 0 || step + 1 == r.steps) {
+      nlohmann::json row = {{"step", step + 1}, {"kimg", kimg_done}, {"loss_g", sum_g / n_sum}, {"loss_d", sum_d / n_sum},
+                            {"seconds", elapsed()}};
+      if (n_r1) row["r1"] = sum_r1 / n_r1;
+      if (n_pl) row["pl"] = sum_pl / n_pl;
+      history.push_back(row);
+      sum_g = sum_d = sum_r1 = sum_pl = 0;
+      n_sum = n_r1 = n_pl = 0;
+    }
+    if (p.on_snapshot && ((step + 1) % snapshot_steps == 0 || step + 1 == r.steps)) p.on_snapshot(*gan.g_ema, kimg_done);
+    const bool stop = stop_requested() && step + 1 < r.steps;
+    if (p.checkpoint_every > 0 && (stop || (step + 1) % p.checkpoint_every == 0 || step + 1 == r.steps)) {
+      ckpt.save([&](const std::string& file) { io::write_safetensors(file, gan.tensors(), {{"faceedit.arch", "train-gan-checkpoint"}}); },
+                Optimizers{g_opt.get(), d_opt.get()}, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
+    }
+    if (stop)
+      fail("train-gan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +
+                            std::to_string(step + 1) + " of " + std::to_string(r.steps) + ")" +
+                            (p.checkpoint_every > 0 ? "; rerun the same command to continue" : " (no checkpoints: a rerun starts over)"));
+  }
+  progress.finish();
+
+  nlohmann::json report = {{"method", "StyleGAN2 (stylegan2-ada-pytorch loss and schedule), faceedit train-gan"},
+                           {"settings", fp},
+                           {"kimg", static_cast<double>(r.steps * batch) / 1000.0},
+                           {"steps", r.steps},
+                           {"seconds", elapsed()},
+                           {"threads", threads()},
+                           {"history", history}};
+  if (first > 0) report["resumed_from_step"] = first;
+  gan.g_ema->save(out_path, report);
+  log_line(log_text("train-gan: wrote ", out_path, " (G_ema, ", p.resolution, " px) after ", r.steps * batch, " images in ",
+                    static_cast<int64_t>(elapsed()), " s"));
+  return report;
+}
+
+}  // namespace faceedit::train
