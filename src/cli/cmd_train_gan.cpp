@@ -7,6 +7,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
+#include "faceedit/io/safetensors.h"
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
 #include "faceedit/train/train_gan.h"
@@ -18,9 +19,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TrainGanOptions {
-  std::string data, out;
+  std::string data, out, pack;
   int64_t resolution = 32, channel_base = 16384, channel_max = 512, w_dim = 512, mapping_layers = 2;
   int64_t grid = 64;
+  double max_minutes = 0;
   bool restart = false, half = false, no_mirror = false;
   train::TrainGanParams train;
 };
@@ -63,16 +65,30 @@ void add_train_gan_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_flag("--restart", o->restart, "ignore OUT.ckpt/ and start over (by default a run continues its checkpoint)");
   cmd->add_flag("--half", o->half, "write G_ema in float16 (half the size; loading widens it back)");
-  cmd->add_option("-o,--output", o->out, "G_ema to write (.safetensors)")->required();
+  cmd->add_option("--pack", o->pack,
+                  "only write the training images at --resolution as uint8 'images' to this .safetensors file "
+                  "(to carry them to a machine without the archive readers, e.g. a GPU: scripts/device/train_gan.sh)");
+  cmd->add_option("--max-minutes", o->max_minutes, "end the run early after this many minutes (0: no limit)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("-o,--output", o->out, "G_ema to write (.safetensors)");
   cmd->callback([o, &global] {
     stop_cleanly_on_signals();
+    const std::string data = o->data.empty() ? (shared_root() / "data/celebahq-64.tar").string() : o->data;
+    if (!o->pack.empty()) {
+      const auto images = train::load_gan_images(data, o->resolution);
+      io::write_safetensors(o->pack, {{"images", images}}, {{"faceedit.source", fs::path(data).filename().string()}});
+      std::cout << nlohmann::json{{"output", o->pack}, {"images", images.size(0)}, {"resolution", o->resolution}}.dump() << "\n";
+      return;
+    }
+    if (o->out.empty()) fail("train-gan", "give -o FILE.safetensors (the G_ema to write)");
     if (fs::path(o->out).extension() != ".safetensors") fail("-o " + o->out, "give -o FILE.safetensors");
     const auto out_dir = fs::path(o->out).parent_path();
     if (!out_dir.empty() && !fs::is_directory(out_dir)) fail("-o " + o->out, "directory " + out_dir.string() + " does not exist");
     auto p = train::train_gan_default_params(o->resolution, o->channel_base, o->channel_max, o->w_dim);
     auto& t = o->train;
     p.generator.mapping_layers = o->mapping_layers;
-    p.data = o->data.empty() ? (shared_root() / "data/celebahq-64.tar").string() : o->data;
+    p.data = data;
+    p.max_seconds = o->max_minutes * 60.0;
     p.batch = t.batch, p.kimg = t.kimg, p.g_lr = t.g_lr, p.d_lr = t.d_lr, p.r1_gamma = t.r1_gamma;
     p.pl_weight = t.pl_weight, p.style_mixing = t.style_mixing, p.augment = t.augment, p.ema_kimg = t.ema_kimg;
     p.mirror = !o->no_mirror, p.seed = t.seed, p.snapshot_kimg = t.snapshot_kimg;

@@ -11,7 +11,6 @@
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
 #include "faceedit/train/checkpoint.h"
-#include "faceedit/train/face_datasets.h"
 #include "faceedit/train/gan_augment.h"
 
 namespace faceedit::train {
@@ -35,22 +34,21 @@ TrainGanParams train_gan_default_params(int64_t resolution, int64_t channel_base
 // ---------------------------------------------------------------------------------------------
 // Data
 
-torch::Tensor load_gan_images(const std::string& spec, int64_t resolution) {
-  torch::Tensor images;
-  if (spec.size() > 12 && spec.substr(spec.size() - 12) == ".safetensors") {
-    io::SafetensorsReader file(spec);
-    if (!file.contains("images")) fail(spec, "holds no tensor named 'images'");
-    images = file.load("images");
-    if (images.scalar_type() != torch::kUInt8 || images.dim() != 4)
-      fail(spec, "'images' must be uint8 [N, C, H, W], got " + c10::str(images.scalar_type(), " ", images.sizes()));
-  } else {
-    images = load_labelled_faces(spec).images;
-  }
-  if (images.size(0) < 2) fail(spec, "holds fewer than 2 images");
+torch::Tensor read_packed_images(const std::string& path) {
+  io::SafetensorsReader file(path);
+  if (!file.contains("images")) fail(path, "holds no tensor named 'images'");
+  auto images = file.load("images");
+  if (images.scalar_type() != torch::kUInt8 || images.dim() != 4)
+    fail(path, "'images' must be uint8 [N, C, H, W], got " + c10::str(images.scalar_type(), " ", images.sizes()));
+  return images;
+}
+
+torch::Tensor box_downsample(const torch::Tensor& images, int64_t resolution, const std::string& what) {
+  if (images.size(0) < 2) fail(what, "holds fewer than 2 images");
   const int64_t h = images.size(2), w = images.size(3);
-  if (h != w) fail(spec, "images are " + std::to_string(h) + "x" + std::to_string(w) + ", not square");
+  if (h != w) fail(what, "images are " + std::to_string(h) + "x" + std::to_string(w) + ", not square");
   if (h < resolution || h % resolution != 0)
-    fail(spec, "images of " + std::to_string(h) + " px cannot be box-downsampled to " + std::to_string(resolution) +
+    fail(what, "images of " + std::to_string(h) + " px cannot be box-downsampled to " + std::to_string(resolution) +
                    " px (needs a divisor of their size)");
   if (h == resolution) return images.contiguous();
   // Box filter (area average) in chunks, back to uint8: the dataset stays small in memory.
@@ -88,7 +86,7 @@ Resolved resolve(const TrainGanParams& in, int64_t image_channels) {
     fail("resolution " + std::to_string(p.resolution), "must be a power of two in 8..1024");
   if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
   const int64_t group = std::min(p.discriminator.mbstd_group_size, p.batch);
-  if (p.batch % group != 0 || (p.batch / 2) % std::min(group, p.batch / 2) != 0)
+  if (p.batch % group != 0)
     fail("batch " + std::to_string(p.batch), "must be a multiple of the minibatch-stddev group size " + std::to_string(group));
   if (!(p.kimg > 0) || p.kimg > 1e6) fail("kimg " + std::to_string(p.kimg), "must be in (0, 1e6]");
   if (!(p.g_lr > 0) || !(p.d_lr > 0) || p.g_lr > 1 || p.d_lr > 1) fail("learning rates", "must be in (0, 1]");
@@ -270,6 +268,7 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
   double sum_g = 0, sum_d = 0, sum_r1 = 0, sum_pl = 0;
   int64_t n_sum = 0, n_r1 = 0, n_pl = 0;
 
+  int64_t last_step = r.steps;  // earlier when the time limit ends the run
   for (int64_t step = first; step < r.steps; ++step) {
     torch::manual_seed(step_seed(p.seed, step));
     StepLosses L;
@@ -353,7 +352,8 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     char extra[128];
     std::snprintf(extra, sizeof extra, "kimg %.1f  G %.3f  D %.3f", kimg_done, sum_g / n_sum, sum_d / n_sum);
     progress.update((step + 1 - first) * batch, extra);
-    if ((step + 1) % history_every == 0 || step + 1 == r.steps) {
+    const bool out_of_time = p.max_seconds > 0 && elapsed() - seconds_before >= p.max_seconds && step + 1 < r.steps;
+    if ((step + 1) % history_every == 0 || step + 1 == r.steps || out_of_time) {
       nlohmann::json row = {{"step", step + 1}, {"kimg", kimg_done}, {"loss_g", sum_g / n_sum}, {"loss_d", sum_d / n_sum},
                             {"seconds", elapsed()}};
       if (n_r1) row["r1"] = sum_r1 / n_r1;
@@ -364,7 +364,12 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     }
     if (p.on_snapshot && ((step + 1) % snapshot_steps == 0 || step + 1 == r.steps)) p.on_snapshot(*gan.g_ema, kimg_done);
     const bool stop = stop_requested() && step + 1 < r.steps;
-    if (p.checkpoint_every > 0 && (stop || (step + 1) % p.checkpoint_every == 0 || step + 1 == r.steps)) {
+    if (out_of_time) {
+      log_line(log_text("train-gan: time limit of ", p.max_seconds, " s reached after ", (step + 1) * batch, " images"));
+      if (p.on_snapshot && (step + 1) % snapshot_steps != 0) p.on_snapshot(*gan.g_ema, kimg_done);
+      last_step = step + 1;
+    }
+    if (p.checkpoint_every > 0 && (stop || out_of_time || (step + 1) % p.checkpoint_every == 0 || step + 1 == r.steps)) {
       ckpt.save([&](const std::string& file) { io::write_safetensors(file, gan.tensors(), {{"faceedit.arch", "train-gan-checkpoint"}}); },
                 Optimizers{g_opt.get(), d_opt.get()}, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
     }
@@ -372,19 +377,21 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
       fail("train-gan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +
                             std::to_string(step + 1) + " of " + std::to_string(r.steps) + ")" +
                             (p.checkpoint_every > 0 ? "; rerun the same command to continue" : " (no checkpoints: a rerun starts over)"));
+    if (out_of_time) break;
   }
   progress.finish();
 
   nlohmann::json report = {{"method", "StyleGAN2 (stylegan2-ada-pytorch loss and schedule), faceedit train-gan"},
                            {"settings", fp},
-                           {"kimg", static_cast<double>(r.steps * batch) / 1000.0},
-                           {"steps", r.steps},
+                           {"kimg", static_cast<double>(last_step * batch) / 1000.0},
+                           {"steps", last_step},
                            {"seconds", elapsed()},
                            {"threads", threads()},
                            {"history", history}};
   if (first > 0) report["resumed_from_step"] = first;
   gan.g_ema->save(out_path, report);
-  log_line(log_text("train-gan: wrote ", out_path, " (G_ema, ", p.resolution, " px) after ", r.steps * batch, " images in ",
+  if (last_step < r.steps) report["stopped_at_time_limit"] = true;
+  log_line(log_text("train-gan: wrote ", out_path, " (G_ema, ", p.resolution, " px) after ", last_step * batch, " images in ",
                     static_cast<int64_t>(elapsed()), " s"));
   return report;
 }

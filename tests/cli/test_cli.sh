@@ -168,6 +168,10 @@ PYEOF
   then ok "tiny32 conformance via --save-tensors"; else bad "tiny32 conformance via --save-tensors"; fi
   if "$FACEEDIT" info "$PKL" | grep -q '"num_ws": 8'; then ok "info tiny32"; else bad "info tiny32"; fi
   if "$FACEEDIT" bench "$PKL" --batch 2 --repeat 2 | grep -q '"synthesis_ms_median"'; then ok "bench tiny32"; else bad "bench tiny32"; fi
+  for mode in invert tune; do
+    if "$FACEEDIT" bench "$PKL" --mode $mode --repeat 2 | grep -q "\"mode\":\"$mode\".*\"step_ms_median\""; then ok "bench --mode $mode"
+    else bad "bench --mode $mode"; fi
+  done
   head -c 1000000 "$PKL" >"$T/truncated.pkl"
   refuse "truncated pkl" "error" "$T/t.png" -- "$FACEEDIT" generate --model "$T/truncated.pkl" --seeds 0 -o "$T/t.png"
   FACEEDIT_SHARED="$T/none" refuse "absent known model" "published at" "$T/g.png" -- "$FACEEDIT" generate --model dcgan-celeba32 --seeds 0 -o "$T/g.png"

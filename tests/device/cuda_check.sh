@@ -8,8 +8,7 @@
 #   tests/device/cuda_check.sh run DIR    # on the GPU machine: build test_stylegan2 against the
 #                                         # LibTorch inside Python's torch, then run it
 #
-# TORCH_INCLUDES / TORCH_LIB override where LibTorch's headers and libraries are; CXX_STD the
-# language standard (c++17; LibTorch 2.13 and later need c++20).
+# TORCH_INCLUDES / TORCH_LIB / CXX_STD: see tests/device/python_torch_build.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=${1:?usage: cuda_check.sh pack|run DIR}
@@ -26,30 +25,14 @@ if [ "$mode" = pack ]; then
 fi
 
 python=${FACEEDIT_PYTHON:-python3}
-torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
-abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
-includes=${TORCH_INCLUDES:-"$torch_dir/include $torch_dir/include/torch/csrc/api/include"}
-lib=${TORCH_LIB:-$torch_dir/lib}
-build=build-device
-mkdir -p "$build"
-
-flags=(-std="${CXX_STD:-c++17}" -O2 -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$abi" -Iinclude -Itests/common -I"$deps/include"
-       -I"$deps/googletest/include" -I"$deps/googletest"
+extra=(-Itests/common -I"$deps/include" -I"$deps/googletest/include" -I"$deps/googletest"
        -DFACEEDIT_TOOLS_DIR="\"$PWD/tools\"" -DFACEEDIT_DEFAULT_SHARED="\"$deps/shared\"")
-for d in $includes; do flags+=(-isystem "$d"); done
-sources=(src/error.cpp src/runtime.cpp src/io/safetensors.cpp src/io/atomic_file.cpp src/nn/ops.cpp
-         src/nn/fused_kernels.cpp src/models/generator.cpp src/models/numpy_random.cpp src/models/stylegan2.cpp
-         src/models/dcgan.cpp src/models/weights.cpp src/models/model_files.cpp
-         tests/common/test_support.cpp tests/models/test_stylegan2.cpp
-         "$deps/googletest/src/gtest-all.cc" "$deps/googletest/src/gtest_main.cc")
-echo "cuda_check: compiling ${#sources[@]} files against $lib"
-printf '%s\n' "${sources[@]}" |
-  xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" -c {} -o '"$build"'/$(echo {} | tr / _).o' _ "${flags[@]}"
-
-cuda_libs=()
-for l in torch_cuda c10_cuda; do [ -e "$lib/lib$l.so" ] && cuda_libs+=(-l"$l"); done
-# libstdc++ ahead of LibTorch: pip's libtorch.so exports its own copy of std::filesystem, whose
-# remove_all jumped to address 0 at exit when it served our calls (torch 2.11, seen in cuda-gdb).
-g++ "$build"/*.o -o "$build/test_stylegan2" -fopenmp -L"$lib" -Wl,-rpath,"$lib" \
-  -Wl,--no-as-needed -lstdc++ "${cuda_libs[@]}" -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread
+build=build-device
+. tests/device/python_torch_build.sh
+python_torch_build "$python" "$build" test_stylegan2 extra \
+  src/error.cpp src/runtime.cpp src/io/safetensors.cpp src/io/atomic_file.cpp src/nn/ops.cpp \
+  src/nn/fused_kernels.cpp src/models/generator.cpp src/models/numpy_random.cpp src/models/stylegan2.cpp \
+  src/models/dcgan.cpp src/models/weights.cpp src/models/model_files.cpp \
+  tests/common/test_support.cpp tests/models/test_stylegan2.cpp \
+  "$deps/googletest/src/gtest-all.cc" "$deps/googletest/src/gtest_main.cc"
 FACEEDIT_SHARED="$deps/shared" FACEEDIT_PYTHON="$python" FACEEDIT_TOOLS="$PWD/tools" "$build/test_stylegan2"

@@ -184,6 +184,25 @@ def _check_filter(name, t, what):
                         'implements')
 
 
+def checked_tensors(module, expected, what, label):
+    """A module's float tensors as float32 (resample filters checked, then dropped), refusing any
+    that `expected` (name -> shape) lacks, lacks from them, or shapes otherwise."""
+    tensors = {}
+    for name, t in state_dict_items(module, '', what):
+        if name.rsplit('.', 1)[-1] == 'resample_filter':
+            _check_filter(name, t, what)
+            continue
+        if not t.is_floating_point():
+            raise ToolError(f'{what}: {name} has dtype {t.dtype}, expected floating point')
+        tensors[name] = t.detach().to(torch.float32).contiguous()
+    problems = [f'missing {n}' for n in expected if n not in tensors]
+    problems += [f'unexpected {n}' for n in tensors if n not in expected]
+    problems += [f'{n} has shape {list(tensors[n].shape)}, expected {list(s)}'
+                 for n, s in expected.items() if n in tensors and tuple(tensors[n].shape) != s]
+    raise_if_problems(what, f'{label} tensors do not match its config', problems)
+    return tensors
+
+
 def convert(root, path):
     """Network pickle contents -> (ordered {name: float32 tensor}, safetensors metadata).
 
@@ -211,21 +230,7 @@ def convert(root, path):
             raise ToolError(f"{what}: {where}.num_ws is {n!r}, expected {cfg['num_ws']} for "
                             f"img_resolution {cfg['img_resolution']}")
 
-    tensors = {}
-    for name, t in state_dict_items(g, '', what):
-        if name.rsplit('.', 1)[-1] == 'resample_filter':
-            _check_filter(name, t, what)
-            continue
-        if not t.is_floating_point():
-            raise ToolError(f'{what}: {name} has dtype {t.dtype}, expected floating point')
-        tensors[name] = t.detach().to(torch.float32).contiguous()
-
-    expected = expected_shapes(cfg)
-    problems = [f'missing {n}' for n in expected if n not in tensors]
-    problems += [f'unexpected {n}' for n in tensors if n not in expected]
-    problems += [f'{n} has shape {list(tensors[n].shape)}, expected {list(s)}'
-                 for n, s in expected.items() if n in tensors and tuple(tensors[n].shape) != s]
-    raise_if_problems(what, 'G_ema tensors do not match its config', problems)
+    tensors = checked_tensors(g, expected_shapes(cfg), what, 'G_ema')
 
     metadata = {'faceedit.arch': 'stylegan2', 'faceedit.format_version': '1',
                 'faceedit.source': os.path.basename(path), 'faceedit.config': json.dumps(cfg)}

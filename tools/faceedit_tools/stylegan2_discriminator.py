@@ -3,12 +3,9 @@ import json
 import math
 import os
 
-import torch
-
-from . import ToolError, raise_if_problems
+from . import ToolError
 from .restricted_pickle import PersistentObject
-from .stylegan2 import (STANDARD_FILTER, _check_filter, _kwargs, _plain, _positive_int, _resolve,
-                        state_dict_items)
+from .stylegan2 import STANDARD_FILTER, _kwargs, _plain, _positive_int, _resolve, checked_tensors
 
 # Defaults of the stylegan2-ada-pytorch training/networks.py Discriminator constructors.
 DISCRIMINATOR_ARGS = ('c_dim', 'img_resolution', 'img_channels', 'architecture', 'channel_base',
@@ -82,20 +79,7 @@ def convert(root, path):
         found = d.class_name if isinstance(d, PersistentObject) else type(d).__name__
         raise ToolError(f'{what}: D is a {found}, not a stylegan2-ada-pytorch Discriminator')
     cfg = resolve_config(d, what)
-    tensors = {}
-    for name, t in state_dict_items(d, '', what):
-        if name.rsplit('.', 1)[-1] == 'resample_filter':
-            _check_filter(name, t, what)
-            continue
-        if not t.is_floating_point():
-            raise ToolError(f'{what}: {name} has dtype {t.dtype}, expected floating point')
-        tensors[name] = t.detach().to(torch.float32).contiguous()
-    expected = expected_shapes(cfg)
-    problems = [f'missing {n}' for n in expected if n not in tensors]
-    problems += [f'unexpected {n}' for n in tensors if n not in expected]
-    problems += [f'{n} has shape {list(tensors[n].shape)}, expected {list(s)}'
-                 for n, s in expected.items() if n in tensors and tuple(tensors[n].shape) != s]
-    raise_if_problems(what, 'D tensors do not match its config', problems)
+    tensors = checked_tensors(d, expected_shapes(cfg), what, 'D')
     metadata = {'faceedit.arch': 'stylegan2-discriminator', 'faceedit.format_version': '1',
                 'faceedit.source': os.path.basename(path), 'faceedit.config': json.dumps(cfg)}
     return tensors, metadata

@@ -56,6 +56,9 @@ struct TrainGanParams {
   bool mirror = true;
   uint64_t seed = 0;
   int64_t checkpoint_every = 500;  // steps; 0: none
+  // > 0: end early once this much training time has passed (a lent GPU's budget), writing the
+  // output as at the end; a rerun with the same settings continues from the checkpoint.
+  double max_seconds = 0;
   bool resume = true;
   bool progress = true;
   torch::Device device = torch::kCPU;
@@ -71,6 +74,10 @@ TrainGanParams train_gan_default_params(int64_t resolution, int64_t channel_base
 
 // Loads the training images as uint8 [N, C, resolution, resolution] (see TrainGanParams::data).
 torch::Tensor load_gan_images(const std::string& spec, int64_t resolution);
+// Its parts: a .safetensors file's uint8 "images" (checked), and the box filter to `resolution`
+// (a divisor of the images' square size; errors name `what`).
+torch::Tensor read_packed_images(const std::string& path);
+torch::Tensor box_downsample(const torch::Tensor& uint8_images, int64_t resolution, const std::string& what);
 
 // Trains; writes out_path; returns the training report (also in out_path's metadata).
 nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& images, const std::string& out_path);
