@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""faceedit_convert.py IN OUT [--network G_ema|D]: convert a face-GAN checkpoint to faceedit's
+"""faceedit_convert.py IN OUT [--network G_ema|G|D]: convert a face-GAN checkpoint to faceedit's
 safetensors format.
 
 Inputs: a stylegan2-ada-pytorch network pickle (G_ema is converted, or with --network D its
-discriminator; read with a restricted unpickler, its embedded source is never executed) or the
+discriminator, or with --network G its training generator; read with a restricted unpickler, its embedded source is never executed) or the
 DCGAN CelebA-32 torch.save state_dict.
 OUT is written atomically. Exit status: 0 converted, 1 conversion failed, 2 usage error.
 Failures print one line `error: ...` on stderr (FACEEDIT_DEBUG=1 adds tracebacks of internal errors).
@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-USAGE = 'usage: faceedit_convert.py IN OUT [--network G_ema|D]'
+USAGE = 'usage: faceedit_convert.py IN OUT [--network G_ema|G|D]'
 
 
 def _one_line(text):

@@ -12,8 +12,8 @@ void add_convert_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("input", *in, "checkpoint to convert")->required();
   cmd->add_option("output", *out, "output .safetensors")->required();
   auto network = std::make_shared<std::string>("G_ema");
-  cmd->add_option("--network", *network, "which network of a stylegan2-ada-pytorch pickle: G_ema, or D (its discriminator)")
-      ->check(CLI::IsMember({"G_ema", "D"}));
+  cmd->add_option("--network", *network, "which network of a stylegan2-ada-pytorch pickle: G_ema, G (not averaged) or D (its discriminator)")
+      ->check(CLI::IsMember({"G_ema", "G", "D"}));
   cmd->callback([in, out, network] {
     models::convert_checkpoint(*in, *out, *network);
     std::cout << "wrote " << *out << "\n";

@@ -8,6 +8,7 @@
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
 #include "faceedit/io/safetensors.h"
+#include "faceedit/models/model_files.h"
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
 #include "faceedit/train/train_gan.h"
@@ -19,13 +20,37 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TrainGanOptions {
-  std::string data, out, pack;
+  std::string data, out, pack, init, init_d;
   int64_t resolution = 32, channel_base = 16384, channel_max = 512, w_dim = 512, mapping_layers = 2;
   int64_t grid = 64;
   double max_minutes = 0;
   bool restart = false, half = false, no_mirror = false;
   train::TrainGanParams train;
 };
+
+// --init: the networks, their configs and the resolution from a trained model.
+void init_from(const TrainGanOptions& o, bool resolution_given, train::TrainGanParams& p) {
+  if (models::is_converted_checkpoint(o.init)) {
+    if (!o.init_d.empty()) fail("--init-d", "a network pickle brings its own D; --init-d goes with a .safetensors --init");
+    p.init_generator = models::resolve_model(o.init, "G");
+    p.init_generator_ema = models::resolve_model(o.init, "G_ema");
+    p.init_discriminator = models::resolve_model(o.init, "D");
+  } else {
+    p.init_generator = models::resolve_model(o.init);
+    p.init_discriminator = o.init_d;
+  }
+  const auto g = models::StyleGAN2::load(p.init_generator);
+  p.generator = g->stylegan2_config();
+  if (resolution_given && o.resolution != p.generator.img_resolution)
+    fail("--resolution " + std::to_string(o.resolution), o.init + " generates " + std::to_string(p.generator.img_resolution) +
+                                                              " px; train it at that resolution (or leave --resolution out)");
+  p.resolution = p.generator.img_resolution;
+  p.discriminator.img_resolution = p.resolution;
+  if (!p.init_discriminator.empty()) p.discriminator = models::StyleGAN2Discriminator::load(p.init_discriminator)->config();
+  if (p.discriminator.img_resolution != p.resolution)
+    fail(p.init_discriminator, "judges " + std::to_string(p.discriminator.img_resolution) + " px images, the generator makes " +
+                                   std::to_string(p.resolution));
+}
 
 }  // namespace
 
@@ -44,6 +69,11 @@ void add_train_gan_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--channel-max", o->channel_max, "see --channel-base")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--w-dim", o->w_dim, "dimension of Z and W")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--mapping-layers", o->mapping_layers, "mapping network depth")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--init", o->init,
+                  "start from a trained StyleGAN2 instead of random weights: a stylegan2-ada-pytorch .pkl or known name "
+                  "(its G, G_ema and D, as NVIDIA's --resume) or a faceedit StyleGAN2 file (G and G_ema); the networks' "
+                  "configs and resolution come from it");
+  cmd->add_option("--init-d", o->init_d, "with --init FILE.safetensors: a discriminator to start from (faceedit convert --network D)");
   cmd->add_option("--batch", o->train.batch, "images per step")->capture_default_str();
   cmd->add_option("--kimg", o->train.kimg, "length of the run in thousands of real images shown to D")->capture_default_str();
   cmd->add_option("--glr", o->train.g_lr, "G learning rate")->capture_default_str();
@@ -71,7 +101,9 @@ void add_train_gan_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--max-minutes", o->max_minutes, "end the run early after this many minutes (0: no limit)")
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("-o,--output", o->out, "G_ema to write (.safetensors)");
-  cmd->callback([o, &global] {
+  auto* resolution_option = cmd->get_option("--resolution");
+  cmd->callback([o, &global, resolution_option] {
+    const bool cmd_resolution_given = resolution_option->count() > 0;
     stop_cleanly_on_signals();
     const std::string data = o->data.empty() ? (shared_root() / "data/celebahq-64.tar").string() : o->data;
     if (!o->pack.empty()) {
@@ -94,6 +126,8 @@ void add_train_gan_command(CLI::App& app, const GlobalOptions& global) {
     p.mirror = !o->no_mirror, p.seed = t.seed, p.snapshot_kimg = t.snapshot_kimg;
     p.checkpoint_every = t.checkpoint_every, p.resume = !o->restart;
     p.device = parse_device(global.device);
+    if (!o->init.empty()) init_from(*o, cmd_resolution_given, p);
+    else if (!o->init_d.empty()) fail("--init-d", "needs --init (the generator to start from)");
     const fs::path snapshots = o->out + ".snapshots";
     fs::create_directories(snapshots);
     const int64_t grid = o->grid;

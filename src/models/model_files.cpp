@@ -58,29 +58,37 @@ void convert_checkpoint(const std::string& in, const std::string& out, const std
   run_python_tool("faceedit_convert.py", {in, out, "--network", network}, in);
 }
 
-static std::string cached_conversion(const fs::path& source) {
+static std::string cached_conversion(const fs::path& source, const std::string& network) {
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) fail(source.string(), "cannot stat");
   // Size and modification time identify the source version without hashing gigabytes.
+  const std::string suffix = network == "G_ema" ? "" : "-" + network;
   const fs::path out = cache_dir() / (source.stem().string() + "-" + std::to_string(st.st_size) + "-" +
-                                      std::to_string(static_cast<long long>(st.st_mtime)) + ".safetensors");
+                                      std::to_string(static_cast<long long>(st.st_mtime)) + suffix + ".safetensors");
   if (!fs::exists(out)) {
     std::error_code ec;
     fs::create_directories(out.parent_path(), ec);
     if (ec) fail(out.parent_path().string(), "cannot create the model cache directory: " + ec.message());
-    convert_checkpoint(source.string(), out.string());
+    convert_checkpoint(source.string(), out.string(), network);
   }
   return out.string();
 }
 
-std::string resolve_model(const std::string& spec) {
+bool is_converted_checkpoint(const std::string& spec) {
+  for (const auto& m : known_models())
+    if (m.name == spec) return true;
+  const std::string ext = fs::path(spec).extension().string();
+  return ext == ".pkl" || ext == ".pt" || ext == ".pth";
+}
+
+std::string resolve_model(const std::string& spec, const std::string& network) {
   for (const auto& m : known_models()) {
     if (m.name != spec) continue;
     const fs::path p = shared_root() / m.relative_path;
     if (!fs::exists(p))
       fail(spec, m.description + ": not found at " + p.string() + ". It is published at " + m.published_at +
                      "; put it there or set FACEEDIT_SHARED to the directory that holds " + m.relative_path);
-    return cached_conversion(p);
+    return cached_conversion(p, network);
   }
   const fs::path p(spec);
   if (!fs::exists(p)) {
@@ -91,7 +99,7 @@ std::string resolve_model(const std::string& spec) {
   if (fs::is_directory(p)) fail(spec, "is a directory, not a model file");
   const std::string ext = p.extension().string();
   if (ext == ".safetensors") return spec;
-  if (ext == ".pkl" || ext == ".pt" || ext == ".pth") return cached_conversion(p);
+  if (ext == ".pkl" || ext == ".pt" || ext == ".pth") return cached_conversion(p, network);
   fail(spec, "unknown model format '" + ext + "' (expected .safetensors, or .pkl/.pt to convert)");
 }
 

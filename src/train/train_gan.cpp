@@ -115,7 +115,10 @@ nlohmann::json fingerprint(const Resolved& r, const torch::Tensor& images) {
           {"pl_interval", p.pl_interval},      {"style_mixing", p.style_mixing},
           {"augment", r.augment.str()},        {"ema_kimg", p.ema_kimg},
           {"ema_rampup", p.ema_rampup},        {"mirror", p.mirror},
-          {"seed", p.seed},                    {"device", p.device.str()}};
+          {"seed", p.seed},                    {"device", p.device.str()},
+          {"init", {std::filesystem::path(p.init_generator).filename().string(),
+                    std::filesystem::path(p.init_generator_ema).filename().string(),
+                    std::filesystem::path(p.init_discriminator).filename().string()}}};
 }
 
 // Step i's seed: SplitMix64 of (seed, i), so steps draw independent streams.
@@ -231,10 +234,22 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     history = state->at("history");
     log_line(log_text("train-gan: resuming from ", ckpt.dir().string(), " after ", first * batch, " images (step ", first, ")"));
   } else {
-    // Fresh start: G_ema begins as G (copied, not re-drawn).
+    // Fresh start: from the init networks, else G_ema begins as G (copied, not re-drawn).
     torch::NoGradGuard no_grad;
-    auto src = gan.g->named_tensors();
-    for (auto& t : gan.g_ema->named_tensors()) t.value().copy_(src[t.key()]);
+    auto load_into = [&](const std::string& file, torch::OrderedDict<std::string, torch::Tensor> targets, const char* what) {
+      io::SafetensorsReader reader(file);
+      models::load_tensors(reader, targets, std::string("the training config's ") + what);
+    };
+    if (!p.init_generator.empty()) load_into(p.init_generator, gan.g->named_tensors(), "generator");
+    if (!p.init_discriminator.empty()) load_into(p.init_discriminator, gan.d->named_tensors(), "discriminator");
+    if (!p.init_generator_ema.empty()) {
+      load_into(p.init_generator_ema, gan.g_ema->named_tensors(), "generator");
+    } else {
+      auto src = gan.g->named_tensors();
+      for (auto& t : gan.g_ema->named_tensors()) t.value().copy_(src[t.key()]);
+    }
+    if (!p.init_generator.empty())
+      log_line(log_text("train-gan: starting from ", p.init_generator, p.init_discriminator.empty() ? " (D random)" : " and " + p.init_discriminator));
   }
   log_line(log_text("train-gan: ", n_images, " images at ", p.resolution, " px, batch ", batch, ", ", r.steps,
                     " steps (", p.kimg, " kimg), R1 gamma ", p.r1_gamma, ", path length weight ", p.pl_weight,
@@ -262,7 +277,7 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
 
   const auto snapshot_steps = std::max<int64_t>(1, static_cast<int64_t>(std::llround(p.snapshot_kimg * 1000.0 / batch)));
   const int64_t history_every = std::max<int64_t>(1, std::min<int64_t>(snapshot_steps, r.steps / 50 + 1));
-  Progress progress("train-gan", r.steps * batch, "img", p.progress);
+  Progress progress("train-gan", (r.steps - first) * batch, "img", p.progress);
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   double sum_g = 0, sum_d = 0, sum_r1 = 0, sum_pl = 0;

@@ -60,6 +60,12 @@ ls "$T/whole.safetensors.snapshots/"grid-kimg*.png >/dev/null 2>&1 && ok "snapsh
   --detect-samples 10 -o "$T/eval.json" >"$T/eval.log" 2>&1 && [ -s "$T/eval.html" ] && grep -q '"kimg": 0.8' "$T/eval.json" &&
   ok "evaluate-gan reports KID per snapshot" || bad "evaluate-gan: $(tail -c 600 "$T/eval.log")"
 
+# Fine-tuning an official snapshot (NVIDIA's --resume): G, G_ema and D from the pickle, its resolution.
+"$FACEEDIT" train-gan --init stylegan2-tiny32 --data "$DATA" --batch 4 --kimg 0.016 --snapshot-kimg 1 \
+  -o "$T/tuned.safetensors" >"$T/tuned.log" 2>&1 && grep -q "starting from .*tiny32.*-G.safetensors and .*-D.safetensors" "$T/tuned.log" &&
+  grep -q "at 32 px" "$T/tuned.log" && ok "--init an official pickle: its G and D, at its 32 px" ||
+  bad "--init stylegan2-tiny32: $(tail -c 600 "$T/tuned.log")"
+
 # Refusals: clear errors, non-zero exits, no output.
 expect_error() {  # NAME NEEDLE CMD...
   local name="$1" needle="$2"
@@ -74,6 +80,9 @@ expect_error "a resolution above the data's" "cannot be box-downsampled" "$FACEE
   --kimg 0.1 -o "$T/x.safetensors"
 expect_error "an unknown augmentation" "unknown operation 'blur'" "$FACEEDIT" train-gan --data "$DATA" --augment color,blur \
   --kimg 0.1 -o "$T/x.safetensors"
+expect_error "--resolution against --init's" "generates 32 px" "$FACEEDIT" train-gan --init stylegan2-tiny32 --resolution 16 \
+  --data "$DATA" --kimg 0.1 -o "$T/x.safetensors"
+expect_error "--init a DCGAN" "network pickle" "$FACEEDIT" train-gan --init dcgan-celeba32 --data "$DATA" --kimg 0.1 -o "$T/x.safetensors"
 [ -e "$T/x.safetensors" ] && bad "a refused run wrote its output"
 
 echo "test_train_gan: $passed passed, $failed failed"

@@ -283,6 +283,18 @@ class DiscriminatorConversion(ConverterCliCase):
         for name, t in tensors.items():
             self.assertTrue(torch.equal(t, originals[name]), name)
 
+    def test_tiny32_training_generator_converts(self):
+        need(TINY32)
+        proc = run_py(CONVERT, TINY32, self.out, '--network', 'G')
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        tensors, meta = load_file(self.out)
+        self.assertEqual(meta['faceedit.arch'], 'stylegan2')
+        g = load_network_pickle(TINY32)['G']
+        originals = dict(stylegan2.state_dict_items(g, '', 'tiny32'))
+        self.assertEqual(len(tensors), 68)
+        for name, t in tensors.items():
+            self.assertTrue(torch.equal(t, originals[name]), name)
+
     def test_no_d_refused(self):
         meta = {'type': 'class', 'version': 6, 'module_src': '', 'class_name': 'Generator',
                 'state': {}}
@@ -292,8 +304,8 @@ class DiscriminatorConversion(ConverterCliCase):
 
     def test_unknown_network_refused(self):
         need(TINY32)
-        self.assert_failed_cleanly(run_py(CONVERT, TINY32, self.out, '--network', 'G'),
-                                   "--network 'G'")
+        self.assert_failed_cleanly(run_py(CONVERT, TINY32, self.out, '--network', 'E'),
+                                   "--network 'E'")
 
 
 class HostilePickles(ConverterCliCase):

@@ -238,3 +238,35 @@ TEST(TrainGan, TinyRunLearnsSomethingAndResumesBitForBit) {
   EXPECT_NE(test::error_of([&] { train_gan(odd, images, (dir / "odd.safetensors").string()); }).find("multiple"),
             std::string::npos);
 }
+
+// Starting from the official tiny32 snapshot (its G, G_ema and D): after one step at a negligible
+// learning rate the networks are still the pickle's (G_ema takes G's weights at the first step, as
+// NVIDIA's ramp-up does).
+TEST(TrainGan, StartsFromAnOfficialSnapshot) {
+  FACEEDIT_REQUIRE_SHARED(pkl, "fixtures/stylegan2-ada/tiny32.pkl");
+  auto p = train_gan_default_params(32);
+  p.init_generator = test::converted("fixtures/stylegan2-ada/tiny32.pkl", "G");
+  p.init_generator_ema = test::converted("fixtures/stylegan2-ada/tiny32.pkl", "G_ema");
+  p.init_discriminator = test::converted("fixtures/stylegan2-ada/tiny32.pkl", "D");
+  p.generator = models::StyleGAN2::load(p.init_generator)->stylegan2_config();
+  p.discriminator = models::StyleGAN2Discriminator::load(p.init_discriminator)->config();
+  p.batch = 4;
+  p.kimg = 0.004;  // one step
+  p.g_lr = p.d_lr = 1e-12;
+  p.progress = false;
+  torch::manual_seed(3);
+  const auto images = torch::randint(0, 256, {8, 3, 32, 32}, torch::kUInt8);
+  const auto out = (test::temp_dir() / "from-tiny32.safetensors").string();
+  train_gan(p, images, out);
+  io::SafetensorsReader got(out), g(p.init_generator), ckpt(out + ".ckpt/model.safetensors"), d(p.init_discriminator);
+  // Adam moves each weight by about the learning rate; mapping.w_avg follows the batches' W (as in training).
+  auto near = [](const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>() < 1e-9; };
+  for (const auto& e : g.entries())
+    if (e.name != "mapping.w_avg") EXPECT_TRUE(near(got.load(e.name), g.load(e.name))) << e.name;
+  for (const auto& e : d.entries()) EXPECT_TRUE(near(ckpt.load("D." + e.name), d.load(e.name))) << e.name;
+  // A config that does not fit the files is refused, naming the tensor.
+  auto wrong = p;
+  wrong.generator.channel_max = 128;
+  EXPECT_NE(test::error_of([&] { train_gan(wrong, images, (test::temp_dir() / "wrong.safetensors").string()); }).find("synthesis"),
+            std::string::npos);
+}

@@ -37,13 +37,14 @@ def detect(path):
     return 'unknown'
 
 
-NETWORKS = ('G_ema', 'D')
+NETWORKS = ('G_ema', 'G', 'D')
 
 
 def convert_file(in_path, out_path, network='G_ema'):
     """Convert IN to a faceedit safetensors file at OUT. Returns (arch, number of tensors).
 
-    network: which network of a stylegan2-ada-pytorch pickle ('G_ema', or 'D', the discriminator).
+    network: which network of a stylegan2-ada-pytorch pickle: 'G_ema', 'G' (the training generator,
+    not averaged: what a resumed training run continues) or 'D' (the discriminator).
     """
     if network not in NETWORKS:
         raise ToolError(f'--network {network!r}: expected one of {", ".join(NETWORKS)}')
@@ -66,7 +67,9 @@ def convert_file(in_path, out_path, network='G_ema'):
             raise ToolError(f'{in_path}: unrecognised input format (expected a stylegan2-ada-'
                             'pytorch network pickle or a torch.save DCGAN generator state_dict)'
                             ) from None
-        module = stylegan2 if network == 'G_ema' else stylegan2_discriminator
-        tensors, metadata = module.convert(root, in_path)
+        if network == 'D':
+            tensors, metadata = stylegan2_discriminator.convert(root, in_path)
+        else:
+            tensors, metadata = stylegan2.convert(root, in_path, network)
     save_file(tensors, out_path, metadata)
     return metadata['faceedit.arch'], len(tensors)

@@ -203,34 +203,34 @@ def checked_tensors(module, expected, what, label):
     return tensors
 
 
-def convert(root, path):
+def convert(root, path, key='G_ema'):
     """Network pickle contents -> (ordered {name: float32 tensor}, safetensors metadata).
 
     `path` names the input in error messages; its basename is recorded as faceedit.source.
     """
     what = path
-    if not isinstance(root, dict) or 'G_ema' not in root:
+    if not isinstance(root, dict) or key not in root:
         keys = sorted(map(str, root)) if isinstance(root, dict) else type(root).__name__
-        raise ToolError(f"{what}: no 'G_ema' in this pickle (keys: {keys}): not a "
+        raise ToolError(f"{what}: no '{key}' in this pickle (keys: {keys}): not a "
                         'stylegan2-ada-pytorch network pickle')
-    g = root['G_ema']
+    g = root[key]
     if not isinstance(g, PersistentObject) or g.class_name != 'Generator':
         found = g.class_name if isinstance(g, PersistentObject) else type(g).__name__
-        raise ToolError(f"{what}: G_ema is a {found}, not a stylegan2-ada-pytorch Generator")
+        raise ToolError(f"{what}: {key} is a {found}, not a stylegan2-ada-pytorch Generator")
     cfg = resolve_config(g, what)
 
     # num_ws as recorded by the network itself must agree with the skip-architecture count.
-    recorded = {'G_ema': g.state.get('num_ws')}
+    recorded = {key: g.state.get('num_ws')}
     for name in ('synthesis', 'mapping'):
         sub = g.state.get('_modules', {}).get(name)
         if isinstance(sub, PersistentObject):
-            recorded[f'G_ema.{name}'] = sub.state.get('num_ws')
+            recorded[f'{key}.{name}'] = sub.state.get('num_ws')
     for where, n in recorded.items():
         if n != cfg['num_ws']:
             raise ToolError(f"{what}: {where}.num_ws is {n!r}, expected {cfg['num_ws']} for "
                             f"img_resolution {cfg['img_resolution']}")
 
-    tensors = checked_tensors(g, expected_shapes(cfg), what, 'G_ema')
+    tensors = checked_tensors(g, expected_shapes(cfg), what, key)
 
     metadata = {'faceedit.arch': 'stylegan2', 'faceedit.format_version': '1',
                 'faceedit.source': os.path.basename(path), 'faceedit.config': json.dumps(cfg)}

@@ -28,7 +28,11 @@ struct KnownModel {
 const std::vector<KnownModel>& known_models();
 
 // Returns the path of a faceedit safetensors file for `spec`, converting it first when needed.
-std::string resolve_model(const std::string& spec);
+// network: which network of a stylegan2-ada-pytorch pickle ("G_ema", "G" or "D"); a .safetensors
+// spec is returned as it is.
+std::string resolve_model(const std::string& spec, const std::string& network = "G_ema");
+// Whether `spec` names a checkpoint that is converted (a known name, .pkl, .pt), not a .safetensors file.
+bool is_converted_checkpoint(const std::string& spec);
 
 // Runs tools/<script_name> under python_interpreter() with `args`, its output on stderr. Throws
 // faceedit::Error naming `what_for_errors` when it fails.
@@ -36,7 +40,8 @@ void run_python_tool(const std::string& script_name, const std::vector<std::stri
                      const std::string& what_for_errors);
 
 // Runs the Python converter: IN (.pkl/.pt) -> OUT (.safetensors). Throws faceedit::Error on failure.
-// network: "G_ema" (the generator), or "D" (a stylegan2-ada-pytorch pickle's discriminator).
+// network: "G_ema" (the generator), "G" (a stylegan2-ada-pytorch pickle's training generator, not
+// averaged) or "D" (its discriminator).
 void convert_checkpoint(const std::string& in, const std::string& out, const std::string& network = "G_ema");
 
 // resolve_model() + load_generator().

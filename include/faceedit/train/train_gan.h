@@ -42,6 +42,10 @@ struct TrainGanParams {
   int64_t resolution = 32;
   models::StyleGAN2Config generator;                  // img_resolution is set from `resolution`
   models::StyleGAN2DiscriminatorConfig discriminator;  // likewise
+  // Start from trained networks instead of random weights (faceedit files of the configs above;
+  // empty: random): G from init_generator, G_ema from init_generator_ema (else init_generator), D
+  // from init_discriminator. As NVIDIA's --resume does, the run then counts images from 0.
+  std::string init_generator, init_generator_ema, init_discriminator;
   int64_t batch = 32;
   double kimg = 100;  // thousands of real images shown to D
   double g_lr = 0.0025, d_lr = 0.0025;
