@@ -2,19 +2,24 @@
 # Train our StyleGAN2 on a lent GPU machine (issue 19), which has a CUDA build of Python's torch but
 # none of the Debian packages the full build needs, and nothing but what is carried (64 MiB):
 #
-#   scripts/device/train_gan.sh pack DIR     # here: CelebA-HQ JPEGs (the first 50 MiB of them),
-#                                            # nlohmann headers -> DIR (an ignored path to carry)
-#   scripts/device/train_gan.sh run DIR MIN  # there: decode the JPEGs (PIL, cv2 or torchvision),
-#                                            # build the trainer against Python's LibTorch, train for
-#                                            # MIN minutes; G_ema and its snapshots go to $OUT (fp16)
+#   scripts/device/train_gan.sh pack DIR        # here: CelebA-HQ JPEGs (the first 50 MiB of them),
+#                                               # nlohmann headers -> DIR (an ignored path to carry)
+#   scripts/device/train_gan.sh build DIR       # there: decode the JPEGs (PIL, cv2 or torchvision),
+#                                               # build the trainer against Python's LibTorch (~3 min)
+#   scripts/device/train_gan.sh train DIR MIN   # there: train for MIN minutes; G_ema and its
+#                                               # snapshots go to $OUT (fp16)
+#   scripts/device/train_gan.sh run DIR MIN     # build + train in one call
 #
-# Then here: `faceedit evaluate-gan $files_at/g-ema.safetensors dcgan-celeba32` and the grids.
+# A device command may run 10 minutes: call build, then train (MIN <= 8) at once after it, so the
+# machine is still warm and keeps build-device-gan/. Then here: `faceedit evaluate-gan
+# $files_at/g-ema.safetensors dcgan-celeba32` and the grids (`faceedit generate --model ...`).
 # TRAIN_ARGS adds key=value settings of scripts/device/train_gan_main.cpp (resolution=64 ...);
 # TORCH_INCLUDES / TORCH_LIB / CXX_STD: see tests/device/python_torch_build.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mode=${1:?usage: train_gan.sh pack DIR | run DIR MINUTES}
-deps=$(realpath -m "${2:?usage: train_gan.sh pack DIR | run DIR MINUTES}")
+usage="usage: train_gan.sh pack|build DIR | train|run DIR MINUTES"
+mode=${1:?$usage}
+deps=$(realpath -m "${2:?$usage}")
 
 if [ "$mode" = pack ]; then
   shared=${FACEEDIT_SHARED:-../shared}
@@ -43,12 +48,11 @@ PY
   exit 0
 fi
 
-minutes=${3:?usage: train_gan.sh run DIR MINUTES}
-out=${OUT:-$deps/out}
-mkdir -p "$out"
+case "$mode" in build | train | run) ;; *) echo "$usage" >&2; exit 2 ;; esac
 python=${FACEEDIT_PYTHON:-python3}
 build=build-device-gan
 mkdir -p "$build"
+if [ "$mode" != train ]; then
 
 # 1. JPEGs -> uint8 [N, 3, 64, 64] in a safetensors file, with whichever decoder the machine has.
 "$python" - "$deps/faces.tar" "$build/faces.safetensors" <<'PY'
@@ -89,7 +93,14 @@ python_torch_build "$python" "$build" train_gan_main extra \
   src/models/weights.cpp src/models/model_files.cpp src/train/checkpoint.cpp src/train/gan_augment.cpp \
   src/train/train_gan.cpp scripts/device/train_gan_main.cpp
 
+fi
+[ "$mode" = build ] && exit 0
+
 # 3. Train, time-boxed; progress to $OUT/train.log as well.
+minutes=${3:?$usage}
+out=${OUT:-$deps/out}
+mkdir -p "$out"
+[ -x "$build/train_gan_main" ] || { echo "no $build/train_gan_main: run 'train_gan.sh build DIR' first" >&2; exit 1; }
 # shellcheck disable=SC2086
 "$build/train_gan_main" "$build/faces.safetensors" "$out" "$minutes" ${TRAIN_ARGS:-} 2>&1 | tee "$out/train.log"
 ls -la "$out" "$out/snapshots"
