@@ -114,6 +114,12 @@ WorkShare job_share(const std::string& shard_spec) {
   return shard_spec.empty() ? WorkShare{} : parse_shard(shard_spec);
 }
 
+void WorkShare::claim_job(const std::function<void()>& write_or_check) const {
+  if (!mpi || index == 0) write_or_check();
+  wait_for_all();
+  if (mpi && index != 0) write_or_check();
+}
+
 void WorkShare::wait_for_all() const {
 #ifdef FACEEDIT_WITH_MPI
   if (mpi) MPI_Barrier(MPI_COMM_WORLD);

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace faceedit {
@@ -41,6 +42,10 @@ struct WorkShare {
   bool merges() const { return !shard && index == 0; }
   // MPI: waits until every rank got here (a rank that failed has aborted the job). Otherwise no-op.
   void wait_for_all() const;
+  // A job's settings file (manifest, job.json): `write_or_check` writes it when absent, else refuses
+  // another job's. Rank 0 of MPI (or any other process) runs it first; after a barrier the other
+  // ranks run it too, so they check what rank 0 wrote instead of racing it.
+  void claim_job(const std::function<void()>& write_or_check) const;
   // "rank 1/2", "shard 3/8" or "" for a single process: a prefix for log lines.
   std::string label() const;
 };

@@ -195,9 +195,7 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
       io::write_file_atomic(manifest_path, text.data(), text.size());
     }
   };
-  if (!share.mpi || share.index == 0) write_or_check_manifest();
-  share.wait_for_all();
-  if (share.mpi && share.index != 0) write_or_check_manifest();
+  share.claim_job(write_or_check_manifest);
   remove_stray_temp_files(dir, share, p.progress);
 
   const int64_t shards = shard_count(p.n, p.shard_size);

@@ -127,9 +127,7 @@ void claim_work_dir(const fs::path& dir, const nlohmann::json& job, const WorkSh
       io::write_file_atomic(path, text.data(), text.size());
     }
   };
-  if (!share.mpi || share.index == 0) write_or_check();
-  share.wait_for_all();
-  if (share.mpi && share.index != 0) write_or_check();
+  share.claim_job(write_or_check);
 }
 
 std::string block_file(const fs::path& dir, int64_t i) {

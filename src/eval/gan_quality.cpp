@@ -1,5 +1,8 @@
 #include "faceedit/eval/gan_quality.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <opencv2/imgproc.hpp>
 
 #include "faceedit/error.h"
@@ -136,19 +139,43 @@ nlohmann::json compare_image_sets(const ImageSetFeatures& s, const ImageSetFeatu
 
 namespace faceedit::eval {
 
+namespace {
+std::string fixed(double v, int digits = 3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+}  // namespace
+
 void write_gan_quality_report(const std::string& path, const std::vector<GanQualityEntry>& entries, const cv::Mat& real_grid) {
+  // Models with a kimg (train-gan snapshots) make the curve; the others (e.g. the DCGAN) are drawn
+  // as flat reference lines across it, like the reals. Without any kimg the x axis is the order.
   std::vector<double> x, kid, det;
-  bool by_kimg = true;
-  for (const auto& e : entries) by_kimg = by_kimg && e.result.contains("kimg");
+  std::vector<PlotSeries> kid_series, det_series;
+  bool any_kimg = false;
+  for (const auto& e : entries) any_kimg = any_kimg || e.result.contains("kimg");
   double kid_max = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& r = entries[i].result;
-    x.push_back(by_kimg ? r["kimg"].get<double>() : static_cast<double>(i));
+    kid_max = std::max(kid_max, r["kid"]["mean"].get<double>());
+    if (any_kimg && !r.contains("kimg")) continue;
+    x.push_back(any_kimg ? r["kimg"].get<double>() : static_cast<double>(i));
     kid.push_back(r["kid"]["mean"].get<double>());
     det.push_back(r["detection_rate"]["samples"].get<double>());
-    kid_max = std::max(kid_max, kid.back());
+  }
+  kid_series.push_back({any_kimg ? "train-gan snapshots" : "models", x, kid});
+  det_series.push_back({any_kimg ? "train-gan snapshots" : "models", x, det});
+  const double x0 = x.empty() ? 0.0 : *std::min_element(x.begin(), x.end());
+  const double x1 = x.empty() ? 1.0 : *std::max_element(x.begin(), x.end());
+  for (const auto& e : entries) {
+    const auto& r = e.result;
+    if (!any_kimg || r.contains("kimg")) continue;
+    const std::string name = r.value("model", "model");
+    kid_series.push_back({name, {x0, x1}, {r["kid"]["mean"].get<double>(), r["kid"]["mean"].get<double>()}});
+    det_series.push_back({name, {x0, x1}, {r["detection_rate"]["samples"].get<double>(), r["detection_rate"]["samples"].get<double>()}});
   }
   const double real_det = entries.empty() ? 0.0 : entries[0].result["detection_rate"]["reals"].get<double>();
+  det_series.push_back({"reals", {x0, x1}, {real_det, real_det}});
   std::ostringstream h;
   h << "<!doctype html><html><head><meta charset='utf-8'><title>faceedit: generator quality</title><style>"
        "body{font-family:sans-serif;margin:20px}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -156,27 +183,26 @@ void write_gan_quality_report(const std::string& path, const std::vector<GanQual
        "<h1>Generator quality against real CelebA-HQ faces</h1><p>KID in the identity judge's embedding space "
        "(lower is better; 0 = the reals' distribution), the face-detection rate, and the guide's attribute "
        "distribution. Reals are compared at each model's resolution.</p>";
-  const std::string xl = by_kimg ? "kimg (thousands of real images shown)" : "model";
-  h << svg_line_plot("KID", xl, "KID", {{"samples", x, kid}}, 0.0, std::max(1e-6, kid_max * 1.1));
-  h << svg_line_plot("face-detection rate", xl, "rate",
-                     {{"samples", x, det}, {"reals", x, std::vector<double>(x.size(), real_det)}}, 0.0, 1.0);
+  const std::string xl = any_kimg ? "kimg (thousands of real images shown)" : "model";
+  h << svg_line_plot("KID", xl, "KID", kid_series, 0.0, std::max(1e-6, kid_max * 1.1));
+  h << svg_line_plot("face-detection rate", xl, "rate", det_series, 0.0, 1.0);
   h << "<table><tr><th>model</th><th>kimg</th><th>KID</th><th>&plusmn;</th><th>faces detected</th>"
        "<th>attribute |&Delta;| (mean of 40)</th></tr>";
   for (const auto& e : entries) {
     const auto& r = e.result;
     h << "<tr><td style='text-align:left'>" << html_escape(r.value("model", "")) << "</td><td>"
-      << (r.contains("kimg") ? r["kimg"].dump() : "") << "</td><td>" << r["kid"]["mean"].get<double>() << "</td><td>"
-      << r["kid"]["std"].get<double>() << "</td><td>" << r["detection_rate"]["samples"].get<double>() << "</td><td>"
-      << r["attribute_mean_abs_diff"].get<double>() << "</td></tr>";
+      << (r.contains("kimg") ? fixed(r["kimg"].get<double>(), 1) : "") << "</td><td>" << fixed(r["kid"]["mean"].get<double>())
+      << "</td><td>" << fixed(r["kid"]["std"].get<double>()) << "</td><td>" << fixed(r["detection_rate"]["samples"].get<double>())
+      << "</td><td>" << fixed(r["attribute_mean_abs_diff"].get<double>()) << "</td></tr>";
   }
-  h << "</table><p>Reals: faces detected in " << real_det << ".</p>";
+  h << "</table><p>Reals: faces detected in " << fixed(real_det) << ".</p>";
   if (!entries.empty()) {
     const auto& last = entries.back().result;
     h << "<h2>Attributes (guide's mean probability), last model vs reals</h2><table><tr><th>attribute</th>"
          "<th>samples</th><th>reals</th></tr>";
     for (auto& [name, v] : last["attributes"].items())
-      h << "<tr><td style='text-align:left'>" << html_escape(name) << "</td><td>" << v["samples"].get<double>()
-        << "</td><td>" << v["reals"].get<double>() << "</td></tr>";
+      h << "<tr><td style='text-align:left'>" << html_escape(name) << "</td><td>" << fixed(v["samples"].get<double>())
+        << "</td><td>" << fixed(v["reals"].get<double>()) << "</td></tr>";
     h << "</table>";
   }
   h << "<h2>Samples</h2>";

@@ -111,9 +111,7 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
       fail(out_dir, "holds another batch (other model, edits or settings: " + job_path.string() +
                         "); use another -o directory");
   };
-  if (!p.share.mpi || p.share.index == 0) claim();
-  p.share.wait_for_all();
-  if (p.share.mpi && p.share.index != 0) claim();
+  p.share.claim_job(claim);
 
   const auto record_path = [&](size_t i) { return out / (fs::path(photos[i]).stem().string() + ".json"); };
   const auto output_name = [&](size_t i) { return fs::path(photos[i]).stem().string() + fs::path(photos[i]).extension().string(); };
