@@ -97,7 +97,7 @@ void add_train_gan_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_flag("--half", o->half, "write G_ema in float16 (half the size; loading widens it back)");
   cmd->add_option("--pack", o->pack,
                   "only write the training images at --resolution as uint8 'images' to this .safetensors file "
-                  "(to carry them to a machine without the archive readers, e.g. a GPU: scripts/device/train_gan.sh)");
+                  "(for machines without the archive readers: train-gan --data FILE reads it there)");
   cmd->add_option("--max-minutes", o->max_minutes, "end the run early after this many minutes (0: no limit)")
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("-o,--output", o->out, "G_ema to write (.safetensors)");
