@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <set>
+#include <algorithm>
 
 #include "../models/weights.h"
 #include "faceedit/error.h"
@@ -215,10 +215,20 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
   gan.pl_mean = torch::zeros({}, torch::TensorOptions().device(dev));
   gan.w_avg = gan.g->named_tensors()["mapping.w_avg"];
   const auto g_params = gan.g->parameters(), d_params = gan.d->parameters();
-  std::set<std::string> g_param_names;  // G_ema averages these; it copies the buffers
-  for (const auto& t : gan.g->named_tensors())
-    for (const auto& q : g_params)
-      if (q.is_same(t.value())) g_param_names.insert(t.key());
+  // G_ema's tensors beside G's, once: parameters are averaged, buffers (w_avg, noise_const) copied.
+  struct EmaPair {
+    torch::Tensor ema, src;
+    bool averaged;
+  };
+  std::vector<EmaPair> ema_pairs;
+  {
+    auto src = gan.g->named_tensors();
+    for (const auto& t : gan.g_ema->named_tensors()) {
+      const auto& s = src[t.key()];
+      const bool param = std::any_of(g_params.begin(), g_params.end(), [&](const torch::Tensor& q) { return q.is_same(s); });
+      ema_pairs.push_back({t.value(), s, param});
+    }
+  }
   auto g_opt = make_adam(g_params, p.g_lr, p.pl_weight > 0 ? p.pl_interval : 0);
   auto d_opt = make_adam(d_params, p.d_lr, p.r1_gamma > 0 ? p.r1_interval : 0);
   set_requires_grad(gan.g_ema->parameters(), false);
@@ -350,12 +360,7 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
       double ema_nimg = p.ema_kimg * 1000.0;
       if (p.ema_rampup > 0) ema_nimg = std::min(ema_nimg, static_cast<double>(step * batch) * p.ema_rampup);
       const double beta = std::pow(0.5, static_cast<double>(batch) / std::max(ema_nimg, 1e-8));
-      auto src = gan.g->named_tensors();
-      for (auto& t : gan.g_ema->named_tensors()) {
-        const auto& s = src[t.key()];
-        if (g_param_names.count(t.key())) t.value().copy_(s.lerp(t.value(), beta));
-        else t.value().copy_(s);  // buffers (w_avg, noise_const) follow G
-      }
+      for (auto& e : ema_pairs) e.ema.copy_(e.averaged ? e.src.lerp(e.ema, beta) : e.src);
     }
 
     sum_g += L.g;
