@@ -3,27 +3,58 @@
 #include <iostream>
 
 #include "commands.h"
+#include "faceedit/error.h"
 #include "faceedit/models/model_files.h"
+#include "faceedit/models/stylegan2.h"
+#include "faceedit/nn/ops.h"
 
 namespace faceedit::cli {
+
+namespace {
+
+// "config-f-RES": NVIDIA's FFHQ config-f architecture at RES with random weights (speed does not
+// depend on the weights, and no 1024 checkpoint is needed to time one); anything else is a model.
+std::unique_ptr<models::Generator> bench_generator(const std::string& spec, torch::Device device) {
+  const std::string prefix = "config-f-";
+  if (spec.rfind(prefix, 0) != 0) return models::open_generator(spec, device);
+  models::StyleGAN2Config c;  // the defaults are config-f: z/w 512, 8 mapping layers, channels 32768/512
+  try {
+    size_t used = 0;
+    c.img_resolution = std::stoll(spec.substr(prefix.size()), &used);
+    if (used != spec.size() - prefix.size()) throw std::invalid_argument(spec);
+  } catch (const std::exception&) {
+    fail(spec, "expected config-f-RES with RES a power of two, e.g. config-f-256");
+  }
+  c.conv_clamp = 256;
+  auto g = std::make_unique<models::StyleGAN2>(c, 0);
+  g->to(device);
+  return g;
+}
+
+}  // namespace
 
 void add_bench_command(CLI::App& app, const GlobalOptions& global) {
   struct Options {
     std::string model;
     int batch = 1, repeat = 5;
     std::string mode = "synth";
+    bool reference = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench", "Time synthesis (or an inversion / fine-tuning step) in-process; prints one JSON line");
-  cmd->add_option("model", o->model, "model file or known name")->required();
+  cmd->add_option("model", o->model, "model file, known name, or config-f-RES (FFHQ config-f at RES, random weights)")->required();
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--repeat", o->repeat, "timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_option("--mode", o->mode,
                   "synth: synthesis without gradients; invert: synthesis forward + backward w.r.t. the W+ codes "
                   "(MSE to a fixed image, const noise); tune: the same backward w.r.t. the synthesis weights")
       ->capture_default_str()->check(CLI::IsMember({"synth", "invert", "tune"}));
+  cmd->add_flag("--reference", o->reference,
+                "time the plain LibTorch composition instead of the fused kernels (the baseline they are measured against)");
   cmd->callback([o, &global] {
-    auto g = models::open_generator(o->model, parse_device(global.device));
+    std::unique_ptr<nn::ReferenceOpsGuard> reference;
+    if (o->reference) reference = std::make_unique<nn::ReferenceOpsGuard>();
+    auto g = bench_generator(o->model, parse_device(global.device));
     const bool synth = o->mode == "synth";
     torch::Tensor codes, target;
     {
@@ -70,6 +101,7 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
                           {"resolution", g->resolution()},
                           {"repeat", o->repeat},
                           {"mode", o->mode},
+                          {"ops", o->reference ? "reference" : "fused"},
                           {"step_ms_median", median},
                           {"step_ms_min", ms.front()},
                           {"gflop_per_image", gflop}};

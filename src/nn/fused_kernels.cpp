@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 // Compiled for AVX-512, AVX2 and plain x86-64; the loader picks the best the CPU has.
@@ -276,5 +277,173 @@ void modulate_weight(const float* w, const float* s, const float* d, int64_t o, 
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Adjoints
+
+namespace {
+
+// Rows per block of the epilogue's backward: each block sums into its own slot, and the slots are
+// added in block order, so the sums do not depend on how blocks are spread over threads.
+constexpr int64_t kRowsPerBlock = 4;
+
+// One row of the epilogue's backward. kConv: also sum g_z * y per channel; kScale: write g_z * scale.
+template <typename T, bool kConv, bool kScale>
+__attribute__((always_inline)) inline void epilogue_backward_row_body(
+    const T* __restrict out, const T* __restrict g_out, T* __restrict g_z, int64_t w, int64_t c,
+    const EpilogueGrad<T>& e, const T* __restrict noise_row, T* __restrict bias_acc, T* __restrict conv_acc,
+    T* __restrict noise_sum_row) {
+  const T neg_slope = e.lrelu ? T(0.2) : T(1), gain = e.gain;
+  const T lim = e.clamp >= 0 ? e.clamp : std::numeric_limits<T>::infinity();
+  // z from out where the gradient passes: out / (gain * slope).
+  const T inv_pos = gain != 0 ? T(1) / gain : T(0), inv_neg = gain != 0 ? T(1) / (gain * neg_slope) : T(0);
+  const T* __restrict bias = e.bias;
+  const T* __restrict scale = e.scale;
+  for (int64_t x = 0; x < w; ++x) {
+    const T n = noise_row ? noise_row[x] : T(0);
+    const T* __restrict o = out + x * c;
+    const T* __restrict go = g_out + x * c;
+    T* __restrict gz = g_z + x * c;
+    T nsum = 0;
+#pragma GCC ivdep
+    for (int64_t k = 0; k < c; ++k) {
+      const bool pos = o[k] > 0;
+      const T g = std::abs(o[k]) < lim ? go[k] * gain * (pos ? T(1) : neg_slope) : T(0);
+      gz[k] = kScale ? g * scale[k] : g;
+      bias_acc[k] += g;
+      if (kConv) conv_acc[k] += g * (o[k] * (pos ? inv_pos : inv_neg) - bias[k] - n);
+      nsum += g;
+    }
+    if (noise_sum_row) noise_sum_row[x] += nsum;
+  }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void epilogue_backward_row_any(const T* out, const T* g_out, T* g_z, int64_t w,
+                                                                     int64_t c, const EpilogueGrad<T>& e,
+                                                                     const T* noise_row, T* bias_acc, T* conv_acc,
+                                                                     T* noise_sum_row) {
+  const bool conv = conv_acc != nullptr, scale = e.scale != nullptr;
+  if (conv && scale)
+    epilogue_backward_row_body<T, true, true>(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+  else if (conv)
+    epilogue_backward_row_body<T, true, false>(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+  else if (scale)
+    epilogue_backward_row_body<T, false, true>(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+  else
+    epilogue_backward_row_body<T, false, false>(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+}
+
+FACEEDIT_MULTIVERSION
+void epilogue_backward_row(const float* out, const float* g_out, float* g_z, int64_t w, int64_t c,
+                           const EpilogueGrad<float>& e, const float* noise_row, float* bias_acc, float* conv_acc,
+                           float* noise_sum_row) {
+  epilogue_backward_row_any(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+}
+
+void epilogue_backward_row(const double* out, const double* g_out, double* g_z, int64_t w, int64_t c,
+                           const EpilogueGrad<double>& e, const double* noise_row, double* bias_acc, double* conv_acc,
+                           double* noise_sum_row) {
+  epilogue_backward_row_any(out, g_out, g_z, w, c, e, noise_row, bias_acc, conv_acc, noise_sum_row);
+}
+
+// dst[j] = sum_b f[b] src[b * stride + j] for the 4 FIR taps f = [1,3,3,1] / 4, j < n.
+template <typename T>
+__attribute__((always_inline)) inline void fir4(T* __restrict dst, const T* __restrict src, int64_t stride,
+                                                int64_t n) {
+  const T f0 = T(0.25), f1 = T(0.75);
+#pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j)
+    dst[j] = f0 * src[j] + f1 * src[stride + j] + f1 * src[2 * stride + j] + f0 * src[3 * stride + j];
+}
+
+// One output row of the FIR adjoint: the vertical pass into tmp [2W+4][C] (two zero columns on each
+// side), then the horizontal pass into the even (dst_e [W+1][C]) and odd (dst_o [W][C]) columns.
+template <typename T>
+__attribute__((always_inline)) inline void fir_adjoint_row_any(const T* g, int64_t h, int64_t w, int64_t c,
+                                                               int64_t start, T* tmp, T* dst_e, T* dst_o) {
+  const T f[4] = {T(0.25), T(0.75), T(0.75), T(0.25)};
+  const int64_t n = 2 * w * c;
+  T* __restrict mid = tmp + 2 * c;
+  std::fill(mid, mid + n, T(0));
+  for (int b = 0; b < 4; ++b) {
+    const int64_t r = start + b;
+    if (r < 0 || r >= 2 * h) continue;
+    const T* __restrict src = g + r * n;
+    const T fb = f[b];
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) mid[j] += fb * src[j];
+  }
+  // Even column k starts at tmp column 2k (g column 2k-2), odd column k at 2k+1.
+  for (int64_t k = 0; dst_e && k <= w; ++k) fir4(dst_e + k * c, tmp + 2 * k * c, c, c);
+  for (int64_t k = 0; dst_o && k < w; ++k) fir4(dst_o + k * c, tmp + (2 * k + 1) * c, c, c);
+}
+
+FACEEDIT_MULTIVERSION
+void fir_adjoint_row(const float* g, int64_t h, int64_t w, int64_t c, int64_t start, float* tmp, float* dst_e,
+                     float* dst_o) {
+  fir_adjoint_row_any(g, h, w, c, start, tmp, dst_e, dst_o);
+}
+
+void fir_adjoint_row(const double* g, int64_t h, int64_t w, int64_t c, int64_t start, double* tmp, double* dst_e,
+                     double* dst_o) {
+  fir_adjoint_row_any(g, h, w, c, start, tmp, dst_e, dst_o);
+}
+
+}  // namespace
+
+template <typename T>
+void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int64_t w, int64_t c,
+                            const EpilogueGrad<T>& e, const EpilogueSums& sums) {
+  const int64_t blocks = (h + kRowsPerBlock - 1) / kRowsPerBlock;
+  std::vector<T> bias_part(static_cast<size_t>(blocks * c), T(0));
+  std::vector<T> conv_part(sums.conv ? static_cast<size_t>(blocks * c) : 0, T(0));
+  std::vector<T> noise_sum(sums.noise ? static_cast<size_t>(h * w) : 0, T(0));
+  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
+      for (int64_t r = b * kRowsPerBlock; r < std::min(h, (b + 1) * kRowsPerBlock); ++r)
+        epilogue_backward_row(out + r * w * c, g_out + r * w * c, g_z + r * w * c, w, c, e,
+                              e.noise ? e.noise + r * w : nullptr, bias_part.data() + b * c,
+                              sums.conv ? conv_part.data() + b * c : nullptr,
+                              sums.noise ? noise_sum.data() + r * w : nullptr);
+  });
+  auto add_parts = [&](const std::vector<T>& part, void* dst_void) {
+    T* dst = static_cast<T*>(dst_void);
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t k = 0; k < c; ++k) dst[k] += part[b * c + k];
+  };
+  if (sums.bias) add_parts(bias_part, sums.bias);
+  if (sums.conv) add_parts(conv_part, sums.conv);
+  if (sums.noise) {
+    T* dst = static_cast<T*>(sums.noise);
+    for (int64_t j = 0; j < h * w; ++j) dst[j] += noise_sum[j];
+  }
+}
+
+template <typename T>
+void fir_phases_adjoint_nhwc(const T* g, T* g00, T* g01, T* g10, T* g11, int64_t h, int64_t w, int64_t c) {
+  // Task t < H+1: even phase row t (g00, g01); else odd phase row t - (H+1) (g10, g11).
+  at::parallel_for(0, 2 * h + 1, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(static_cast<size_t>((2 * w + 4) * c), T(0));
+    for (int64_t t = begin; t < end; ++t) {
+      const bool even = t <= h;
+      const int64_t j = even ? t : t - (h + 1);
+      T* dst_e = even ? g00 : g10;
+      T* dst_o = even ? g01 : g11;
+      if (!dst_e && !dst_o) continue;
+      if (dst_e) dst_e += j * (w + 1) * c;
+      if (dst_o) dst_o += j * w * c;
+      fir_adjoint_row(g, h, w, c, even ? 2 * j - 2 : 2 * j - 1, tmp.data(), dst_e, dst_o);
+    }
+  });
+}
+
+template void epilogue_backward_nhwc<float>(const float*, const float*, float*, int64_t, int64_t, int64_t,
+                                            const EpilogueGrad<float>&, const EpilogueSums&);
+template void epilogue_backward_nhwc<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                             const EpilogueGrad<double>&, const EpilogueSums&);
+template void fir_phases_adjoint_nhwc<float>(const float*, float*, float*, float*, float*, int64_t, int64_t, int64_t);
+template void fir_phases_adjoint_nhwc<double>(const double*, double*, double*, double*, double*, int64_t, int64_t,
+                                              int64_t);
 
 }  // namespace faceedit::nn::kernels

@@ -1,5 +1,7 @@
-// Fused inference kernels for the StyleGAN2 synthesis layers (no autograd). Single-sample, float32,
-// channels-last ([H][W][C] memory). Tested against the LibTorch reference path in tests/nn/test_ops.cpp.
+// Fused kernels for the StyleGAN2 synthesis layers. Single-sample, channels-last ([H][W][C] memory).
+// The forward ones are float32; the backward ones (the adjoints at the end) are templates for float
+// (the training and inversion path) and double (gradient checks). Tested against the LibTorch
+// reference composition in tests/nn/test_ops.cpp and tests/nn/test_ops_autograd.cpp.
 #pragma once
 
 #include <cstdint>
@@ -43,5 +45,38 @@ struct TapDestination {
 // channels-last kernel or, for the up-convolution, all four phase sub-kernels at once.
 void modulate_weight(const float* w, const float* s, const float* d, int64_t o, int64_t i, int64_t taps,
                      const TapDestination* to);
+
+// ---------------------------------------------------------------------------------------------
+// Adjoints (backward passes)
+
+// The epilogue's backward, from its output: out = clamp(gain * lrelu(z)), z = y + noise + bias.
+// Reading the output instead of z (as NVIDIA's bias_act does) keeps nothing extra alive: the slope
+// is that of out's sign (z = 0 -> 0.2, as LibTorch's leaky_relu), and where |out| reached the clamp
+// the gradient is 0 (LibTorch passes it at exactly +-clamp: a set of measure zero).
+template <typename T>
+struct EpilogueGrad {
+  const T* bias = nullptr;   // [C]
+  const T* noise = nullptr;  // [H][W] or null
+  const T* scale = nullptr;  // [C]: g_z is written times scale[c] (the demodulation), or null
+  bool lrelu = false;
+  T gain = 1, clamp = -1;
+};
+// What the pass also sums (null: not wanted), each over the whole image, in a fixed order (so the
+// result does not depend on the thread count):
+struct EpilogueSums {
+  void* bias = nullptr;   // [C] += sum_p g_z
+  void* noise = nullptr;  // [H][W] += sum_c g_z
+  void* conv = nullptr;   // [C] += sum_p g_z * y (y = z - bias - noise, the convolution's output)
+};
+template <typename T>
+void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int64_t w, int64_t c,
+                            const EpilogueGrad<T>& e, const EpilogueSums& sums);
+
+// The adjoint of upfir_phases_nhwc's FIR: g [2H][2W][C] -> the phases' gradients (null: skipped)
+// g00 [H+1][W+1][C], g01 [H+1][W][C], g10 [H][W+1][C], g11 [H][W][C]. Per axis, with
+// f = [1,3,3,1] / 4: even phase rows j take f . g[2j-2 .. 2j+1], odd ones f . g[2j-1 .. 2j+2].
+// g11 alone is also the adjoint of the image upsampling (upsample2d_add_nhwc).
+template <typename T>
+void fir_phases_adjoint_nhwc(const T* g, T* g00, T* g01, T* g10, T* g11, int64_t h, int64_t w, int64_t c);
 
 }  // namespace faceedit::nn::kernels

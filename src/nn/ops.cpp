@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fused_kernels.h"
+#include "fused_ops.h"
 #include "faceedit/error.h"
 
 namespace faceedit::nn {
@@ -18,7 +19,25 @@ bool needs_autograd(std::initializer_list<const torch::Tensor*> ts) {
   return false;
 }
 
+// All tensors defined ones of `type`.
+bool all_of_type(std::initializer_list<const torch::Tensor*> ts, torch::ScalarType type) {
+  for (const auto* t : ts)
+    if (t->defined() && t->scalar_type() != type) return false;
+  return true;
+}
+
+// The fused paths take float32; under autograd also float64 (gradient checks of the backward kernels).
+bool fused_dtype(std::initializer_list<const torch::Tensor*> ts, bool autograd) {
+  return all_of_type(ts, torch::kFloat32) || (autograd && all_of_type(ts, torch::kFloat64));
+}
+
+thread_local int reference_ops_depth = 0;
+
 }  // namespace
+
+ReferenceOpsGuard::ReferenceOpsGuard() { ++reference_ops_depth; }
+ReferenceOpsGuard::~ReferenceOpsGuard() { --reference_ops_depth; }
+bool reference_ops_forced() { return reference_ops_depth > 0; }
 
 torch::Tensor bias_act(const torch::Tensor& x_in, const torch::Tensor& b, Activation act, double gain, double clamp,
                        const torch::Tensor& noise) {
@@ -77,14 +96,18 @@ torch::Tensor conv2d_down2(const torch::Tensor& x, const torch::Tensor& w) {
 }
 
 bool upsample2d_add_fusable(const torch::Tensor& img, const torch::Tensor& y) {
-  return !needs_autograd({&img, &y}) && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
-         img.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast) && img.dim() == 4 &&
-         y.dim() == 4 && y.size(0) == img.size(0) && y.size(1) == img.size(1) && y.size(2) == 2 * img.size(2) &&
-         y.size(3) == 2 * img.size(3);
+  const bool autograd = needs_autograd({&img, &y});
+  // Without autograd the kernel adds into y in place, so y must already be channels-last.
+  return y.device().is_cpu() && img.device().is_cpu() && fused_dtype({&img, &y}, autograd) &&
+         (autograd || (img.scalar_type() == torch::kFloat32 && y.is_contiguous(torch::MemoryFormat::ChannelsLast))) &&
+         img.dim() == 4 && y.dim() == 4 && y.size(0) == img.size(0) && y.size(1) == img.size(1) &&
+         y.size(2) == 2 * img.size(2) && y.size(3) == 2 * img.size(3);
 }
 
 torch::Tensor upsample2d_add_fused(const torch::Tensor& img_in, const torch::Tensor& y) {
-  if (!upsample2d_add_fusable(img_in, y)) fail("upsample2d_add_fused", "needs CPU float32, y channels-last at twice img's size, no autograd");
+  if (!upsample2d_add_fusable(img_in, y))
+    fail("upsample2d_add_fused", "needs CPU float32 (float64 under autograd), y at twice img's size, channels-last without autograd");
+  if (needs_autograd({&img_in, &y})) return detail::upsample2d_add_autograd(img_in, y);
   const auto img = img_in.contiguous(torch::MemoryFormat::ChannelsLast);
   const int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
   for (int64_t i = 0; i < n; ++i)
@@ -93,7 +116,8 @@ torch::Tensor upsample2d_add_fused(const torch::Tensor& img_in, const torch::Ten
 }
 
 torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y) {
-  return upsample2d_add_fusable(img, y) ? upsample2d_add_fused(img, y) : upsample2d(img) + y;
+  return !reference_ops_forced() && upsample2d_add_fusable(img, y) ? upsample2d_add_fused(img, y)
+                                                                   : upsample2d(img) + y;
 }
 
 namespace {
@@ -182,7 +206,9 @@ std::vector<torch::Tensor> modulated_kernels(const torch::Tensor& weight, const 
   return result;
 }
 
-torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight_in,
+}  // namespace
+
+torch::Tensor detail::modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight_in,
                                            const torch::Tensor& styles_in, bool demodulate, int up,
                                            const torch::Tensor& bias, Activation act, double gain, double clamp,
                                            const torch::Tensor& noise) {
@@ -230,31 +256,32 @@ torch::Tensor modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torc
   return out;
 }
 
-}  // namespace
-
 bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles, int up,
                                      const torch::Tensor& bias, const torch::Tensor& noise) {
-  return !needs_autograd({&x, &weight, &styles, &bias, &noise}) && x.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-         styles.scalar_type() == torch::kFloat32 && bias.defined() && bias.scalar_type() == torch::kFloat32 &&
-         (!noise.defined() || noise.scalar_type() == torch::kFloat32) && weight.size(2) == weight.size(3) &&
-         (up == 1 || weight.size(2) == 3) && (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
+  const bool autograd = needs_autograd({&x, &weight, &styles, &bias, &noise});
+  return x.device().is_cpu() && weight.device().is_cpu() && styles.device().is_cpu() && bias.defined() &&
+         fused_dtype({&x, &weight, &styles, &bias, &noise}, autograd) && x.dim() == 4 && weight.dim() == 4 &&
+         weight.size(2) == weight.size(3) && (up == 1 || up == 2) && (up == 1 || weight.size(2) == 3) &&
+         (!noise.defined() || noise.dim() == 2 || noise.dim() == 4);
 }
 
 torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                             bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                             double clamp, const torch::Tensor& noise) {
   if (!modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
-    fail("modulated_conv_bias_act_fused", "needs CPU float32 tensors, a bias, square kernels (3x3 for up = 2), no autograd");
-  return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+    fail("modulated_conv_bias_act_fused",
+         "needs CPU float32 tensors (float64 under autograd), a bias, square kernels (3x3 for up = 2)");
+  if (needs_autograd({&x, &weight, &styles, &bias, &noise}))
+    return detail::modulated_conv_bias_act_autograd(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+  return detail::modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
 }
 
 torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                       double clamp, const torch::Tensor& noise) {
-  if (!modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
+  if (reference_ops_forced() || !modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
     return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
-  return modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+  return modulated_conv_bias_act_fused(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
 }
 
 torch::Tensor normalize_2nd_moment(const torch::Tensor& x) {

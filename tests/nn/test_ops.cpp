@@ -281,8 +281,9 @@ TEST(Ops, FusedUpsampleAddMatchesReference) {
   }
 }
 
-// The dispatchers pick the fused path only where it applies: under autograd, or for inputs the kernels
-// do not take, they fall back to the reference (and the fused entry points refuse).
+// The dispatchers pick the fused path only where it applies: for inputs the kernels do not take they
+// fall back to the reference (and the fused entry points refuse). Under autograd the fused path is
+// the custom function (tests/nn/test_ops_autograd.cpp).
 TEST(Ops, DispatchersFallBackWhereTheFusedPathDoesNotApply) {
   auto x = torch::randn({1, 4, 5, 5});
   auto weight = torch::randn({3, 4, 3, 3});
@@ -292,7 +293,9 @@ TEST(Ops, DispatchersFallBackWhereTheFusedPathDoesNotApply) {
   EXPECT_FALSE(modulated_conv_bias_act_fusable(x, torch::randn({3, 4, 5, 5}), styles, 2, bias));
   EXPECT_THROW(modulated_conv_bias_act_fused(x, weight, styles, true, 1, {}, Activation::Linear, 1.0, -1), Error);
   auto xg = x.clone().requires_grad_(true);
-  EXPECT_FALSE(modulated_conv_bias_act_fusable(xg, weight, styles, 1, bias));
+  EXPECT_TRUE(modulated_conv_bias_act_fusable(xg, weight, styles, 1, bias));
+  EXPECT_FALSE(modulated_conv_bias_act_fusable(xg.to(torch::kHalf), weight.to(torch::kHalf), styles.to(torch::kHalf), 1,
+                                               bias.to(torch::kHalf)));
   auto got = modulated_conv_bias_act(xg, weight, styles, true, 1, bias, Activation::Linear, 1.0, -1);
   EXPECT_TRUE(got.requires_grad());
   EXPECT_FALSE(upsample2d_add_fusable(torch::randn({1, 3, 4, 4}), torch::randn({1, 3, 8, 8})));  // y not channels-last

@@ -1,9 +1,11 @@
 // faceedit — the StyleGAN2 primitive ops, as in NVIDIA's torch_utils/ops.
 //
 // Each op has one entry point built from LibTorch ops (differentiable). The two hot ones,
-// modulated_conv_bias_act and upsample2d_add, switch to fused kernels when autograd cannot need them
-// (inference under NoGradGuard); tests/nn/test_ops.cpp compares those against their reference
-// composition (*_reference) on random data, and the primitives against naive loop implementations.
+// modulated_conv_bias_act and upsample2d_add, take fused paths on the CPU: without autograd, fused
+// inference kernels; under autograd (inversion, fine-tuning, walks), custom autograd functions whose
+// forward is the same fused path and whose backward runs fused adjoint kernels. tests/nn compares each
+// fused path against the reference composition (*_reference, or ReferenceOpsGuard) forward and
+// backward, the backward also against finite differences, and the primitives against naive loops.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,6 +13,17 @@
 namespace faceedit::nn {
 
 enum class Activation { Linear, LeakyRelu };
+
+// While one is alive, the dispatchers below take the reference composition on this thread: what
+// benchmarks time the fused paths against in the same run (and how a user rules the kernels out).
+class ReferenceOpsGuard {
+ public:
+  ReferenceOpsGuard();
+  ~ReferenceOpsGuard();
+  ReferenceOpsGuard(const ReferenceOpsGuard&) = delete;
+  ReferenceOpsGuard& operator=(const ReferenceOpsGuard&) = delete;
+};
+bool reference_ops_forced();
 
 // x + noise + b (b along dim 1, noise broadcast), activation (leaky ReLU slope 0.2), times gain,
 // clamped to [-clamp, clamp] when clamp >= 0. noise may be undefined.
@@ -37,7 +50,8 @@ torch::Tensor downsample2d(const torch::Tensor& x);
 torch::Tensor conv2d_down2(const torch::Tensor& x, const torch::Tensor& w);
 
 // upsample2d(img) + y; without autograd it adds into y in place (y must not be used elsewhere).
-// The dispatcher: upsample2d_add_fused when upsample2d_add_fusable, else the composition.
+// The dispatcher: upsample2d_add_fused when upsample2d_add_fusable (CPU; float32, or float64 under
+// autograd; y channels-last without autograd), else the composition.
 torch::Tensor upsample2d_add(const torch::Tensor& img, const torch::Tensor& y);
 bool upsample2d_add_fusable(const torch::Tensor& img, const torch::Tensor& y);
 // The fused kernel itself (tests call it directly); throws faceedit::Error when not fusable.
@@ -51,7 +65,8 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
                                bool demodulate, int up);
 
 // One synthesis layer's arithmetic: modulated_conv2d -> bias_act (noise, bias, activation, gain,
-// clamp). Under autograd this is exactly that composition. Without autograd it runs the fast path:
+// clamp). On the CPU (float32; float64 under autograd) it runs the fast path, with or without autograd
+// (under autograd, a custom function: see src/nn/fused_autograd.cpp for its backward):
 // channels-last convolutions; for up = 2 the stride-2 transposed convolution is split into its four
 // output phases (2x2, 2x1, 1x2 and 1x1 sub-kernels at the input resolution: no multiply by the
 // inserted zeros), and one fused kernel interleaves the phases, applies the FIR filter, noise, bias,
@@ -60,7 +75,8 @@ torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tenso
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
                                       double clamp, const torch::Tensor& noise = {});
 // The two paths the dispatcher above chooses between, callable directly (tests compare them with no
-// dispatcher in between): the fused one throws faceedit::Error unless fusable.
+// dispatcher in between): the fused one throws faceedit::Error unless fusable. Under autograd the
+// fused one is the custom function (float64 runs its forward as the composition, its backward fused).
 bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles, int up,
                                      const torch::Tensor& bias, const torch::Tensor& noise = {});
 torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
