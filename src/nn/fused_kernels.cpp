@@ -357,11 +357,11 @@ __attribute__((always_inline)) inline void fir4(T* __restrict dst, const T* __re
     dst[j] = f0 * src[j] + f1 * src[stride + j] + f1 * src[2 * stride + j] + f0 * src[3 * stride + j];
 }
 
-// One output row of the FIR adjoint: the vertical pass into tmp [2W+4][C] (two zero columns on each
-// side), then the horizontal pass into the even (dst_e [W+1][C]) and odd (dst_o [W][C]) columns.
+// One output row of the FIR adjoint: the vertical pass over g's rows start .. start+3 into tmp
+// [2W+4][C] (two zero columns on each side), then the horizontal pass into dst [2W+1][C].
 template <typename T>
 __attribute__((always_inline)) inline void fir_adjoint_row_any(const T* g, int64_t h, int64_t w, int64_t c,
-                                                               int64_t start, T* tmp, T* dst_e, T* dst_o) {
+                                                               int64_t start, T* tmp, T* dst) {
   const T f[4] = {T(0.25), T(0.75), T(0.75), T(0.25)};
   const int64_t n = 2 * w * c;
   T* __restrict mid = tmp + 2 * c;
@@ -374,20 +374,48 @@ __attribute__((always_inline)) inline void fir_adjoint_row_any(const T* g, int64
 #pragma GCC ivdep
     for (int64_t j = 0; j < n; ++j) mid[j] += fb * src[j];
   }
-  // Even column k starts at tmp column 2k (g column 2k-2), odd column k at 2k+1.
-  for (int64_t k = 0; dst_e && k <= w; ++k) fir4(dst_e + k * c, tmp + 2 * k * c, c, c);
-  for (int64_t k = 0; dst_o && k < w; ++k) fir4(dst_o + k * c, tmp + (2 * k + 1) * c, c, c);
+  // Output column q takes g columns q-2 .. q+1, i.e. tmp columns q .. q+3: one flat run.
+  fir4(dst, tmp, c, (2 * w + 1) * c);
 }
 
 FACEEDIT_MULTIVERSION
-void fir_adjoint_row(const float* g, int64_t h, int64_t w, int64_t c, int64_t start, float* tmp, float* dst_e,
-                     float* dst_o) {
-  fir_adjoint_row_any(g, h, w, c, start, tmp, dst_e, dst_o);
+void fir_adjoint_row(const float* g, int64_t h, int64_t w, int64_t c, int64_t start, float* tmp, float* dst) {
+  fir_adjoint_row_any(g, h, w, c, start, tmp, dst);
 }
 
-void fir_adjoint_row(const double* g, int64_t h, int64_t w, int64_t c, int64_t start, double* tmp, double* dst_e,
-                     double* dst_o) {
-  fir_adjoint_row_any(g, h, w, c, start, tmp, dst_e, dst_o);
+void fir_adjoint_row(const double* g, int64_t h, int64_t w, int64_t c, int64_t start, double* tmp, double* dst) {
+  fir_adjoint_row_any(g, h, w, c, start, tmp, dst);
+}
+
+// Pixels per block of scale_channels_and_dot's sums.
+constexpr int64_t kPixelsPerBlock = 1024;
+
+template <typename T>
+__attribute__((always_inline)) inline void scale_dot_block_any(const T* __restrict x, const T* g_u,
+                                                               const T* __restrict s, T* g_x, T* __restrict dot,
+                                                               int64_t pixels, int64_t c) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    const T* __restrict xp = x + p * c;
+    const T* gp = g_u + p * c;
+    T* gxp = g_x + p * c;
+#pragma GCC ivdep
+    for (int64_t k = 0; k < c; ++k) {
+      const T gu = gp[k];
+      dot[k] += xp[k] * gu;
+      gxp[k] = gu * s[k];
+    }
+  }
+}
+
+FACEEDIT_MULTIVERSION
+void scale_dot_block(const float* x, const float* g_u, const float* s, float* g_x, float* dot, int64_t pixels,
+                     int64_t c) {
+  scale_dot_block_any(x, g_u, s, g_x, dot, pixels, c);
+}
+
+void scale_dot_block(const double* x, const double* g_u, const double* s, double* g_x, double* dot, int64_t pixels,
+                     int64_t c) {
+  scale_dot_block_any(x, g_u, s, g_x, dot, pixels, c);
 }
 
 }  // namespace
@@ -421,29 +449,35 @@ void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int
 }
 
 template <typename T>
-void fir_phases_adjoint_nhwc(const T* g, T* g00, T* g01, T* g10, T* g11, int64_t h, int64_t w, int64_t c) {
-  // Task t < H+1: even phase row t (g00, g01); else odd phase row t - (H+1) (g10, g11).
+void fir_adjoint_nhwc(const T* g, T* out, int64_t h, int64_t w, int64_t c) {
   at::parallel_for(0, 2 * h + 1, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> tmp(static_cast<size_t>((2 * w + 4) * c), T(0));
-    for (int64_t t = begin; t < end; ++t) {
-      const bool even = t <= h;
-      const int64_t j = even ? t : t - (h + 1);
-      T* dst_e = even ? g00 : g10;
-      T* dst_o = even ? g01 : g11;
-      if (!dst_e && !dst_o) continue;
-      if (dst_e) dst_e += j * (w + 1) * c;
-      if (dst_o) dst_o += j * w * c;
-      fir_adjoint_row(g, h, w, c, even ? 2 * j - 2 : 2 * j - 1, tmp.data(), dst_e, dst_o);
+    for (int64_t r = begin; r < end; ++r) fir_adjoint_row(g, h, w, c, r - 2, tmp.data(), out + r * (2 * w + 1) * c);
+  });
+}
+
+template <typename T>
+void scale_channels_and_dot(const T* x, const T* g_u, const T* s, T* g_x, T* dot, int64_t pixels, int64_t c) {
+  const int64_t blocks = (pixels + kPixelsPerBlock - 1) / kPixelsPerBlock;
+  std::vector<T> part(static_cast<size_t>(blocks * c), T(0));
+  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t p0 = b * kPixelsPerBlock, np = std::min(pixels, p0 + kPixelsPerBlock) - p0;
+      scale_dot_block(x + p0 * c, g_u + p0 * c, s, g_x + p0 * c, part.data() + b * c, np, c);
     }
   });
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t k = 0; k < c; ++k) dot[k] += part[b * c + k];
 }
 
 template void epilogue_backward_nhwc<float>(const float*, const float*, float*, int64_t, int64_t, int64_t,
                                             const EpilogueGrad<float>&, const EpilogueSums&);
 template void epilogue_backward_nhwc<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
                                              const EpilogueGrad<double>&, const EpilogueSums&);
-template void fir_phases_adjoint_nhwc<float>(const float*, float*, float*, float*, float*, int64_t, int64_t, int64_t);
-template void fir_phases_adjoint_nhwc<double>(const double*, double*, double*, double*, double*, int64_t, int64_t,
-                                              int64_t);
+template void fir_adjoint_nhwc<float>(const float*, float*, int64_t, int64_t, int64_t);
+template void fir_adjoint_nhwc<double>(const double*, double*, int64_t, int64_t, int64_t);
+template void scale_channels_and_dot<float>(const float*, const float*, const float*, float*, float*, int64_t, int64_t);
+template void scale_channels_and_dot<double>(const double*, const double*, const double*, double*, double*, int64_t,
+                                             int64_t);
 
 }  // namespace faceedit::nn::kernels

@@ -72,11 +72,16 @@ template <typename T>
 void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int64_t w, int64_t c,
                             const EpilogueGrad<T>& e, const EpilogueSums& sums);
 
-// The adjoint of upfir_phases_nhwc's FIR: g [2H][2W][C] -> the phases' gradients (null: skipped)
-// g00 [H+1][W+1][C], g01 [H+1][W][C], g10 [H][W+1][C], g11 [H][W][C]. Per axis, with
-// f = [1,3,3,1] / 4: even phase rows j take f . g[2j-2 .. 2j+1], odd ones f . g[2j-1 .. 2j+2].
-// g11 alone is also the adjoint of the image upsampling (upsample2d_add_nhwc).
+// The adjoint of the up-convolution's FIR (upfir_phases_nhwc): g [2H][2W][C] -> the gradient of the
+// transposed convolution's output, [2H+1][2W+1][C]: per axis, with f = [1,3,3,1] / 4,
+// out[r] = f . g[r-2 .. r+1] (zero outside). Its rows/columns of parity (a, b) are the gradients of
+// phase (a, b); those of parity (1, 1) also make the adjoint of the image upsampling (upsample2d).
 template <typename T>
-void fir_phases_adjoint_nhwc(const T* g, T* g00, T* g01, T* g10, T* g11, int64_t h, int64_t w, int64_t c);
+void fir_adjoint_nhwc(const T* g, T* out, int64_t h, int64_t w, int64_t c);
+
+// g_x[p][i] = g_u[p][i] * s[i] and dot[i] += sum_p x[p][i] g_u[p][i] over P pixels, in one pass
+// (g_x may equal g_u); the sums in a fixed order, as above.
+template <typename T>
+void scale_channels_and_dot(const T* x, const T* g_u, const T* s, T* g_x, T* dot, int64_t pixels, int64_t c);
 
 }  // namespace faceedit::nn::kernels
