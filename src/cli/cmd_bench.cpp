@@ -26,8 +26,10 @@ std::unique_ptr<models::Generator> bench_generator(const std::string& spec, torc
     fail(spec, "expected config-f-RES with RES a power of two, e.g. config-f-256");
   }
   c.conv_clamp = 256;
+  c.validate(spec);
   auto g = std::make_unique<models::StyleGAN2>(c, 0);
   g->to(device);
+  g->set_precision(models::default_precision());
   return g;
 }
 
@@ -38,7 +40,6 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
     std::string model;
     int batch = 1, repeat = 5;
     std::string mode = "synth";
-    bool reference = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench", "Time synthesis (or an inversion / fine-tuning step) in-process; prints one JSON line");
@@ -49,11 +50,7 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
                   "synth: synthesis without gradients; invert: synthesis forward + backward w.r.t. the W+ codes "
                   "(MSE to a fixed image, const noise); tune: the same backward w.r.t. the synthesis weights")
       ->capture_default_str()->check(CLI::IsMember({"synth", "invert", "tune"}));
-  cmd->add_flag("--reference", o->reference,
-                "time the plain LibTorch composition instead of the fused kernels (the baseline they are measured against)");
   cmd->callback([o, &global] {
-    std::unique_ptr<nn::ReferenceOpsGuard> reference;
-    if (o->reference) reference = std::make_unique<nn::ReferenceOpsGuard>();
     auto g = bench_generator(o->model, parse_device(global.device));
     const bool synth = o->mode == "synth";
     torch::Tensor codes, target;
@@ -101,7 +98,8 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
                           {"resolution", g->resolution()},
                           {"repeat", o->repeat},
                           {"mode", o->mode},
-                          {"ops", o->reference ? "reference" : "fused"},
+                          {"ops", nn::reference_ops_forced() ? "reference" : "fused"},
+                          {"precision", models::to_string(g->precision())},
                           {"step_ms_median", median},
                           {"step_ms_min", ms.front()},
                           {"gflop_per_image", gflop}};

@@ -13,6 +13,8 @@ struct GlobalOptions {
   int threads = 0;  // 0: all cores
   std::string device = "cpu";
   bool tf32 = false;  // CUDA: TF32 convolutions/matmuls instead of IEEE fp32
+  bool reference_ops = false;  // the plain LibTorch composition instead of the fused kernels
+  std::string precision = "fp32";  // the synthesis convolutions' arithmetic for inference
 };
 
 void add_info_command(CLI::App& app, const GlobalOptions& global);
@@ -29,6 +31,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_photos_command(CLI::App& app, const GlobalOptions& global);
 void add_report_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
+void add_train_encoder_command(CLI::App& app, const GlobalOptions& global);
 void add_boundary_command(CLI::App& app, const GlobalOptions& global);
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global);
 void add_train_gan_command(CLI::App& app, const GlobalOptions& global);

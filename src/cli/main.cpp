@@ -1,14 +1,17 @@
-#include <csignal>
 // faceedit — command-line interface. `faceedit --help` lists the subcommands.
 #include <torch/torch.h>
 
+#include <csignal>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "faceedit/distributed.h"
 #include "faceedit/progress.h"
 #include "faceedit/error.h"
 #include "faceedit/models/face_analysis.h"
+#include "faceedit/models/generator.h"
+#include "faceedit/nn/ops.h"
 #include "faceedit/pipeline/pose.h"
 #include "faceedit/runtime.h"
 
@@ -57,10 +60,24 @@ int main(int argc, char** argv) {
   app.add_option("--device", global.device, "cpu, cuda or cuda:N");
   app.add_flag("--tf32", global.tf32,
                "CUDA: TF32 convolutions and matmuls (faster on Ampere and later; ~6e-4 relative error)");
+  app.add_flag("--reference-ops", global.reference_ops,
+               "run the StyleGAN2 layers as the plain LibTorch composition instead of the fused kernels (slower; "
+               "the baseline the kernels are tested and timed against)");
+  app.add_option("--precision", global.precision,
+                 "synthesis convolutions for inference: fp32, bf16 (CPU with avx512_bf16, or CUDA) or fp16 (CUDA); "
+                 "gradients (inversion, fine-tuning) stay fp32")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->capture_default_str();
   faceedit::pipeline::register_pose_classifier();
+  std::optional<faceedit::nn::ReferenceOpsGuard> reference_ops;  // this thread's, for the whole command
   app.parse_complete_callback([&] {
     faceedit::set_threads(global.threads);
     faceedit::set_cuda_tf32(global.tf32);
+    if (global.reference_ops) reference_ops.emplace();
+    const auto precision = faceedit::models::parse_precision(global.precision);
+    faceedit::models::set_default_precision(precision);
+    if (precision == faceedit::models::Precision::BFloat16 && global.device == "cpu" && !faceedit::models::cpu_has_bf16())
+      std::cerr << "warning: this CPU has no avx512_bf16: bf16 convolutions are emulated, likely slower than fp32\n";
   });
   add_info_command(app, global);
   add_generate_command(app, global);
@@ -76,6 +93,7 @@ int main(int argc, char** argv) {
   add_evaluate_photos_command(app, global);
   add_report_command(app, global);
   add_train_latent_classifier_command(app, global);
+  add_train_encoder_command(app, global);
   add_boundary_command(app, global);
   add_sample_command(app, global);
   add_photo_command(app, global);

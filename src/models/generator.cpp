@@ -1,5 +1,7 @@
 #include "faceedit/models/generator.h"
 
+#include <atomic>
+
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/dcgan.h"
@@ -27,6 +29,26 @@ NoiseMode parse_noise_mode(const std::string& s) {
   if (s == "random") return NoiseMode::Random;
   if (s == "none") return NoiseMode::None;
   fail("noise mode '" + s + "'", "unknown (use const, random or none)");
+}
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::Float32;
+  if (s == "bf16") return Precision::BFloat16;
+  if (s == "fp16") return Precision::Float16;
+  fail("precision '" + s + "'", "unknown (use fp32, bf16 or fp16)");
+}
+
+std::string to_string(Precision p) {
+  switch (p) {
+    case Precision::Float32: return "fp32";
+    case Precision::BFloat16: return "bf16";
+    case Precision::Float16: return "fp16";
+  }
+  return "?";
+}
+
+void Generator::set_precision(Precision p) {
+  if (p != Precision::Float32) fail(arch() + " generator", "runs fp32 only (--precision " + to_string(p) + ")");
 }
 
 torch::Tensor Generator::truncate(const torch::Tensor& w, double, int) const { return w; }
@@ -84,9 +106,28 @@ std::unique_ptr<Generator> load_generator(const std::string& path, torch::Device
                  "checkpoints with `faceedit convert`)");
     arch = it->second;
   }
-  if (arch == "stylegan2") return StyleGAN2::load(path, device);
-  if (arch == "dcgan") return DCGAN::load(path, device);
-  fail(path, "unknown model architecture '" + arch + "'");
+  std::unique_ptr<Generator> g;
+  if (arch == "stylegan2") g = StyleGAN2::load(path, device);
+  if (arch == "dcgan") g = DCGAN::load(path, device);
+  if (!g) fail(path, "unknown model architecture '" + arch + "'");
+  if (default_precision() != Precision::Float32) g->set_precision(default_precision());
+  return g;
+}
+
+namespace {
+std::atomic<Precision> g_default_precision{Precision::Float32};
+}  // namespace
+
+void set_default_precision(Precision p) { g_default_precision = p; }
+Precision default_precision() { return g_default_precision; }
+
+bool cpu_has_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
 }
 
 }  // namespace faceedit::models

@@ -115,6 +115,7 @@ struct SynthesisLayer : torch::nn::Module {
   int up;
   double conv_clamp;
   bool use_noise;
+  torch::ScalarType compute = torch::kFloat32;  // the convolution's arithmetic (StyleGAN2::set_precision)
   SynthesisLayer(int64_t in, int64_t out, int64_t w_dim, int64_t res, int up_, double clamp, bool noise)
       : resolution(res), up(up_), conv_clamp(clamp), use_noise(noise) {
     affine = register_module("affine", std::make_shared<FullyConnected>(w_dim, in, Activation::Linear, 1.0, 1.0));
@@ -132,7 +133,7 @@ struct SynthesisLayer : torch::nn::Module {
       noise = torch::randn({x.size(0), 1, resolution, resolution}, x.options()) * noise_strength;
     if (use_noise && mode == NoiseMode::Const) noise = noise_const * noise_strength;
     return ops::modulated_conv_bias_act(x, weight, styles, /*demodulate=*/true, up, bias, Activation::LeakyRelu,
-                                        kLreluGain, conv_clamp, noise);
+                                        kLreluGain, conv_clamp, noise, compute);
   }
 };
 
@@ -140,6 +141,7 @@ struct ToRGB : torch::nn::Module {
   std::shared_ptr<FullyConnected> affine;
   torch::Tensor weight, bias;
   double weight_gain, conv_clamp;
+  torch::ScalarType compute = torch::kFloat32;
   ToRGB(int64_t in, int64_t out, int64_t w_dim, double clamp)
       : weight_gain(1.0 / std::sqrt(static_cast<double>(in))), conv_clamp(clamp) {
     affine = register_module("affine", std::make_shared<FullyConnected>(w_dim, in, Activation::Linear, 1.0, 1.0));
@@ -149,7 +151,7 @@ struct ToRGB : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& w) const {
     auto styles = affine->forward(w) * weight_gain;
     return ops::modulated_conv_bias_act(x, weight, styles, /*demodulate=*/false, 1, bias, Activation::Linear, 1.0,
-                                        conv_clamp);
+                                        conv_clamp, {}, compute);
   }
 };
 
@@ -218,6 +220,7 @@ struct Root : torch::nn::Module {
 struct StyleGAN2::Impl {
   StyleGAN2Config config;
   std::shared_ptr<Root> root;
+  Precision precision = Precision::Float32;
 };
 
 StyleGAN2::StyleGAN2(const StyleGAN2Config& config, uint64_t seed) : impl_(std::make_unique<Impl>()) {
@@ -277,6 +280,20 @@ std::vector<torch::Tensor> StyleGAN2::parameters() const { return impl_->root->p
 torch::OrderedDict<std::string, torch::Tensor> StyleGAN2::named_tensors() const { return module_tensors(*impl_->root); }
 
 void StyleGAN2::to(torch::Device device, torch::ScalarType dtype) { impl_->root->to(device, dtype); }
+
+void StyleGAN2::set_precision(Precision p) {
+  if (p == Precision::Float16 && !device().is_cuda())
+    fail("--precision fp16", "needs CUDA (CPU convolutions have no fp16 kernels; use bf16 on the CPU)");
+  const auto compute = p == Precision::BFloat16 ? torch::kBFloat16 : p == Precision::Float16 ? torch::kHalf : torch::kFloat32;
+  for (const auto& block : impl_->root->synthesis->blocks) {
+    if (block->conv0) block->conv0->compute = compute;
+    block->conv1->compute = compute;
+    block->torgb->compute = compute;
+  }
+  impl_->precision = p;
+}
+
+Precision StyleGAN2::precision() const { return impl_->precision; }
 torch::Device StyleGAN2::device() const { return impl_->root->mapping->w_avg.device(); }
 
 double StyleGAN2::synthesis_gflop() const {

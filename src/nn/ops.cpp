@@ -133,19 +133,35 @@ torch::Tensor modulated_weights(const torch::Tensor& weight, const torch::Tensor
 }  // namespace
 
 torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
-                               bool demodulate, int up) {
+                               bool demodulate, int up, torch::ScalarType compute) {
   const int64_t n = x.size(0), in_ch = x.size(1);
   const int64_t out_ch = weight.size(0), k = weight.size(2);
   TORCH_CHECK(weight.size(1) == in_ch, "modulated_conv2d: weight expects ", weight.size(1), " input channels, got ", in_ch);
-  const auto w = modulated_weights(weight, styles, demodulate);  // [N,O,I,k,k]
+  const bool narrow = compute != x.scalar_type() && (compute == torch::kBFloat16 || compute == torch::kHalf);
+  auto w = modulated_weights(weight, styles, demodulate);  // [N,O,I,k,k]
   auto xg = x.reshape({1, n * in_ch, x.size(2), x.size(3)});
+  if (narrow) {
+    w = w.to(compute);
+    xg = xg.to(compute);
+  }
   torch::Tensor y;
   if (up == 1) {
     y = F::conv2d(xg, w.reshape({n * out_ch, in_ch, k, k}), F::Conv2dFuncOptions().padding(k / 2).groups(n));
+    if (narrow) y = y.to(x.scalar_type());
   } else {
-    // Transposed conv wants [groups*in, out, k, k]; then the FIR filter removes the aliasing.
-    auto wt = w.transpose(1, 2).reshape({n * in_ch, out_ch, k, k});
-    y = F::conv_transpose2d(xg, wt, F::ConvTranspose2dFuncOptions().stride(2).groups(n));
+    if (narrow) {
+      // The same transposed convolution as zero insertion + a full convolution with the flipped
+      // kernel: LibTorch 1.13's CPU conv_transpose2d mistakes bf16 operands for a plain convolution.
+      auto xz = torch::zeros({1, n * in_ch, 2 * x.size(2) - 1, 2 * x.size(3) - 1}, xg.options());
+      xz.slice(2, 0, c10::nullopt, 2).slice(3, 0, c10::nullopt, 2).copy_(xg);
+      y = F::conv2d(F::pad(xz, F::PadFuncOptions({k - 1, k - 1, k - 1, k - 1})),
+                    w.flip({3, 4}).reshape({n * out_ch, in_ch, k, k}), F::Conv2dFuncOptions().groups(n));
+      y = y.to(x.scalar_type());
+    } else {
+      // Transposed conv wants [groups*in, out, k, k]; then the FIR filter removes the aliasing.
+      auto wt = w.transpose(1, 2).reshape({n * in_ch, out_ch, k, k});
+      y = F::conv_transpose2d(xg, wt, F::ConvTranspose2dFuncOptions().stride(2).groups(n));
+    }
     // conv2d_resample's padding for up=2 and a 4-tap filter (1 on each side for k=3).
     const int pad = static_cast<int>(k) / 2;
     const int p = pad + (4 + 2 - 1) / 2 - (static_cast<int>(k) - 1);
@@ -158,8 +174,8 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
 torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const torch::Tensor& weight,
                                                 const torch::Tensor& styles, bool demodulate, int up,
                                                 const torch::Tensor& bias, Activation act, double gain, double clamp,
-                                                const torch::Tensor& noise) {
-  return bias_act(modulated_conv2d(x, weight, styles, demodulate, up), bias, act, gain, clamp, noise);
+                                                const torch::Tensor& noise, torch::ScalarType compute) {
+  return bias_act(modulated_conv2d(x, weight, styles, demodulate, up, compute), bias, act, gain, clamp, noise);
 }
 
 namespace {
@@ -211,10 +227,18 @@ std::vector<torch::Tensor> modulated_kernels(const torch::Tensor& weight, const 
 torch::Tensor detail::modulated_conv_bias_act_fast(const torch::Tensor& x_in, const torch::Tensor& weight_in,
                                            const torch::Tensor& styles_in, bool demodulate, int up,
                                            const torch::Tensor& bias, Activation act, double gain, double clamp,
-                                           const torch::Tensor& noise) {
+                                           const torch::Tensor& noise, torch::ScalarType compute) {
   const int64_t n = x_in.size(0), h = x_in.size(2), w = x_in.size(3), out_ch = weight_in.size(0),
                 k = weight_in.size(2);
   const auto x = channels_last(x_in);
+  // bf16: oneDNN convolves bf16 operands (avx512_bf16 where the CPU has it), the kernels around the
+  // convolutions read and write fp32.
+  const bool bf16 = compute == torch::kBFloat16;
+  const auto x_conv = bf16 ? x.to(torch::kBFloat16) : x;
+  auto convolve = [&](const torch::Tensor& xi, const torch::Tensor& kernel, at::IntArrayRef padding) {
+    auto y = torch::conv2d(xi, bf16 ? kernel.to(torch::kBFloat16) : kernel, {}, 1, padding);
+    return channels_last(bf16 ? y.to(torch::kFloat32) : y);
+  };
   const auto weight = weight_in.contiguous();
   const auto styles = styles_in.contiguous();
   const auto bias_c = bias.contiguous();
@@ -233,11 +257,11 @@ torch::Tensor detail::modulated_conv_bias_act_fast(const torch::Tensor& x_in, co
   // contiguous. With one sample, a 'same' convolution's epilogue runs in place on its output.
   torch::Tensor out;
   for (int64_t i = 0; i < n; ++i) {
-    const auto xi = x.narrow(0, i, 1);
+    const auto xi = x_conv.narrow(0, i, 1);
     const auto wk = modulated_kernels(weight, styles.data_ptr<float>() + i * styles.size(1), demodulate, up);
     e.noise = noise_of(i);
     if (up == 1) {
-      auto y = channels_last(torch::conv2d(xi, wk[0], {}, 1, k / 2));
+      auto y = convolve(xi, wk[0], {k / 2, k / 2});
       if (n == 1) out = y;
       if (!out.defined())
         out = torch::empty({n, out_ch, oh, ow}, y.options().memory_format(torch::MemoryFormat::ChannelsLast));
@@ -245,7 +269,7 @@ torch::Tensor detail::modulated_conv_bias_act_fast(const torch::Tensor& x_in, co
       continue;
     }
     auto phase = [&](const torch::Tensor& sub, int64_t pad_y, int64_t pad_x) {
-      return channels_last(torch::conv2d(xi, sub, {}, 1, {pad_y, pad_x}));
+      return convolve(xi, sub, {pad_y, pad_x});
     };
     auto p00 = phase(wk[0], 1, 1), p01 = phase(wk[1], 1, 0), p10 = phase(wk[2], 0, 1), p11 = phase(wk[3], 0, 0);
     if (!out.defined())
@@ -267,21 +291,25 @@ bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor
 
 torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                             bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
-                                            double clamp, const torch::Tensor& noise) {
+                                            double clamp, const torch::Tensor& noise, torch::ScalarType compute) {
   if (!modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
     fail("modulated_conv_bias_act_fused",
          "needs CPU float32 tensors (float64 under autograd), a bias, square kernels (3x3 for up = 2)");
   if (needs_autograd({&x, &weight, &styles, &bias, &noise}))
     return detail::modulated_conv_bias_act_autograd(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
-  return detail::modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+  if (compute == torch::kHalf) fail("modulated_conv_bias_act_fused", "computes in float32 or bfloat16, not float16");
+  return detail::modulated_conv_bias_act_fast(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise,
+                                              compute);
 }
 
 torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
-                                      double clamp, const torch::Tensor& noise) {
-  if (reference_ops_forced() || !modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise))
-    return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
-  return modulated_conv_bias_act_fused(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise);
+                                      double clamp, const torch::Tensor& noise, torch::ScalarType compute) {
+  if (needs_autograd({&x, &weight, &styles, &bias, &noise})) compute = torch::kFloat32;  // gradients: no narrowing
+  if (reference_ops_forced() || !modulated_conv_bias_act_fusable(x, weight, styles, up, bias, noise) ||
+      compute == torch::kHalf)
+    return modulated_conv_bias_act_reference(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise, compute);
+  return modulated_conv_bias_act_fused(x, weight, styles, demodulate, up, bias, act, gain, clamp, noise, compute);
 }
 
 torch::Tensor normalize_2nd_moment(const torch::Tensor& x) {

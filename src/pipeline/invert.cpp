@@ -73,7 +73,8 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   const int64_t r = g.resolution();
   if (target.dim() != 4 || target.size(0) != 1 || target.size(1) != 3 || target.size(2) != r || target.size(3) != r)
     fail("inversion", "target must be [1, 3, " + std::to_string(r) + ", " + std::to_string(r) + "]");
-  if (p.steps < 1 || p.starts < 1) fail("inversion", "steps and starts must be >= 1");
+  if (p.steps < 0 || p.starts < 1 || (p.steps == 0 && !p.init.defined()))
+    fail("inversion", "steps must be >= 1 (0 only from a given start, e.g. an encoder's) and starts >= 1");
   torch::AutoGradMode grad_mode(true);
   const auto tgt = target.to(g.device()).detach();
   torch::Tensor tgt_embedding;
@@ -117,6 +118,16 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   res.loss = l.total[res.best_start].item<double>();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+torch::Tensor encoder_start(const models::Encoder& encoder, const models::Generator& g, const torch::Tensor& target,
+                            LatentSpace space, const std::string& what) {
+  encoder.check_matches(g, what);
+  torch::NoGradGuard no_grad;
+  auto code = encoder.encode(target).to(g.device());
+  if (space == encoder.space()) return code;
+  if (space == LatentSpace::W && encoder.space() == LatentSpace::WPlus) return code.mean(1);
+  fail(what, "encodes into " + models::to_string(encoder.space()) + ", not the inversion's " + models::to_string(space));
 }
 
 }  // namespace faceedit::pipeline

@@ -75,6 +75,7 @@ struct PhotoSession::State {
   InversionGuide guide;  // its identity embedding is never a judge
   std::optional<PreparedPhoto> prep;
   mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
+  std::unique_ptr<models::Encoder> encoder;  // params.encoder, loaded at the first inversion
   // Kept across apply() calls (a session re-edits one photo many times): G(pivot) of the prepared
   // photo, and the identity judge, loaded on first use.
   torch::Tensor reconstruction;
@@ -275,6 +276,10 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   ip.steps = s.p.inversion_steps;
   ip.starts = s.p.starts;
   ip.progress = true;
+  if (!s.p.encoder.empty()) {
+    if (!s.encoder) s.encoder = models::Encoder::load(s.p.encoder, s.g->device());
+    ip.init = encoder_start(*s.encoder, *s.g, target, space, s.p.encoder);
+  }
   const auto inv = invert(*s.g, target, {s.guide.features.get(), s.guide.identity.get()}, ip);
   prep.pivot = inv.latent.detach();
   prep.inversion = inv.to_json();

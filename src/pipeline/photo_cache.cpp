@@ -38,7 +38,11 @@ nlohmann::json preparation_settings(const std::string& model_name, const models:
                                    {"steps", p.inversion_steps},  {"starts", p.starts},      {"space", models::to_string(space)},
                                    {"guide", guide_file},         {"guide_bytes", guide_size}, {"perceptual", p.perceptual},
                                    {"segmenter", p.segmenter}};
-  return settings;
+  if (p.encoder.empty()) return settings;  // keys of preparations without an encoder stay as they were
+  auto with_encoder = settings;
+  with_encoder["encoder"] = p.encoder;
+  with_encoder["encoder_bytes"] = fs::exists(p.encoder, ec) ? fs::file_size(p.encoder, ec) : 0;
+  return with_encoder;
 }
 
 }  // namespace

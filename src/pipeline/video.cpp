@@ -168,6 +168,7 @@ FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams
 void invert_frames(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g, const InversionGuide& guide,
                    models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
   std::unique_ptr<models::PortraitSegmenter> segmenter;
+  std::unique_ptr<models::Encoder> encoder;  // p.photo.encoder: cold starts begin at its code
   io::VideoReader in(input);
   Reporter rep("invert", track.frames(), cb);
   torch::Tensor previous;
@@ -193,12 +194,16 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
     const bool warm = p.warm_start && previous.defined();
     ip.steps = warm ? p.warm_steps : p.photo.inversion_steps;
     ip.starts = warm ? 1 : p.photo.starts;
+    const auto target = generator_target(face.crop, g);
     if (warm) {
       ip.init = previous;
       ip.lr = 0.02;  // a small step from a good start, not a search
       ip.warmup = std::min(5, ip.steps / 4);
+    } else if (!p.photo.encoder.empty()) {
+      if (!encoder) encoder = models::Encoder::load(p.photo.encoder, g.device());
+      ip.init = encoder_start(*encoder, g, target, space, p.photo.encoder);
     }
-    const auto inv = invert(g, generator_target(face.crop, g), {guide.features.get(), guide.identity.get()}, ip);
+    const auto inv = invert(g, target, {guide.features.get(), guide.identity.get()}, ip);
     auto info = inv.to_json();
     info["warm"] = warm;
     save_frame(work.frame(t), inv.latent, mask, info);

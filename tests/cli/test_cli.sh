@@ -172,6 +172,11 @@ PYEOF
     if "$FACEEDIT" bench "$PKL" --mode $mode --repeat 2 | grep -q "\"mode\":\"$mode\".*\"step_ms_median\""; then ok "bench --mode $mode"
     else bad "bench --mode $mode"; fi
   done
+  if "$FACEEDIT" --reference-ops bench "$PKL" --mode invert --repeat 1 | grep -q '"ops":"reference"'; then ok "bench --reference-ops"
+  else bad "bench --reference-ops"; fi
+  if "$FACEEDIT" bench config-f-8 --mode tune --repeat 1 | grep -q '"resolution":8.*"step_ms_median"'; then ok "bench config-f-RES"
+  else bad "bench config-f-RES"; fi
+  refuse "bench config-f bad resolution" "power of two" "$T/none.json" -- "$FACEEDIT" bench config-f-300
   head -c 1000000 "$PKL" >"$T/truncated.pkl"
   refuse "truncated pkl" "error" "$T/t.png" -- "$FACEEDIT" generate --model "$T/truncated.pkl" --seeds 0 -o "$T/t.png"
   FACEEDIT_SHARED="$T/none" refuse "absent known model" "published at" "$T/g.png" -- "$FACEEDIT" generate --model dcgan-celeba32 --seeds 0 -o "$T/g.png"

@@ -47,7 +47,7 @@ Layer random_layer(torch::ScalarType type, int up, int64_t n, int noise_kind, Ac
 
 torch::Tensor run(const Layer& l, bool fused) {
   auto f = fused ? modulated_conv_bias_act_fused : modulated_conv_bias_act_reference;
-  return f(l.x, l.weight, l.styles, l.demodulate, l.up, l.bias, l.act, l.gain, l.clamp, l.noise);
+  return f(l.x, l.weight, l.styles, l.demodulate, l.up, l.bias, l.act, l.gain, l.clamp, l.noise, torch::kFloat32);
 }
 
 // Gradients of sum(out * probe) w.r.t. the inputs that require grad (others: undefined).

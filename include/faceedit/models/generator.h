@@ -32,10 +32,14 @@ namespace faceedit::models {
 
 enum class LatentSpace { Z, W, WPlus };
 enum class NoiseMode { Const, Random, None };
+// The synthesis convolutions' arithmetic without autograd (see Generator::set_precision).
+enum class Precision { Float32, BFloat16, Float16 };
 
 LatentSpace parse_latent_space(const std::string& s);  // "z", "w", "wplus"
 std::string to_string(LatentSpace s);
 NoiseMode parse_noise_mode(const std::string& s);  // "const", "random", "none"
+Precision parse_precision(const std::string& s);   // "fp32", "bf16", "fp16"
+std::string to_string(Precision p);
 
 class Generator {
  public:
@@ -98,6 +102,12 @@ class Generator {
   virtual torch::OrderedDict<std::string, torch::Tensor> named_tensors() const = 0;
   // Moves parameters (float64 is for gradient checks; inference runs float32).
   virtual void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) = 0;
+  // Opt-in reduced precision for inference (synthesis without autograd): the convolutions run in
+  // bf16 (CPU: oneDNN, fast on CPUs with avx512_bf16; CUDA) or fp16 (CUDA only), everything else
+  // (mapping, modulation, activations, FIR) in fp32; gradients are always fp32. Throws
+  // faceedit::Error for what the model or device cannot do (the DCGAN runs fp32 only).
+  virtual void set_precision(Precision p);
+  virtual Precision precision() const { return Precision::Float32; }
   virtual torch::Device device() const = 0;
 
   // Multiply-accumulate count x 2 of one image's synthesis (convolutions and dense layers as the
@@ -108,6 +118,12 @@ class Generator {
   virtual nlohmann::json config() const = 0;
   int64_t parameter_count() const;
 };
+
+// The precision load_generator() sets on every generator it loads (the CLI's --precision); fp32
+// unless changed. True when the CPU has avx512_bf16 (where bf16 convolutions beat fp32).
+void set_default_precision(Precision p);
+Precision default_precision();
+bool cpu_has_bf16();
 
 // Loads a generator from a faceedit safetensors file (arch in __metadata__ "faceedit.arch").
 // Third-party checkpoints (.pkl, .pt) are converted first: see model_files.h.

@@ -50,6 +50,9 @@ class StyleGAN2 : public Generator {
   torch::Tensor synthesize(const torch::Tensor& ws, NoiseMode noise = NoiseMode::Const) const override;
   std::vector<torch::Tensor> parameters() const override;
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) override;
+  // bf16 on CPU or CUDA, fp16 on CUDA only (set it after moving the model: to() keeps it).
+  void set_precision(Precision p) override;
+  Precision precision() const override;
   torch::Device device() const override;
   double synthesis_gflop() const override;
   nlohmann::json config() const override;

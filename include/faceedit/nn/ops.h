@@ -61,8 +61,10 @@ torch::Tensor upsample2d_add_fused(const torch::Tensor& img, const torch::Tensor
 // x [N,I,H,W], weight [O,I,k,k], styles [N,I]. With demodulate, each output filter is normalised.
 // up = 2 runs a stride-2 transposed convolution followed by the FIR filter (output 2H x 2W);
 // up = 1 a 'same' convolution. Noise is not added here (see bias_act).
+// compute: kBFloat16 or kHalf convolve x and the modulated weights in that type and widen the result
+// back (modulation, demodulation and the FIR stay in x's type); anything else: x's own type.
 torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
-                               bool demodulate, int up);
+                               bool demodulate, int up, torch::ScalarType compute = torch::kFloat32);
 
 // One synthesis layer's arithmetic: modulated_conv2d -> bias_act (noise, bias, activation, gain,
 // clamp). On the CPU (float32; float64 under autograd) it runs the fast path, with or without autograd
@@ -71,9 +73,12 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
 // output phases (2x2, 2x1, 1x2 and 1x1 sub-kernels at the input resolution: no multiply by the
 // inserted zeros), and one fused kernel interleaves the phases, applies the FIR filter, noise, bias,
 // activation, gain and clamp in a single pass. noise: [H,W], [N,1,H,W] or undefined.
+// compute: the convolutions' arithmetic without autograd (see modulated_conv2d; the fused path takes
+// kFloat32 and kBFloat16, oneDNN's bf16 convolutions). Under autograd it is ignored: gradients are fp32.
 torch::Tensor modulated_conv_bias_act(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                       bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
-                                      double clamp, const torch::Tensor& noise = {});
+                                      double clamp, const torch::Tensor& noise = {},
+                                      torch::ScalarType compute = torch::kFloat32);
 // The two paths the dispatcher above chooses between, callable directly (tests compare them with no
 // dispatcher in between): the fused one throws faceedit::Error unless fusable. Under autograd the
 // fused one is the custom function (float64 runs its forward as the composition, its backward fused).
@@ -81,11 +86,13 @@ bool modulated_conv_bias_act_fusable(const torch::Tensor& x, const torch::Tensor
                                      const torch::Tensor& bias, const torch::Tensor& noise = {});
 torch::Tensor modulated_conv_bias_act_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& styles,
                                             bool demodulate, int up, const torch::Tensor& bias, Activation act, double gain,
-                                            double clamp, const torch::Tensor& noise = {});
+                                            double clamp, const torch::Tensor& noise = {},
+                                            torch::ScalarType compute = torch::kFloat32);
 torch::Tensor modulated_conv_bias_act_reference(const torch::Tensor& x, const torch::Tensor& weight,
                                                 const torch::Tensor& styles, bool demodulate, int up,
                                                 const torch::Tensor& bias, Activation act, double gain, double clamp,
-                                                const torch::Tensor& noise = {});
+                                                const torch::Tensor& noise = {},
+                                                torch::ScalarType compute = torch::kFloat32);
 
 // x * rsqrt(mean(x^2, dim 1) + 1e-8): the mapping network's input normalisation.
 torch::Tensor normalize_2nd_moment(const torch::Tensor& x);

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceedit/models/classifier_features.h"
+#include "faceedit/models/encoder.h"
 #include "faceedit/models/generator.h"
 
 namespace faceedit::pipeline {
@@ -45,7 +46,8 @@ struct InversionParams {
   double mse_weight = 1.0, feature_weight = 0.3, identity_weight = 0.1;
   models::NoiseMode noise = models::NoiseMode::Const;
   uint64_t seed = 0;     // random starts
-  torch::Tensor init;    // [1, ...] in `space`: start here instead (one start; e.g. the previous video frame's latent)
+  torch::Tensor init;    // [1, ...] in `space`: start here instead (one start; e.g. the previous video frame's
+                         // latent, or an encoder's code); with init, steps = 0 returns it as the inversion
   bool progress = false; // progress lines on stderr
 };
 
@@ -66,6 +68,11 @@ models::LatentSpace default_inversion_space(const models::Generator& g);  // Z f
 // target: [1, 3, R, R] in [-1, 1] at the generator's resolution.
 InversionResult invert(const models::Generator& g, const torch::Tensor& target, const InversionGuides& guides,
                        const InversionParams& params);
+
+// An encoder's code for target as an inversion start in `space` (W from a W+ encoder: the mean of
+// its codes). Throws faceedit::Error naming `what` when the encoder is not for g or cannot give `space`.
+torch::Tensor encoder_start(const models::Encoder& encoder, const models::Generator& g, const torch::Tensor& target,
+                            models::LatentSpace space, const std::string& what);
 
 // An 8-bit BGR crop -> [1, 3, R, R] in [-1, 1] at the generator's resolution (anti-aliased).
 torch::Tensor generator_target(const cv::Mat& crop, const models::Generator& g);

@@ -56,6 +56,8 @@ struct PhotoParams {
   int crop = 256;                 // aligned crop size (pixels)
   double zoom = 0, shift = -1;    // framing vs FFHQ's quad; 0 / -1: the generator's face_framing()
   int inversion_steps = 300, starts = 4;
+  std::string encoder;            // `faceedit train-encoder` file: the inversion starts at its code (one
+                                  // start); with inversion_steps = 0 its code is the inversion
   Personalize personalize = Personalize::Auto;
   int personalize_steps = 80;
   std::string guide = "celebahq";  // our classifier guiding inversion (features + identity): name, path or "none"
