@@ -112,8 +112,10 @@ PhotoSession::PhotoSession(std::shared_ptr<models::Generator> g, std::string mod
     : s_(std::make_unique<State>()) {
   if (!g) fail("photo session", "needs a generator");
   if (params.crop < 32 || params.crop > 4096) fail("crop " + std::to_string(params.crop), "must be in [32, 4096]");
-  if (params.inversion_steps < 1 || params.starts < 1 || params.personalize_steps < 0)
-    fail("photo session", "inversion_steps and starts must be >= 1, personalize_steps >= 0");
+  if (params.inversion_steps < 0 || params.starts < 1 || params.personalize_steps < 0)
+    fail("photo session", "inversion_steps and personalize_steps must be >= 0, starts >= 1");
+  if (params.inversion_steps == 0 && params.encoder.empty())
+    fail("photo session", "inversion steps 0 only from a given start: an encoder's (--encoder)");
   s_->g = std::move(g);
   s_->model = std::move(model_name);
   s_->p = std::move(params);

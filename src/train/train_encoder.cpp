@@ -134,7 +134,8 @@ nlohmann::json train_encoder(const models::Generator& g, models::FeatureDistance
     char extra[96];
     std::snprintf(extra, sizeof extra, "latent %.4f, real %.4f", latent_loss, real_loss);
     progress.update(step + 1, extra);
-    if ((step + 1) % p.checkpoint_every == 0 || step + 1 == p.steps) {
+    const bool stop_here = p.stop_after_step > 0 && step + 1 == p.stop_after_step && step + 1 < p.steps;
+    if ((step + 1) % p.checkpoint_every == 0 || step + 1 == p.steps || stop_here) {
       history.push_back({{"step", step + 1}, {"latent_loss", sum_latent / since}, {"real_loss", sum_real / since}});
       sum_latent = sum_real = 0;
       since = 0;
@@ -142,6 +143,8 @@ nlohmann::json train_encoder(const models::Generator& g, models::FeatureDistance
       ckpt.save([&](const std::string& file) { enc.save(file); }, opt, {{"step", step + 1}, {"history", history}});
       enc.train(true);
     }
+    if (stop_here)
+      fail("train-encoder", "stopped after step " + std::to_string(step + 1) + " as asked; rerun without the stop to continue");
   }
   progress.finish();
   enc.train(false);

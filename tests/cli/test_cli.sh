@@ -494,6 +494,19 @@ PYEOF
     if "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000014.jpg" --model "$PKL" -o "$T/photo3.png" >"$T/ph3.jsonl" 2>"$T/ph3.err" &&
       [ -s "$T/photo3.png" ] && tail -1 "$T/ph3.jsonl" | grep -q '"space":"wplus"'; then
       ok "photo: StyleGAN2 (tiny32), W+ inversion"; else bad "photo: StyleGAN2: $(tail -3 "$T/ph3.err")"; fi
+    # --- train-encoder, and photo starting from it (encoder only: --inversion-steps 0) ---
+    if "$FACEEDIT" train-encoder --steps 4 --batch 4 --real-limit 32 --eval-n 4 --checkpoint-every 2 -o "$T/enc.safetensors" \
+        >"$T/enc.json" 2>"$T/enc.err" && grep -q '"psnr_db_mean"' "$T/enc.json" && [ ! -e "$T/enc.safetensors.ckpt" ]; then
+      ok "train-encoder: DCGAN, held-out PSNR, checkpoint removed"; else bad "train-encoder: $(tail -3 "$T/enc.err")"; fi
+    PH0=(photo --classifier "$T/smiles.safetensors" --inversion-steps 0 --walk-steps 5 --crop 128 --segmenter none --judge-identity none)
+    if "$FACEEDIT" "${PH0[@]}" --attr smiling "$PHOTOS/000004.jpg" --encoder "$T/enc.safetensors" --no-personalize --cache none \
+        -o "$T/photo_enc.png" >"$T/ph_enc.jsonl" 2>"$T/ph_enc.err" && [ -s "$T/photo_enc.png" ]; then
+      ok "photo --encoder, no optimisation"; else bad "photo --encoder: $(tail -3 "$T/ph_enc.err")"; fi
+    refuse "photo: encoder of another generator" "not for this stylegan2" "$T/ph8.png" -- \
+      "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --model "$PKL" --encoder "$T/enc.safetensors" -o "$T/ph8.png"
+    refuse "photo: no inversion steps, no encoder" "only from a given start" "$T/ph9.png" -- \
+      "$FACEEDIT" "${PH0[@]}" --attr smiling "$PHOTOS/000004.jpg" --cache none -o "$T/ph9.png"
+    refuse "train-encoder: absurd real fraction" "real-fraction" "$T/enc2.safetensors" -- "$FACEEDIT" train-encoder --real-fraction 2 -o "$T/enc2.safetensors"
     refuse "photo: no face" "no face found" "$T/ph3.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$T/flat_photo.png" -o "$T/ph3.jpg"
     refuse "photo: absurd strength" "strength" "$T/ph4.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --strength 1e6 -o "$T/ph4.jpg"
     refuse "photo: missing model" "no such model file" "$T/ph5.jpg" -- "$FACEEDIT" "${PH[@]}" --attr smiling "$PHOTOS/000004.jpg" --model "$T/nope.safetensors" -o "$T/ph5.jpg"

@@ -40,6 +40,8 @@ struct TrainEncoderParams {
   int64_t eval_n = 200;
   uint64_t seed = 0;
   int checkpoint_every = 200;
+  int stop_after_step = 0;  // > 0: checkpoint after this step, then end with an Error saying how to resume
+                            // (time-sliced jobs; not part of the run's settings)
   bool progress = true;
 };
 
