@@ -32,6 +32,7 @@ void add_evaluate_photos_command(CLI::App& app, const GlobalOptions& global);
 void add_report_command(CLI::App& app, const GlobalOptions& global);
 void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& global);
 void add_train_encoder_command(CLI::App& app, const GlobalOptions& global);
+void add_evaluate_inversion_command(CLI::App& app, const GlobalOptions& global);
 void add_boundary_command(CLI::App& app, const GlobalOptions& global);
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global);
 void add_train_gan_command(CLI::App& app, const GlobalOptions& global);

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   add_report_command(app, global);
   add_train_latent_classifier_command(app, global);
   add_train_encoder_command(app, global);
+  add_evaluate_inversion_command(app, global);
   add_boundary_command(app, global);
   add_sample_command(app, global);
   add_photo_command(app, global);

@@ -49,6 +49,18 @@ std::string converted(const std::string& relative_source, const std::string& net
   return cache[key] = out.string();
 }
 
+models::StyleGAN2Config small_stylegan2_config() {
+  models::StyleGAN2Config c;
+  c.z_dim = 8;
+  c.w_dim = 8;
+  c.img_resolution = 16;
+  c.mapping_layers = 2;
+  c.channel_base = 64;
+  c.channel_max = 8;
+  c.conv_clamp = 256;
+  return c;
+}
+
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b) {
   const double scale = b.abs().max().item<double>();
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>() / std::max(scale, 1e-30);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "faceedit/models/stylegan2.h"
 #include "faceedit/pipeline/align.h"
 
 namespace faceedit::test {
@@ -21,6 +22,9 @@ std::filesystem::path temp_dir();
 // Converts a shared checkpoint once per test process (cached in temp_dir()); "" when absent.
 // network: "G_ema" or "D" (faceedit convert --network).
 std::string converted(const std::string& relative_source, const std::string& network = "G_ema");
+
+// A small StyleGAN2 (16 px, w_dim 8, 8 channels) for tests that train or differentiate one.
+models::StyleGAN2Config small_stylegan2_config();
 
 // max |a - b| / max |b|.
 double relative_max_error(const torch::Tensor& a, const torch::Tensor& b);

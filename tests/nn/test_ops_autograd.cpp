@@ -6,6 +6,7 @@
 
 #include "faceedit/models/stylegan2.h"
 #include "faceedit/nn/ops.h"
+#include "test_support.h"
 
 using namespace faceedit::nn;
 
@@ -173,14 +174,7 @@ TEST(OpsAutograd, DispatcherAndGuardSelectThePath) {
 // A whole generator: an inversion step (gradient w.r.t. W+) and a fine-tuning step (w.r.t. every
 // synthesis weight) on the fused paths against the reference composition, float64 and float32.
 TEST(OpsAutograd, GeneratorGradientsMatchTheReferenceComposition) {
-  faceedit::models::StyleGAN2Config c;
-  c.z_dim = 8;
-  c.w_dim = 8;
-  c.img_resolution = 16;
-  c.mapping_layers = 2;
-  c.channel_base = 64;
-  c.channel_max = 8;
-  c.conv_clamp = 256;
+  const auto c = faceedit::test::small_stylegan2_config();
   for (auto type : {torch::kFloat64, torch::kFloat32}) {
     faceedit::models::StyleGAN2 g(c, 3);
     for (auto& t : g.named_tensors()) {

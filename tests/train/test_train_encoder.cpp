@@ -16,27 +16,16 @@ using namespace faceedit;
 
 namespace {
 
-models::StyleGAN2Config tiny_config() {
-  models::StyleGAN2Config c;
-  c.z_dim = 8;
-  c.w_dim = 8;
-  c.img_resolution = 16;
-  c.mapping_layers = 2;
-  c.channel_base = 64;
-  c.channel_max = 8;
-  return c;
-}
-
 // A generator framed like the DCGAN (zoom 0.62, shift 0.05) without needing its weights.
 struct FramedTiny : models::StyleGAN2 {
-  FramedTiny() : StyleGAN2(tiny_config(), 1) {}
+  FramedTiny() : StyleGAN2(test::small_stylegan2_config(), 1) {}
   Framing face_framing() const override { return {0.62, 0.05}; }
 };
 
 }  // namespace
 
 TEST(Encoder, ShapesFilesAndRefusals) {
-  models::StyleGAN2 g(tiny_config(), 1);
+  models::StyleGAN2 g(test::small_stylegan2_config(), 1);
   const auto config = models::EncoderConfig::for_generator(g);
   EXPECT_EQ(config.space, models::LatentSpace::WPlus);
   EXPECT_EQ(config.num_ws, g.num_ws());
@@ -61,7 +50,7 @@ TEST(Encoder, ShapesFilesAndRefusals) {
   EXPECT_TRUE(torch::equal(back->encode(x), codes));
   EXPECT_NE(test::error_of([&] { enc.encode(torch::zeros({1, 3, 32, 32})); }).find("[N, 3, 16, 16]"), std::string::npos);
   // For another generator, and files that are not encoders.
-  models::StyleGAN2Config other = tiny_config();
+  models::StyleGAN2Config other = test::small_stylegan2_config();
   other.img_resolution = 32;
   models::StyleGAN2 g32(other, 1);
   EXPECT_NE(test::error_of([&] { back->check_matches(g32, "enc.safetensors"); }).find("not for this stylegan2"),
@@ -100,7 +89,7 @@ TEST(Encoder, FramingMatchesTheCropsClosedForm) {
 // a resume give the very tensors of six uninterrupted steps; the inversion starts at its code.
 TEST(TrainEncoder, LearnsAndResumesBitForBit) {
   FACEEDIT_REQUIRE_SHARED(reals, "data/celebahq-64.tar");
-  models::StyleGAN2 g(tiny_config(), 1);
+  models::StyleGAN2 g(test::small_stylegan2_config(), 1);
   train::TrainEncoderParams p;
   p.steps = 6;
   p.batch = 8;
