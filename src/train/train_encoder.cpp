@@ -22,10 +22,12 @@ torch::Tensor frame_for_generator(const torch::Tensor& uint8_images, const model
   // image), its centre moved `shift` of the side towards the chin. In affine_grid's [-1, 1] units.
   const double zoom = framing.zoom, shift = framing.shift;
   auto theta = torch::tensor({zoom, 0.0, 0.0, 0.0, zoom, 2.0 * shift}, torch::kFloat32).reshape({1, 2, 3}).expand({n, 2, 3});
-  // Sample at 2x and average 2x2 blocks: a little anti-aliasing where the crop shrinks.
-  auto grid = F::affine_grid(theta, {n, 3, 2 * r, 2 * r}, false);
+  // Where the crop shrinks, sample at 2x and average 2x2 blocks (a little anti-aliasing); where it
+  // grows (64-px faces for a 1024-px generator) 2x would only cost memory.
+  const int64_t over = zoom * static_cast<double>(uint8_images.size(3)) > static_cast<double>(r) ? 2 : 1;
+  auto grid = F::affine_grid(theta, {n, 3, over * r, over * r}, false);
   auto framed = F::grid_sample(x, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
-  return F::avg_pool2d(framed, F::AvgPool2dFuncOptions(2));
+  return over == 1 ? framed : F::avg_pool2d(framed, F::AvgPool2dFuncOptions(over));
 }
 
 namespace {

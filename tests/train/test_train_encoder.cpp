@@ -83,6 +83,16 @@ TEST(Encoder, FramingMatchesTheCropsClosedForm) {
     worst = std::max(worst, std::abs(fy[0][1][k][5].item<double>() - want_y));
   }
   EXPECT_LT(worst, 1e-5);
+  // Growing (a 64-px face for a 16-px generator seen through an 8-px source): sampled once, same law.
+  auto small_ramp = (torch::arange(8, torch::kFloat32) * 32).reshape({1, 1, 1, 8}).expand({1, 3, 8, 8}).to(torch::kUInt8);
+  auto fs = train::frame_for_generator(small_ramp, g);
+  worst = 0;
+  for (int64_t k = 0; k < r; ++k) {
+    const double u = (2.0 * k + 1) / r - 1, px = ((0.62 * u + 1) / 2) * 8 - 0.5;
+    if (px < 0 || px > 7) continue;  // bilinear against the zero padding outside
+    worst = std::max(worst, std::abs(fs[0][2][8][k].item<double>() - (32 * px / 127.5 - 1)));
+  }
+  EXPECT_LT(worst, 1e-5);
 }
 
 // A short run on the tiny generator: the generated pairs' latent loss falls; three steps, a stop and
