@@ -56,7 +56,7 @@ struct EpilogueBackward {
     e.lrelu = lrelu;
     e.gain = static_cast<T>(gain);
     e.clamp = static_cast<T>(clamp);
-    kernels::EpilogueSums sums{mut<T>(bias_sum), mut<T>(noise_sum), mut<T>(conv_sum)};
+    kernels::EpilogueSums<T> sums{mut<T>(bias_sum), mut<T>(noise_sum), mut<T>(conv_sum)};
     kernels::epilogue_backward_nhwc<T>(ptr<T>(out), ptr<T>(g_out), mut<T>(g_z), out.size(2), out.size(3),
                                        out.size(1), e, sums);
   }
@@ -224,10 +224,9 @@ struct ModulatedConvBiasAct : torch::autograd::Function<ModulatedConvBiasAct> {
       eb.gain = ctx->saved_data["gain"].toDouble();
       eb.clamp = ctx->saved_data["clamp"].toDouble();
       eb.bias_sum = g_b;
-      if (need_n) eb.noise_sum = noise.dim() == 2 ? torch::zeros_like(noise) : torch::zeros_like(noise[i][0]);
+      if (need_n) eb.noise_sum = noise.dim() == 2 ? g_n : g_n[i][0];  // the kernel adds into it
       if (!via_weight_grad && demodulate && need_s) eb.conv_sum = torch::zeros({out_ch}, opts);
       eb();
-      if (need_n) (noise.dim() == 2 ? g_n : g_n[i][0]).add_(eb.noise_sum);
       if (!need_conv) continue;
 
       if (via_weight_grad) {

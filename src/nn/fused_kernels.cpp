@@ -422,7 +422,7 @@ void scale_dot_block(const double* x, const double* g_u, const double* s, double
 
 template <typename T>
 void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int64_t w, int64_t c,
-                            const EpilogueGrad<T>& e, const EpilogueSums& sums) {
+                            const EpilogueGrad<T>& e, const EpilogueSums<T>& sums) {
   const int64_t blocks = (h + kRowsPerBlock - 1) / kRowsPerBlock;
   std::vector<T> bias_part(static_cast<size_t>(blocks * c), T(0));
   std::vector<T> conv_part(sums.conv ? static_cast<size_t>(blocks * c) : 0, T(0));
@@ -435,16 +435,14 @@ void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int
                               sums.conv ? conv_part.data() + b * c : nullptr,
                               sums.noise ? noise_sum.data() + r * w : nullptr);
   });
-  auto add_parts = [&](const std::vector<T>& part, void* dst_void) {
-    T* dst = static_cast<T*>(dst_void);
+  auto add_parts = [&](const std::vector<T>& part, T* dst) {
     for (int64_t b = 0; b < blocks; ++b)
       for (int64_t k = 0; k < c; ++k) dst[k] += part[b * c + k];
   };
   if (sums.bias) add_parts(bias_part, sums.bias);
   if (sums.conv) add_parts(conv_part, sums.conv);
   if (sums.noise) {
-    T* dst = static_cast<T*>(sums.noise);
-    for (int64_t j = 0; j < h * w; ++j) dst[j] += noise_sum[j];
+    for (int64_t j = 0; j < h * w; ++j) sums.noise[j] += noise_sum[j];
   }
 }
 
@@ -471,9 +469,9 @@ void scale_channels_and_dot(const T* x, const T* g_u, const T* s, T* g_x, T* dot
 }
 
 template void epilogue_backward_nhwc<float>(const float*, const float*, float*, int64_t, int64_t, int64_t,
-                                            const EpilogueGrad<float>&, const EpilogueSums&);
+                                            const EpilogueGrad<float>&, const EpilogueSums<float>&);
 template void epilogue_backward_nhwc<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
-                                             const EpilogueGrad<double>&, const EpilogueSums&);
+                                             const EpilogueGrad<double>&, const EpilogueSums<double>&);
 template void fir_adjoint_nhwc<float>(const float*, float*, int64_t, int64_t, int64_t);
 template void fir_adjoint_nhwc<double>(const double*, double*, int64_t, int64_t, int64_t);
 template void scale_channels_and_dot<float>(const float*, const float*, const float*, float*, float*, int64_t, int64_t);

@@ -63,14 +63,15 @@ struct EpilogueGrad {
 };
 // What the pass also sums (null: not wanted), each over the whole image, in a fixed order (so the
 // result does not depend on the thread count):
+template <typename T>
 struct EpilogueSums {
-  void* bias = nullptr;   // [C] += sum_p g_z
-  void* noise = nullptr;  // [H][W] += sum_c g_z
-  void* conv = nullptr;   // [C] += sum_p g_z * y (y = z - bias - noise, the convolution's output)
+  T* bias = nullptr;   // [C] += sum_p g_z
+  T* noise = nullptr;  // [H][W] += sum_c g_z
+  T* conv = nullptr;   // [C] += sum_p g_z * y (y = z - bias - noise, the convolution's output)
 };
 template <typename T>
 void epilogue_backward_nhwc(const T* out, const T* g_out, T* g_z, int64_t h, int64_t w, int64_t c,
-                            const EpilogueGrad<T>& e, const EpilogueSums& sums);
+                            const EpilogueGrad<T>& e, const EpilogueSums<T>& sums);
 
 // The adjoint of the up-convolution's FIR (upfir_phases_nhwc): g [2H][2W][C] -> the gradient of the
 // transposed convolution's output, [2H+1][2W+1][C]: per axis, with f = [1,3,3,1] / 4,

@@ -5,6 +5,7 @@
 
 #include "faceedit/error.h"
 #include "faceedit/models/encoder.h"
+#include "faceedit/pipeline/invert.h"
 #include "faceedit/progress.h"
 #include "faceedit/train/checkpoint.h"
 #include "faceedit/train/face_datasets.h"
@@ -38,12 +39,6 @@ nlohmann::json fingerprint(const TrainEncoderParams& p, const models::Generator&
           {"mse_weight", p.mse_weight}, {"feature_weight", p.feature_weight}, {"truncation", p.truncation},
           {"reals", p.reals},          {"real_limit", p.real_limit}, {"seed", p.seed},
           {"generator", g.config()}};
-}
-
-// PSNR in dB of images in [-1, 1] (peak-to-peak 2).
-double psnr_of(const torch::Tensor& a, const torch::Tensor& b) {
-  const double mse = (a - b).square().mean().item<double>();
-  return 10.0 * std::log10(4.0 / std::max(mse, 1e-12));
 }
 
 }  // namespace
@@ -162,7 +157,7 @@ nlohmann::json train_encoder(const models::Generator& g, models::FeatureDistance
       const int64_t nb = std::min<int64_t>(32, faces.size() - b);
       auto x = frame_for_generator(faces.images.narrow(0, b, nb), g).to(dev);
       auto rec = g.generate(enc.encode(x), config.space);
-      for (int64_t i = 0; i < nb; ++i) psnr_sum += psnr_of(rec.narrow(0, i, 1), x.narrow(0, i, 1));
+      for (int64_t i = 0; i < nb; ++i) psnr_sum += pipeline::psnr(rec.narrow(0, i, 1), x.narrow(0, i, 1));
       if (features != nullptr) feat_sum += features->distance(rec, x).sum().item<double>();
       done += nb;
     }
