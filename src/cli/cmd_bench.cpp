@@ -57,7 +57,7 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
     {
       torch::NoGradGuard no_grad;
       codes = g->to_synthesis_codes(g->sample_z(o->batch, 0), models::LatentSpace::Z);
-      target = g->synthesize(g->to_synthesis_codes(g->sample_z(o->batch, 1), models::LatentSpace::Z));
+      target = g->generate(g->sample_z(o->batch, 1), models::LatentSpace::Z);
     }
     std::vector<torch::Tensor> weights;
     if (o->mode == "tune")

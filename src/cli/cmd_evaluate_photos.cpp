@@ -30,12 +30,7 @@ void add_evaluate_photos_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--label", o->eval.label, "the method's name in the report (default: METHOD (photos))");
   cmd->add_option("--direction", o->direction, "judged change: flip (each face's label), raise or lower")->capture_default_str()
       ->check(CLI::IsMember({"flip", "raise", "lower"}));
-  cmd->add_option("--inversion-steps", o->eval.photo.inversion_steps, "inversion steps")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--starts", o->eval.photo.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--personalize-steps", o->eval.photo.personalize_steps, "personalisation steps (pfsf; 0: none)")
-      ->capture_default_str()->check(CLI::Range(0, 100000));
-  cmd->add_option("--crop", o->eval.photo.crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
-  cmd->add_option("--segmenter", o->eval.photo.segmenter, "portrait segmenter (none: landmark hull only)")->capture_default_str();
+  add_photo_options(cmd, o->eval.photo, {"judge-identity"});  // the judges below measure identity
   cmd->add_option("--cache", o->cache, "photo preparation cache: a directory, default or none")->capture_default_str();
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a before/after grid PNG is written beside it)")->required();

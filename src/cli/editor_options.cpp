@@ -28,6 +28,26 @@ void add_editor_options(CLI::App* cmd, edit::EditStep& step, const std::set<std:
   }
 }
 
+void add_photo_options(CLI::App* cmd, pipeline::PhotoParams& p, const std::set<std::string>& skip) {
+  const auto want = [&](const char* key) { return skip.count(key) == 0; };
+  if (want("guide")) cmd->add_option("--guide", p.guide, "our classifier guiding inversion (features + identity): name, path or none")->capture_default_str();
+  if (want("judge-identity")) cmd->add_option("--judge-identity", p.identity_judge, "identity judge for the metrics (none: skip)")->capture_default_str();
+  if (want("perceptual")) cmd->add_option("--perceptual", p.perceptual, "LPIPS-like TorchScript forward(a, b) -> distances, instead of the guide's features");
+  if (want("segmenter")) cmd->add_option("--segmenter", p.segmenter, "portrait segmenter (judge name or path; none: landmark hull only)")->capture_default_str();
+  if (want("crop")) cmd->add_option("--crop", p.crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
+  if (want("zoom")) cmd->add_option("--zoom", p.zoom, "crop = FFHQ's quad scaled by this (default: the generator's framing)")->check(CLI::Range(0.2, 3.0));
+  if (want("shift")) cmd->add_option("--shift", p.shift, "crop moved this fraction of its side towards the chin (default: the generator's)")->check(CLI::Range(-0.5, 0.5));
+  if (want("inversion-steps"))
+    cmd->add_option("--inversion-steps", p.inversion_steps, "inversion steps (0: the --encoder's code alone; video: of a cold start)")
+        ->capture_default_str()->check(CLI::Range(0, 100000));
+  if (want("encoder")) cmd->add_option("--encoder", p.encoder, "encoder from `faceedit train-encoder`: the inversion starts at its code (one start)");
+  if (want("starts")) cmd->add_option("--starts", p.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
+  if (want("personalize-steps"))
+    cmd->add_option("--personalize-steps", p.personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));
+  if (want("poisson")) cmd->add_flag("--poisson", p.poisson, "Poisson (seamless) blending inside the mask");
+  if (want("replace")) cmd->add_flag("--replace", p.replace, "paste the generator's face instead of adding its change to the photo's crop");
+}
+
 void write_evaluation(const std::string& output, nlohmann::json json, const cv::Mat& grid) {
   const std::filesystem::path out(output);
   const std::string grid_png = (out.parent_path() / (out.stem().string() + ".png")).string();
@@ -36,21 +56,6 @@ void write_evaluation(const std::string& output, nlohmann::json json, const cv::
   const std::string text = json.dump(2);
   io::write_file_atomic(output, text.data(), text.size());
   std::cout << json.dump() << "\n";
-}
-
-pipeline::PhotoEdit parse_photo_edit(const std::string& text, const edit::EditStep& defaults, bool flip) {
-  const auto eq = text.find('=');
-  const std::string left = eq == std::string::npos ? text : text.substr(0, eq);
-  bool is_key = false;
-  for (const auto& k : edit::editor_keys()) is_key = is_key || k.key == left;
-  edit::EditStep step;
-  if (is_key) {
-    step = edit::parse_edit_step(text, defaults);
-  } else {
-    if (eq == std::string::npos) fail("--edit " + text, "write ATTRIBUTE=STRENGTH (e.g. smiling=+1) or key=value pairs");
-    step = edit::parse_edit_step("attr=" + left + ",strength=" + text.substr(eq + 1), defaults);
-  }
-  return {step.editor, step.strength, flip};
 }
 
 }  // namespace faceedit::cli

@@ -20,9 +20,9 @@ namespace faceedit::cli {
 // `step` through the table's setters (so a CLI option and a key=value spec mean the same thing).
 void add_editor_options(CLI::App* cmd, edit::EditStep& step, const std::set<std::string>& skip = {});
 
-// One --edit of photo and video: ATTRIBUTE=STRENGTH (e.g. smiling=+1; the other keys from `defaults`)
-// or a full key=value spec (method=interfacegan,boundary=B,strength=2): the left side says which.
-pipeline::PhotoEdit parse_photo_edit(const std::string& text, const edit::EditStep& defaults, bool flip);
+// The photo pipeline's settings (pipeline::PhotoParams) as options, one table for photo, video, serve
+// and evaluate-photos: the same names, help and ranges everywhere (`skip`: keys a command sets itself).
+void add_photo_options(CLI::App* cmd, pipeline::PhotoParams& p, const std::set<std::string>& skip = {});
 
 // Writes an evaluation result: `grid` as OUTPUT-stem.png beside `output` (its path goes into
 // json["grid_png"]), the JSON atomically to `output`, and one JSON line to stdout.

@@ -11,7 +11,6 @@
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"
-#include "faceedit/pipeline/invert.h"
 
 namespace faceedit::edit {
 
@@ -127,6 +126,28 @@ EditStep parse_edit_step(const std::string& spec, EditStep base) {
   return base;
 }
 
+EditStep parse_edit(const std::string& text, EditStep defaults) {
+  const auto eq = text.find('=');
+  const std::string left = eq == std::string::npos ? text : text.substr(0, eq);
+  for (const auto& k : editor_keys())
+    if (k.key == left) return parse_edit_step(text, defaults);
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    fail("edit '" + text + "'", "write ATTRIBUTE=STRENGTH (e.g. smiling=+1) or key=value pairs");
+  return parse_edit_step("attr=" + left + ",strength=" + text.substr(eq + 1), defaults);
+}
+
+std::string spec_key(const EditorSpec& s) {
+  const nlohmann::json j = {s.method,     s.boundary,  s.editor_file, s.conditions,  s.space,     s.layers, s.distance,
+                            s.attribute,  s.classifiers, s.truncation, s.walk_steps, s.step_length, s.threshold, s.preserve};
+  return j.dump();
+}
+
+StrengthRange strength_range(const std::string& method) {
+  if (method == "interfacegan") return {-3, 3};
+  if (method == "l2m") return {-2, 2};
+  return {-1.5, 1.5};  // transformer, pfsf: 1 = the attribute's crossing
+}
+
 std::shared_ptr<models::AttributeClassifier> open_supervision(const std::vector<std::string>& specs, torch::Device device) {
   const std::vector<std::string> use = specs.empty() ? std::vector<std::string>{models::kDefaultGuide} : specs;
   std::vector<std::unique_ptr<models::AttributeClassifier>> parts;
@@ -198,7 +219,7 @@ std::unique_ptr<Editor> open_pfsf_editor(const EditorSpec& o, std::shared_ptr<co
     fail("method pfsf", "walks with the supervision classifier; it takes no boundary, editor file or conditions");
   PfsfEditorParams p;
   p.attribute = models::canonical_attribute(o.attribute);
-  p.space = o.space.empty() ? pipeline::default_inversion_space(*g) : models::parse_latent_space(o.space);
+  p.space = o.space.empty() ? g->inversion_space() : models::parse_latent_space(o.space);
   if (!g->has_space(p.space)) fail("space " + o.space, "the " + g->arch() + " generator has no such latent space");
   p.walk.truncation = o.truncation;
   p.walk.max_steps = o.walk_steps;

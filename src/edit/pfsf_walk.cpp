@@ -74,7 +74,7 @@ WalkPath pfsf_walk(const models::Generator& g, models::AttributeClassifier& clf,
   if (strength.numel() != n || (strength < 0).any().item<bool>()) fail("walk", "strengths must be >= 0, one per sample");
   const bool clamp = p.clamp_to_prior && space == LatentSpace::Z && g.z_is_box();
   const auto images_of = [&](const torch::Tensor& x) {
-    return g.synthesize(g.to_synthesis_codes(x, space, models::Generator::truncation_for(space, p.truncation)), p.noise);
+    return g.generate(x, space, models::Generator::truncation_for(space, p.truncation), p.noise);
   };
   torch::Tensor e0;
   if (identity != nullptr) {

@@ -6,6 +6,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/content_hash.h"
+#include "faceedit/io/json_file.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/io/image.h"
 #include "faceedit/progress.h"
@@ -115,19 +116,9 @@ nlohmann::json sweep_job(const edit::Editor& editor, const torch::Tensor& latent
 
 void claim_work_dir(const fs::path& dir, const nlohmann::json& job, const WorkShare& share) {
   const auto path = dir / "job.json";
-  const auto write_or_check = [&] {
-    if (fs::exists(path)) {
-      std::ifstream in(path);
-      auto existing = nlohmann::json::parse(in, nullptr, false);
-      if (existing != job)
-        fail(path.string(), "belongs to another evaluation (other editor, faces, strengths or batch); delete the "
-                            "directory or choose another output");
-    } else {
-      const std::string text = job.dump(2);
-      io::write_file_atomic(path, text.data(), text.size());
-    }
-  };
-  share.claim_job(write_or_check);
+  share.claim_job([&] {
+    io::claim_job_file(path, job, "another evaluation (other editor, faces, strengths or batch): delete the directory or choose another output");
+  });
 }
 
 std::string block_file(const fs::path& dir, int64_t i) {

@@ -14,7 +14,7 @@ nlohmann::json evaluate_inversions(const models::Generator& g, const torch::Tens
   if (faces.dim() != 4 || faces.size(0) < 1 || faces.scalar_type() != torch::kUInt8)
     fail("evaluate-inversion", "faces must be uint8 [N, 3, H, W]");
   if (p.steps.empty() || p.starts < 1) fail("evaluate-inversion", "give at least one step count, and starts >= 1");
-  const auto space = pipeline::default_inversion_space(g);
+  const auto space = g.inversion_space();
   struct Row {
     std::string start;
     int steps;

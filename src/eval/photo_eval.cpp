@@ -12,17 +12,20 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
   if (photos.empty()) fail("evaluate photos", "no photos given");
   if (p.edits.empty()) fail("evaluate photos", "no edit given");
   pipeline::PhotoSession session(g, model_name, p.photo);
-  const auto editors = session.open_editors(p.edits);  // a bad spec fails before any photo
-  const bool personalise = pipeline::wants_personalisation(p.photo, editors);
-  const std::string target = !p.target.empty() ? p.target : editors.front()->attribute();
+  auto edits = p.edits;
+  session.open(edits);  // a bad spec fails before any photo
+  const bool personalise = pipeline::wants_personalization(p.photo, edits);
+  const auto space = session.space_of(edits);
+  const auto& first = edits.front().opened;
+  const std::string target = !p.target.empty() ? p.target : first->attribute();
   std::vector<torch::Tensor> before, after;
   nlohmann::json failed = nlohmann::json::array(), strengths = nlohmann::json::array(), done = nlohmann::json::array();
   std::map<std::string, double> timing_sum;
   for (size_t i = 0; i < photos.size(); ++i) {
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      const auto& prep = session.prepare(photo, photos[i], editors.front()->space(), personalise);
-      const auto r = session.apply(p.edits, editors);
+      const auto& prep = session.prepare(photo, photos[i], space, personalise);
+      const auto r = session.render(edits);
       const cv::Mat edited = pipeline::align_face(r.photo, prep.ffhq.quad, prep.ffhq.size).crop;
       before.push_back(models::resize_images(io::image_to_tensor(prep.ffhq.crop), p.size, p.size));
       after.push_back(models::resize_images(io::image_to_tensor(edited), p.size, p.size));
@@ -43,7 +46,7 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
   m["alpha"] = std::abs(p.edits.front().strength);
   nlohmann::json mean_timings;
   for (const auto& [k, v] : timing_sum) mean_timings[k] = v / static_cast<double>(before.size());
-  const std::string label = !p.label.empty() ? p.label : editors.front()->method() + " (photos)";
+  const std::string label = !p.label.empty() ? p.label : first->method() + " (photos)";
   std::vector<torch::Tensor> grid;
   for (size_t i = 0; i < std::min<size_t>(8, before.size()); ++i) grid.insert(grid.end(), {before[i], after[i]});
   nlohmann::json json = {{"editor", {{"method", label}, {"label", label}, {"attribute", target}}},

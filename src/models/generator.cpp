@@ -90,6 +90,18 @@ torch::Tensor Generator::generate(const torch::Tensor& latents, LatentSpace spac
   return synthesize(to_synthesis_codes(latents.to(device()), space, psi, cutoff), noise);
 }
 
+void Generator::copy_tensors_to(Generator& to) const {
+  torch::NoGradGuard no_grad;
+  const auto from = named_tensors();
+  auto dst = to.named_tensors();
+  if (from.size() != dst.size()) fail(arch() + " clone", "tensor count differs");
+  for (const auto& t : from) {
+    auto* d = dst.find(t.key());
+    if (!d || d->sizes() != t.value().sizes()) fail(arch() + " clone", "tensor " + t.key() + " does not fit");
+    d->copy_(t.value());
+  }
+}
+
 int64_t Generator::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();

@@ -12,10 +12,6 @@ namespace faceedit::pipeline {
 
 using models::LatentSpace;
 
-models::LatentSpace default_inversion_space(const models::Generator& g) {
-  return g.has_space(LatentSpace::WPlus) ? LatentSpace::WPlus : LatentSpace::Z;
-}
-
 double psnr(const torch::Tensor& a, const torch::Tensor& b) {
   const double mse = (a.detach().to(torch::kFloat64) - b.detach().to(torch::kFloat64)).pow(2).mean().item<double>();
   return 10.0 * std::log10(4.0 / std::max(mse, 1e-20));
@@ -91,7 +87,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(train::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
-    auto images = g.synthesize(g.to_synthesis_codes(x, p.space), p.noise);
+    auto images = g.generate(x, p.space, 1.0, p.noise);
     auto l = losses(images, tgt, tgt_embedding, guides, p);
     // The starts are independent: one summed loss gives per-start gradients. Only the latent's
     // gradient is computed (not the generator's or the guides' weights').
@@ -107,7 +103,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
 
   torch::NoGradGuard no_grad;
   InversionResult res;
-  auto images = g.synthesize(g.to_synthesis_codes(x, p.space), p.noise);
+  auto images = g.generate(x, p.space, 1.0, p.noise);
   auto l = losses(images, tgt, tgt_embedding, guides, p);
   res.best_start = static_cast<int>(l.total.argmin().item<int64_t>());
   res.latent = x.detach().narrow(0, res.best_start, 1).clone();

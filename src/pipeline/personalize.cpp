@@ -72,10 +72,10 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
     if (p.locality_random > 0) parts.push_back(prior_samples(g, space, p.locality_random, p.seed + 1));
     if (!parts.empty()) {
       anchors = torch::cat(parts);
-      anchor_images = g.synthesize(g.to_synthesis_codes(anchors, space), p.noise);
+      anchor_images = g.generate(anchors, space, 1.0, p.noise);
     }
   }
-  const auto images_of = [&](const torch::Tensor& lat) { return g.synthesize(g.to_synthesis_codes(lat, space), p.noise); };
+  const auto images_of = [&](const torch::Tensor& lat) { return g.generate(lat, space, 1.0, p.noise); };
 
   PersonalizeResult res;
   {

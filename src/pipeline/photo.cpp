@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include "faceedit/error.h"
@@ -47,12 +48,6 @@ cv::Mat upscale(const cv::Mat& img, int size) {
   return out;
 }
 
-std::vector<const edit::Editor*> editor_refs(const std::vector<std::unique_ptr<edit::Editor>>& editors) {
-  std::vector<const edit::Editor*> refs;
-  for (const auto& e : editors) refs.push_back(e.get());
-  return refs;
-}
-
 }  // namespace
 
 nlohmann::json PhotoResult::to_json() const {
@@ -68,7 +63,8 @@ nlohmann::json PhotoResult::to_json() const {
 }
 
 struct PhotoSession::State {
-  std::shared_ptr<models::Generator> g;
+  std::shared_ptr<const models::Generator> base;  // shared, never changed
+  std::shared_ptr<models::Generator> personal;    // the photo's personalised copy (null: none)
   std::string model;
   PhotoParams p;
   StageCallback on_stage;
@@ -76,24 +72,21 @@ struct PhotoSession::State {
   std::optional<PreparedPhoto> prep;
   mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
   std::unique_ptr<models::Encoder> encoder;  // params.encoder, loaded at the first inversion
-  // Kept across apply() calls (a session re-edits one photo many times): G(pivot) of the prepared
-  // photo, and the identity judge, loaded on first use.
-  torch::Tensor reconstruction;
+  // Kept across renders (a session re-edits one photo many times): G(pivot) of the prepared photo,
+  // the editors the session opened (on the generator as it is now) and the identity judge.
+  mutable torch::Tensor reconstruction;
+  mutable std::map<std::string, std::shared_ptr<const edit::Editor>> editors;  // by spec
   std::unique_ptr<models::IdentityEmbedder> judge;
-  // The generator's weights before a photo's personalisation, copied back exactly for the next
-  // photo: subtracting the delta again would leave rounding behind, and a photo's result would
-  // depend on the photos edited before it (a batch shared among processes must not).
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> base;  // (the generator's tensor, its saved copy)
-  void save_base() {
-    if (!base.empty()) return;
-    torch::NoGradGuard no_grad;
-    for (auto& t : g->named_tensors()) base.emplace_back(t.value(), t.value().clone());
+
+  std::shared_ptr<const models::Generator> g() const { return personal ? personal : base; }
+  // A fresh copy of the shared generator to personalise: each photo starts from the base weights
+  // bit for bit, whatever was edited before (a batch shared among processes must not depend on order).
+  models::Generator& personal_copy() {
+    personal = base->clone();
+    editors.clear();
+    return *personal;
   }
-  void restore_base() {
-    torch::NoGradGuard no_grad;
-    for (auto& [t, copy] : base) t.copy_(copy);
-    base.clear();
-  }
+  std::shared_ptr<const edit::Editor> editor(const PhotoEdit& e) const;
 
   void stage(const std::string& name, double seconds, nlohmann::json info = nlohmann::json::object()) const {
     if (on_stage) on_stage({name, seconds, std::move(info)});
@@ -104,11 +97,11 @@ struct PhotoSession::State {
     stage(name, seconds, std::move(info));
   }
   bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const;
-  void personalise(PreparedPhoto& prep) const;
+  void personalise(PreparedPhoto& prep);
   void store_cached(const fs::path& dir, const PreparedPhoto& prep) const;
 };
 
-PhotoSession::PhotoSession(std::shared_ptr<models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage)
+PhotoSession::PhotoSession(std::shared_ptr<const models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage)
     : s_(std::make_unique<State>()) {
   if (!g) fail("photo session", "needs a generator");
   if (params.crop < 32 || params.crop > 4096) fail("crop " + std::to_string(params.crop), "must be in [32, 4096]");
@@ -116,11 +109,11 @@ PhotoSession::PhotoSession(std::shared_ptr<models::Generator> g, std::string mod
     fail("photo session", "inversion_steps and personalize_steps must be >= 0, starts >= 1");
   if (params.inversion_steps == 0 && params.encoder.empty())
     fail("photo session", "inversion steps 0 only from a given start: an encoder's (--encoder)");
-  s_->g = std::move(g);
+  s_->base = std::move(g);
   s_->model = std::move(model_name);
   s_->p = std::move(params);
   s_->on_stage = std::move(on_stage);
-  s_->guide = open_inversion_guide(s_->p, s_->g->device());
+  s_->guide = open_inversion_guide(s_->p, s_->base->device());
 }
 
 PhotoSession::~PhotoSession() = default;
@@ -143,6 +136,7 @@ InversionGuide open_inversion_guide(const PhotoParams& p, torch::Device device) 
 }
 
 const InversionGuide& PhotoSession::guide() const { return s_->guide; }
+std::shared_ptr<const models::Generator> PhotoSession::generator() const { return s_->g(); }
 
 const PreparedPhoto& PhotoSession::prepared() const {
   if (!s_->prep) fail("photo session", "prepare() a photo first");
@@ -166,7 +160,7 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
     const auto mask = file.load("mask").contiguous();
     if (mask.dim() != 2 || mask.size(0) != p.crop || mask.size(1) != p.crop) return false;
     out.mask = cv::Mat(p.crop, p.crop, CV_32F, mask.data_ptr<float>()).clone();
-    out.pivot = file.load("pivot").to(g->device());
+    out.pivot = file.load("pivot").to(base->device());
     out.inversion = j.at("inversion");
     // A personalisation made with other settings, or not asked for, is not used (prepare() makes one).
     out.personalisation = nullptr;
@@ -176,7 +170,7 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
       for (const auto& e : file.entries())
         if (e.name.rfind("delta.", 0) == 0) out.delta.emplace_back(e.name.substr(6), file.load(e.name));
     }
-    g->check_latents(out.pivot, out.space, (dir / "tensors.safetensors").string());
+    base->check_latents(out.pivot, out.space, (dir / "tensors.safetensors").string());
   } catch (const std::exception&) {
     return false;  // an unreadable entry is a miss; it is rewritten
   }
@@ -208,47 +202,48 @@ void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto&
   evict_photo_cache(dir.parent_path(), p.cache_max_bytes);
 }
 
-// 3. Personalise around the pivot, inside the portrait mask (g changes in place).
-void PhotoSession::State::personalise(PreparedPhoto& prep) const {
+// 3. Personalise around the pivot, inside the portrait mask (on the session's own copy of G).
+void PhotoSession::State::personalise(PreparedPhoto& prep) {
   const auto t0 = Clock::now();
   models::FeatureDistance* perceptual = guide.features.get();
-  const int64_t r = g->resolution();
+  auto& g = personal_copy();
+  const int64_t r = g.resolution();
   cv::Mat small;
   cv::resize(prep.mask, small, cv::Size(static_cast<int>(r), static_cast<int>(r)), 0, 0, cv::INTER_AREA);
-  const auto mask_t = torch::from_blob(small.data, {1, 1, r, r}, torch::kFloat32).clone().to(g->device());
+  const auto mask_t = torch::from_blob(small.data, {1, 1, r, r}, torch::kFloat32).clone().to(g.device());
   PersonalizeParams pp;
   pp.steps = p.personalize_steps;
   pp.progress = true;
-  auto pers = personalize(*g, prep.pivot, prep.space, generator_target(prep.face.crop, *g), mask_t, perceptual, pp);
+  auto pers = personalize(g, prep.pivot, prep.space, generator_target(prep.face.crop, g), mask_t, perceptual, pp);
   prep.personalisation = pers.to_json();
   prep.personalisation["steps"] = p.personalize_steps;
   prep.delta = std::move(pers.delta);
   prep_stage("personalisation", seconds_since(t0), prep.personalisation);
 }
 
-const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalise) {
+const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalize) {
   auto& s = *s_;
+  const auto& base = *s.base;
   if (photo.empty()) fail(name, "is an empty image");
-  if (!s.g->has_space(space)) fail(name, "the " + s.g->arch() + " generator has no " + models::to_string(space) + " space");
-  s.restore_base();  // back to the base generator, bit for bit
+  if (!base.has_space(space)) fail(name, "the " + base.arch() + " generator has no " + models::to_string(space) + " space");
+  s.personal.reset();  // back to the shared generator
+  s.editors.clear();
   s.prep.reset();
   s.reconstruction = torch::Tensor();
   s.prep_timings = nlohmann::json::object();
   PreparedPhoto prep;
   prep.photo = photo;
   prep.space = space;
-  personalise = personalise && s.p.personalize_steps > 0;
-  const fs::path dir = s.p.cache_dir.empty() ? fs::path() : s.p.cache_dir / photo_cache_key(photo, s.model, *s.g, s.p, space);
+  const bool personalise = personalize && s.p.personalize_steps > 0;
+  const fs::path dir = s.p.cache_dir.empty() ? fs::path() : s.p.cache_dir / photo_cache_key(photo, s.model, base, s.p, space);
   if (!dir.empty()) prep.cache_key = dir.filename().string();
   auto t0 = Clock::now();
   if (!dir.empty() && s.load_cached(dir, prep, personalise)) {
     prep.from_cache = true;
     s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
     if (!prep.delta.empty()) {
-      s.save_base();
-      add_weight_delta(*s.g, prep.delta, 1.0);
+      add_weight_delta(s.personal_copy(), prep.delta, 1.0);
     } else if (personalise) {  // cached without (or with another) personalisation: add it
-      s.save_base();
       s.personalise(prep);
       s.store_cached(dir, prep);
     }
@@ -258,107 +253,196 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
 
   // 1. Detect, align, frame as the generator's faces were, mask.
   prep.ffhq = align_single_face(photo, s.p.crop, name);
-  const auto framing = s.g->face_framing();
+  const auto framing = base.face_framing();
   const double zoom = s.p.zoom > 0 ? s.p.zoom : framing.zoom, shift = s.p.shift >= -0.5 ? s.p.shift : framing.shift;
   prep.face = zoom == 1.0 && shift == 0.0 ? prep.ffhq : align_face(photo, reframe_quad(prep.ffhq.quad, zoom, shift), s.p.crop);
   prep.face.landmarks = prep.ffhq.landmarks;
   std::unique_ptr<models::PortraitSegmenter> segmenter;
   if (s.p.segmenter != "none") {
     segmenter = models::open_segmenter(s.p.segmenter);
-    segmenter->to(s.g->device());
+    segmenter->to(base.device());
   }
   prep.mask = edit_mask(prep.face, segmenter.get());
   s.prep_stage("align", seconds_since(t0), {{"crop", s.p.crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(prep.mask)[0]}});
 
   // 2. Invert, guided by our classifier's features and identity.
   t0 = Clock::now();
-  const auto target = generator_target(prep.face.crop, *s.g);
+  const auto target = generator_target(prep.face.crop, base);
   InversionParams ip;
   ip.space = space;
   ip.steps = s.p.inversion_steps;
   ip.starts = s.p.starts;
   ip.progress = true;
   if (!s.p.encoder.empty()) {
-    if (!s.encoder) s.encoder = models::Encoder::load(s.p.encoder, s.g->device());
-    ip.init = encoder_start(*s.encoder, *s.g, target, space, s.p.encoder);
+    if (!s.encoder) s.encoder = models::Encoder::load(s.p.encoder, base.device());
+    ip.init = encoder_start(*s.encoder, base, target, space, s.p.encoder);
   }
-  const auto inv = invert(*s.g, target, {s.guide.features.get(), s.guide.identity.get()}, ip);
+  const auto inv = invert(base, target, {s.guide.features.get(), s.guide.identity.get()}, ip);
   prep.pivot = inv.latent.detach();
   prep.inversion = inv.to_json();
   s.prep_stage("inversion", seconds_since(t0), prep.inversion);
 
   prep.personalisation = nullptr;
-  if (personalise) {
-    s.save_base();
-    s.personalise(prep);
-  }
+  if (personalise) s.personalise(prep);
   if (!dir.empty()) s.store_cached(dir, prep);
   s.prep = std::move(prep);
   return *s.prep;
 }
 
-std::vector<std::unique_ptr<edit::Editor>> PhotoSession::open_editors(const std::vector<PhotoEdit>& edits) const {
-  std::vector<std::unique_ptr<edit::Editor>> editors;
-  for (const auto& e : edits) {
-    if (!std::isfinite(e.strength) || std::abs(e.strength) > 10)
-      fail("strength " + std::to_string(e.strength), "must be a finite number in [-10, 10] (sign: direction, 1: the attribute's crossing)");
-    editors.push_back(edit::open_editor(e.editor, s_->g, s_->guide.identity));
-    if (editors.back()->space() != editors.front()->space())
-      fail("edit " + editors.back()->attribute(), "works in " + models::to_string(editors.back()->space()) + ", the first edit in " +
-                                                      models::to_string(editors.front()->space()) + " (all edits of a photo share one space)");
+namespace {
+void check_strength(double strength) {
+  if (!std::isfinite(strength) || std::abs(strength) > 10)
+    fail("strength " + std::to_string(strength), "must be a finite number in [-10, 10] (sign: direction, 1: the attribute's crossing)");
+}
+}  // namespace
+
+std::shared_ptr<const edit::Editor> PhotoSession::State::editor(const PhotoEdit& e) const {
+  // A walk walks the generator the session renders with (its personalised copy once made).
+  if (e.opened && e.opened->method() != "pfsf") return e.opened;
+  const std::string key = edit::spec_key(e.editor);
+  auto it = editors.find(key);
+  if (it == editors.end()) it = editors.emplace(key, edit::open_editor(e.editor, g(), guide.identity)).first;
+  return it->second;
+}
+
+void PhotoSession::open(std::vector<PhotoEdit>& edits) const {
+  const edit::Editor* first = nullptr;
+  for (auto& e : edits) {
+    check_strength(e.strength);
+    if (!e.opened) e.opened = s_->editor(e);
+    const auto& editor = e.opened;
+    if (!first) first = editor.get();
+    if (editor->space() != first->space())
+      fail("edit " + editor->attribute(), "works in " + models::to_string(editor->space()) + ", the first edit in " +
+                                              models::to_string(first->space()) + " (all edits of a photo share one space)");
   }
-  return editors;
 }
 
-PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
-  return apply(edits, editor_refs(editors));
+models::LatentSpace PhotoSession::space_of(std::vector<PhotoEdit> edits) const {
+  if (edits.empty()) fail("photo", "no edit given");
+  open(edits);
+  return edits.front().opened->space();
 }
 
-PhotoResult PhotoSession::apply(const std::vector<PhotoEdit>& edits, const std::vector<const edit::Editor*>& editors) {
+bool wants_personalization(const PhotoParams& params, const std::vector<PhotoEdit>& edits) {
+  if (params.personalize != Personalize::Auto) return params.personalize == Personalize::Always;
+  return std::any_of(edits.begin(), edits.end(), [](const PhotoEdit& e) {
+    return e.opened ? e.opened->method() == "pfsf" : e.editor.method == "pfsf";
+  });
+}
+
+torch::Tensor PhotoSession::edit_latent(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                                        std::vector<AppliedEdit>& applied_edits) const {
+  torch::Tensor latent = pivot;
+  for (const auto& e : edits) {
+    check_strength(e.strength);
+    const auto editor = s_->editor(e);
+    if (editor->space() != space)
+      fail("edit " + editor->attribute(), "edits " + models::to_string(editor->space()) + " codes; the photo was inverted into " +
+                                              models::to_string(space) + " (all edits of a photo share one space)");
+    AppliedEdit applied{editor->method(), editor->attribute(), e.strength, editor->describe(), std::nullopt, ""};
+    if (e.flip) {
+      torch::NoGradGuard no_grad;
+      applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
+    }
+    const auto alpha = torch::full({1}, applied.strength, latent.options());
+    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor.get())) {
+      applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
+      latent = applied.walk->point(alpha.abs()).detach();
+      if (applied.walk->crossing[0].item<double>() == 0.0) {
+        const bool down = applied.strength < 0;
+        applied.note = applied.attribute + " is already " + (down ? "below" : "above") + " the threshold (p = " +
+                       std::to_string(applied.walk->probs[0][0].item<double>()) + "), so the walk stays put; use strength " +
+                       (down ? "+" : "-") + "1 for the opposite edit or a " + (down ? "lower" : "higher") + " threshold";
+      }
+    } else {
+      torch::NoGradGuard no_grad;
+      latent = editor->edit(latent, alpha);
+    }
+    applied_edits.push_back(std::move(applied));
+  }
+  return latent;
+}
+
+RenderedFace PhotoSession::render_face(const AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
+                                       const torch::Tensor& edited, const cv::Mat& photo) const {
+  torch::NoGradGuard no_grad;
+  const auto g = s_->g();
+  RenderedFace out;
+  // G(pivot) of the prepared photo is kept: a session previews one photo many times.
+  if (s_->prep && pivot.is_same(s_->prep->pivot)) {
+    if (!s_->reconstruction.defined()) s_->reconstruction = g->generate(pivot, space);
+    out.reconstruction = s_->reconstruction;
+    out.edited_image = g->generate(edited, space);
+  } else {  // a video frame: both in one batch
+    const auto images = g->generate(torch::cat({pivot, edited}), space);
+    out.reconstruction = images.narrow(0, 0, 1);
+    out.edited_image = images.narrow(0, 1, 1);
+  }
+  // The generator's change (edited - reconstruction) on the photo's own crop, or its face (replace).
+  const int size = face.crop.cols;
+  const auto crop_t = io::image_to_tensor(face.crop).to(g->device());
+  const auto change = s_->p.replace ? models::resize_images(out.edited_image, size, size)
+                                    : crop_t + models::resize_images(out.edited_image - out.reconstruction, size, size);
+  out.edited_crop = to_image(change[0]);
+  out.blended_crop = blend_crops(face.crop, out.edited_crop, mask);
+  if (!photo.empty()) {
+    FuseParams fp;
+    fp.poisson = s_->p.poisson;
+    out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+  }
+  return out;
+}
+
+cv::Mat PhotoSession::preview(const std::vector<PhotoEdit>& edits) const {
+  const auto& prep = prepared();
+  if (edits.empty()) return prep.face.crop;
+  std::vector<AppliedEdit> applied;
+  const auto latent = edit_latent(prep.pivot, prep.space, edits, applied);
+  return render_face(prep.face, prep.mask, prep.space, prep.pivot, latent).blended_crop;
+}
+
+PhotoResult PhotoSession::render(const std::vector<PhotoEdit>& edits) {
   auto& s = *s_;
   const auto& prep = prepared();
   if (edits.empty()) fail("photo", "no edit given");
-  if (editors.size() != edits.size()) fail("photo", "one editor per edit (open_editors)");
   PhotoResult out;
   out.cache_hit = prep.from_cache;
   out.timings = s.prep_timings;
   out.inversion = prep.inversion;
   out.personalisation = prep.personalisation;
   out.space = prep.space;
-  auto& g = *s.g;
+  const auto& g = *s.g();
 
   // 4. Edits in sequence in latent space.
   auto t0 = Clock::now();
-  const torch::Tensor latent = apply_edits(prep.pivot, prep.space, edits, editors, out.edits);
-  out.edited_latent = latent;
+  out.edited_latent = edit_latent(prep.pivot, prep.space, edits, out.edits);
   out.timings["edit"] = seconds_since(t0);
   nlohmann::json edit_info = nlohmann::json::array();
   for (const auto& a : out.edits) edit_info.push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
   s.stage("edit", out.timings["edit"], {{"edits", edit_info}});
 
-  // 5. Synthesize and fuse: the generator's change (edited - reconstruction) on the photo's own crop.
+  // 5. Synthesize and fuse.
   t0 = Clock::now();
   torch::NoGradGuard no_grad;
-  if (!s.reconstruction.defined()) s.reconstruction = g.synthesize(g.to_synthesis_codes(prep.pivot, prep.space), models::NoiseMode::Const);
-  out.reconstruction = s.reconstruction;
-  out.edited_image = g.synthesize(g.to_synthesis_codes(latent, prep.space), models::NoiseMode::Const);
-  const int crop = s.p.crop;
-  const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
-  out.edited_crop = edited_crop(prep.face.crop, out.reconstruction, out.edited_image, s.p.replace);
-  FuseParams fp;
-  fp.poisson = s.p.poisson;
-  out.photo = fuse(prep.photo, prep.face, out.edited_crop, prep.mask, fp);
+  auto face = render_face(prep.face, prep.mask, prep.space, prep.pivot, out.edited_latent, prep.photo);
+  out.reconstruction = face.reconstruction;
+  out.edited_image = face.edited_image;
+  out.edited_crop = face.edited_crop;
+  out.photo = face.photo;
   out.timings["fusion"] = seconds_since(t0);
   s.stage("fusion", out.timings["fusion"]);
 
   // 6. Metrics: our guide's view (identity, the edited attributes) and the independent identity judge.
   t0 = Clock::now();
+  const int crop = s.p.crop;
+  const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
   auto& m = out.metrics;
   m["psnr"] = prep.inversion.value("psnr", 0.0);
   m["identity_cosine"] = prep.inversion.value("identity_cosine", 1.0);
   if (!prep.delta.empty()) m["psnr_personalised"] = psnr(out.reconstruction.clamp(-1, 1), generator_target(prep.face.crop, g));
   if (s.guide.classifier) {
-    const auto blended = io::image_to_tensor(blend_crops(prep.face.crop, out.edited_crop, prep.mask)).to(g.device());
+    const auto blended = io::image_to_tensor(face.blended_crop).to(g.device());
     const auto e = s.guide.identity->embed(torch::cat({crop_t, blended}));
     m["identity_embedder"] = s.guide.identity->name();
     m["identity_cosine_edited"] = (e[0] * e[1]).sum().item<double>();
@@ -409,7 +493,7 @@ void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r)
                         {{"faceedit.space", models::to_string(prep.space)}, {"faceedit.model", s_->model}});
   for (size_t k = 0; k < r.edits.size(); ++k)
     if (r.edits[k].walk) r.edits[k].walk->save((dir / ("walk_" + std::to_string(k) + ".safetensors")).string());
-  if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->g, s_->model);
+  if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->base, s_->model);
 }
 
 cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter) {
@@ -425,68 +509,14 @@ AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g,
   return zoom == 1.0 && shift == 0.0 ? ffhq : reframe_quad(ffhq, zoom, shift);
 }
 
-cv::Mat edited_crop(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited_image, bool replace) {
-  torch::NoGradGuard no_grad;
-  const int size = crop.cols;
-  const auto crop_t = io::image_to_tensor(crop).to(edited_image.device());
-  const auto out = replace ? models::resize_images(edited_image, size, size)
-                           : crop_t + models::resize_images(edited_image - reconstruction, size, size);
-  return to_image(out[0]);
-}
-
-torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
-                          const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied_edits) {
-  return apply_edits(pivot, space, edits, editor_refs(editors), applied_edits);
-}
-
-torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
-                          const std::vector<const edit::Editor*>& editors, std::vector<AppliedEdit>& applied_edits) {
-  if (editors.size() != edits.size()) fail("edit", "one editor per edit (open_editors)");
-  torch::Tensor latent = pivot;
-  for (size_t k = 0; k < edits.size(); ++k) {
-    const auto& e = edits[k];
-    const auto& editor = editors[k];
-    if (editor->space() != space)
-      fail("edit " + editor->attribute(), "edits " + models::to_string(editor->space()) + " codes; the photo was inverted into " +
-                                              models::to_string(space) + " (all edits of a photo share one space)");
-    AppliedEdit applied{editor->method(), editor->attribute(), e.strength, editor->describe(), std::nullopt, ""};
-    if (e.flip) {
-      torch::NoGradGuard no_grad;
-      applied.strength = editor->flip_sign(latent)[0].item<double>() * std::abs(e.strength);
-    }
-    const auto alpha = torch::full({1}, applied.strength, latent.options());
-    if (const auto* walker = dynamic_cast<const edit::PfsfEditor*>(editor)) {
-      applied.walk = walker->walk(latent, alpha);  // the whole path, for the report and intermediates
-      latent = applied.walk->point(alpha.abs()).detach();
-      if (applied.walk->crossing[0].item<double>() == 0.0) {
-        const bool down = applied.strength < 0;
-        applied.note = applied.attribute + " is already " + (down ? "below" : "above") + " the threshold (p = " +
-                       std::to_string(applied.walk->probs[0][0].item<double>()) + "), so the walk stays put; use strength " +
-                       (down ? "+" : "-") + "1 for the opposite edit or a " + (down ? "lower" : "higher") + " threshold";
-      }
-    } else {
-      torch::NoGradGuard no_grad;
-      latent = editor->edit(latent, alpha);
-    }
-    applied_edits.push_back(std::move(applied));
-  }
-  return latent;
-}
-
-bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
-  if (params.personalize != Personalize::Auto) return params.personalize == Personalize::Always;
-  return std::any_of(editors.begin(), editors.end(), [](const auto& e) { return e->method() == "pfsf"; });
-}
-
-PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<models::Generator> g, const std::string& model_name,
-                       const std::vector<PhotoEdit>& edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
+PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<const models::Generator> g, const std::string& model_name,
+                       std::vector<PhotoEdit> edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
   const auto t_start = Clock::now();
   if (edits.empty()) fail(name, "no edit given");
   PhotoSession session(g, model_name, params, std::move(on_stage));
-  // Every editor opens (and fails on a bad spec) before any slow work.
-  const auto editors = session.open_editors(edits);
-  session.prepare(photo, name, editors.front()->space(), wants_personalisation(params, editors));
-  auto result = session.apply(edits, editors);
+  session.open(edits);  // every editor opens (and fails on a bad spec) before any slow work
+  session.prepare(photo, name, session.space_of(edits), wants_personalization(params, edits));
+  auto result = session.render(edits);
   if (!keep.empty()) session.save_intermediates(keep, result);
   result.timings["total"] = seconds_since(t_start);
   return result;

@@ -10,6 +10,7 @@
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
 #include "faceedit/io/json_checks.h"
+#include "faceedit/io/json_file.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/progress.h"
 
@@ -26,26 +27,19 @@ bool is_image_name(const fs::path& p) {
   return known.count(ext) > 0;
 }
 
-nlohmann::json read_json_file(const fs::path& path) {
-  std::ifstream in(path);
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) fail(path.string(), "is not a JSON object (a damaged batch record? delete it to redo the photo)");
-  io::check_json_numbers(j, path.string());
+using io::write_json_file;
+nlohmann::json read_record(const fs::path& path) {
+  auto j = io::read_json_file(path, "a batch record (damaged? delete it to redo the photo)");
+  if (!j.is_object()) fail(path.string(), "is not a batch record (delete it to redo the photo)");
   return j;
-}
-
-void write_json_file(const fs::path& path, const nlohmann::json& j) {
-  const std::string text = j.dump(2) + "\n";
-  io::write_file_atomic(path, text.data(), text.size());
 }
 
 // Everything that shapes a photo's result: a directory edited with other settings is refused. The
 // photo list is not part of it: a later run may add photos (records of the others are kept).
 nlohmann::json batch_job(const models::Generator& g, const std::string& model_name,
-                         const PhotoBatchParams& p, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
+                         const PhotoBatchParams& p, const std::vector<PhotoEdit>& opened) {
   nlohmann::json edits = nlohmann::json::array();
-  for (size_t i = 0; i < p.edits.size(); ++i)
-    edits.push_back({{"editor", editors[i]->describe()}, {"strength", p.edits[i].strength}, {"flip", p.edits[i].flip}});
+  for (const auto& e : opened) edits.push_back({{"editor", e.opened->describe()}, {"strength", e.strength}, {"flip", e.flip}});
   const auto& q = p.photo;
   return {{"format", "faceedit.photo-batch-job/1"}, {"model", model_name}, {"config", g.config()}, {"edits", edits}, {"crop", q.crop}, {"zoom", q.zoom}, {"shift", q.shift}, {"steps", q.inversion_steps},
           {"starts", q.starts}, {"personalize", static_cast<int>(q.personalize)}, {"personalize_steps", q.personalize_steps},
@@ -101,16 +95,13 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
   JobLock lock(out, p.share, "faceedit photo --batch");
 
   PhotoSession session(g, model_name, p.photo);
-  const auto editors = session.open_editors(p.edits);  // a bad spec fails before any photo
-  const bool personalise = wants_personalisation(p.photo, editors);
-  const auto job = batch_job(*g, model_name, p, editors);
+  auto edits = p.edits;
+  session.open(edits);  // a bad spec fails before any photo
+  const bool personalise = wants_personalization(p.photo, edits);
+  const auto space = session.space_of(edits);
+  const auto job = batch_job(*g, model_name, p, edits);
   const fs::path job_path = out / "job.json";
-  const auto claim = [&] {
-    if (!fs::exists(job_path)) return write_json_file(job_path, job);
-    if (read_json_file(job_path) != job)
-      fail(out_dir, "holds another batch (other model, edits or settings: " + job_path.string() +
-                        "); use another -o directory");
-  };
+  const auto claim = [&] { io::claim_job_file(job_path, job, "another batch (other model, edits or settings): use another -o directory"); };
   p.share.claim_job(claim);
 
   const auto record_path = [&](size_t i) { return out / (fs::path(photos[i]).stem().string() + ".json"); };
@@ -127,8 +118,8 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
     nlohmann::json record = {{"photo", photos[i]}};
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      session.prepare(photo, photos[i], editors.front()->space(), personalise);
-      const auto r = session.apply(p.edits, editors);
+      session.prepare(photo, photos[i], space, personalise);
+      const auto r = session.render(edits);
       io::write_image((out / output_name(i)).string(), r.photo);
       const auto summary = r.to_json();
       record.update({{"output", output_name(i)}, {"edits", summary["edits"]}, {"metrics", summary["metrics"]}});
@@ -152,7 +143,7 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
   for (size_t i = 0; i < photos.size(); ++i) {
     if (!fs::exists(record_path(i)))
       fail(record_path(i).string(), "is missing: a task of the batch has not finished (rerun without --shard to edit it)");
-    records.push_back(read_json_file(record_path(i)));
+    records.push_back(read_record(record_path(i)));
     (records.back().contains("error") ? failed : edited) += 1;
   }
   result.json = {{"format", "faceedit.photo-batch/1"}, {"model", model_name}, {"edits", job["edits"]},

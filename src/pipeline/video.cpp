@@ -261,9 +261,8 @@ struct EditedFrames {
   std::vector<nlohmann::json> inversions;     // per frame: the inversion's report
 };
 
-EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models::Generator& g, PhotoSession& session,
+EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models::Generator& g, const PhotoSession& session,
                          const std::vector<PhotoEdit>& edits, models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
-  const auto editors = session.open_editors(edits);
   EditedFrames out;
   const int n = track.frames();
   out.pivots.resize(n);
@@ -278,7 +277,7 @@ EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models:
   int first = 0;
   while (first < n && !out.pivots[first].defined()) ++first;
   if (first == n) fail("video", "no frame was inverted");
-  out.edited[first] = apply_edits(out.pivots[first], space, edits, editors, out.applied);
+  out.edited[first] = session.edit_latent(out.pivots[first], space, edits, out.applied);
   std::vector<PhotoEdit> fixed = edits;  // the first face's signs, for every frame
   bool walks = false;
   for (size_t k = 0; k < fixed.size(); ++k) {
@@ -295,7 +294,7 @@ EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models:
       out.edited[t] = out.pivots[t] + offset;
     } else {
       std::vector<AppliedEdit> applied;
-      out.edited[t] = apply_edits(out.pivots[t], space, fixed, editors, applied).detach();
+      out.edited[t] = session.edit_latent(out.pivots[t], space, fixed, applied).detach();
     }
     rep.update(t + 1);
     check_stop("video");
@@ -447,7 +446,9 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   PhotoParams pp = p.photo;
   pp.cache_dir.clear();
   PhotoSession session(g, model_name, pp);
-  const auto space = session.open_editors(edits).front()->space();
+  std::vector<PhotoEdit> opened = edits;
+  session.open(opened);
+  const auto space = session.space_of(opened);
   const InversionGuide& guide = session.guide();
 
   Work work;
@@ -474,14 +475,20 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   invert_frames(input, work, track, *g, guide, space, p, cb);
   timings["invert"] = seconds_since(t0);
   nlohmann::json personalisation = nullptr;
+  // The clip's generator: the shared one, or this clip's own personalised copy (never g itself).
+  std::shared_ptr<const models::Generator> clip_g = g;
   if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
     t0 = Clock::now();
-    personalisation = personalise_clip(input, work, track, *g, guide, space, p, model_name);
+    std::shared_ptr<models::Generator> personal = g->clone();
+    personalisation = personalise_clip(input, work, track, *personal, guide, space, p, model_name);
+    clip_g = personal;
     timings["personalise"] = seconds_since(t0);
   }
+  // Every frame is edited and rendered by one session on the clip's generator (a walk walks it).
+  PhotoSession frames(clip_g, model_name, pp);
 
   t0 = Clock::now();
-  const EditedFrames edited = edit_frames(work, track, *g, session, edits, space, p, cb);
+  const EditedFrames edited = edit_frames(work, track, *clip_g, frames, opened, space, p, cb);
   timings["edit"] = seconds_since(t0);
 
   // 4. Render (and measure) every frame in order.
@@ -514,16 +521,14 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     if (edited.edited[t].defined()) {
       torch::NoGradGuard no_grad;
       const AlignedFace face = align_face(frame, framed_quad(*track.quads[t], *g, p.photo), p.photo.crop);
-      const auto images = g->synthesize(g->to_synthesis_codes(torch::cat({edited.pivots[t], edited.edited[t]}), space), models::NoiseMode::Const);
-      const cv::Mat crop = edited_crop(face.crop, images.narrow(0, 0, 1), images.narrow(0, 1, 1), p.photo.replace);
       const cv::Mat mask = masks.at(t);
-      FuseParams fp;
-      fp.poisson = p.photo.poisson;
-      result_frame = fuse(frame, face, crop, mask, fp);
+      const RenderedFace rendered = frames.render_face(face, mask, space, edited.pivots[t], edited.edited[t], frame);
+      const auto images = torch::cat({rendered.reconstruction, rendered.edited_image});
+      result_frame = rendered.photo;
       fj["seconds_render"] = seconds_since(tf);
       if (p.measure) {
         const auto tm = Clock::now();
-        const cv::Mat blend = blend_crops(face.crop, crop, mask);
+        const cv::Mat& blend = rendered.blended_crop;
         if (prev_t == t - 1) {  // flicker: frame-to-frame change inside the mask, on the stabilised crops
           const cv::Mat inside = mask > 0.5f;
           cv::Mat d;

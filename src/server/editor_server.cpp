@@ -56,26 +56,17 @@ std::vector<unsigned char> encode_jpeg(const cv::Mat& image) {
   return buf;
 }
 
-struct Range {
-  double min, max;
-};
-Range strength_range(const std::string& method) {
-  if (method == "interfacegan") return {-3, 3};
-  if (method == "l2m") return {-2, 2};
-  return {-1.5, 1.5};  // transformer, pfsf
-}
 
 struct Slot {
   std::string id, client;
   std::string state = "queued", error;
   double progress = 0;
   cv::Mat photo;
-  std::unique_ptr<pipeline::PhotoSession> session;
-  torch::Tensor reconstruction;  // G(pivot), for previews
+  std::unique_ptr<pipeline::PhotoSession> session;  // renders every preview and download
   Clock::time_point used = Clock::now();
   std::mutex work;                  // one preview or render at a time per photo
   std::map<std::string, uint64_t> latest;  // per preview stream (a page): its newest request (guarded by Impl::m)
-  bool busy() const { return state == "queued" || state == "aligning" || state == "inverting"; }
+  bool busy() const { return state == "queued" || state == "aligning" || state == "inverting" || state == "personalising"; }
 };
 
 }  // namespace
@@ -85,8 +76,10 @@ struct EditorServer::Impl {
   ServerOptions o;
   httplib::Server http;
   int bound_port = -1;
-  std::map<std::string, std::unique_ptr<edit::Editor>> editors;  // "method/attribute"
+  std::map<std::string, std::shared_ptr<const edit::Editor>> editors;  // "method/attribute"
+  std::map<std::string, edit::EditorSpec> specs;  // the same keys: what each editor was opened from
   nlohmann::json attributes = nlohmann::json::array();
+  bool personalize = false;  // each photo's session personalises its own copy of g
 
   std::mutex m;  // slots, queue, stopping
   std::condition_variable wake;
@@ -100,7 +93,7 @@ struct EditorServer::Impl {
   void routes();
   std::shared_ptr<Slot> slot_of(const httplib::Request& req);
   nlohmann::json status_of(const Slot& s);
-  std::vector<pipeline::PhotoEdit> parse_edits(const std::string& body, std::vector<const edit::Editor*>& refs);
+  std::vector<pipeline::PhotoEdit> parse_edits(const std::string& body);
   void upload(const httplib::Request& req, httplib::Response& res);
   std::string enqueue(const cv::Mat& photo, const std::string& client);  // the new photo's id
   void preview(const httplib::Request& req, httplib::Response& res);
@@ -111,7 +104,6 @@ struct EditorServer::Impl {
 
 EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions opts) : g(std::move(gen)), o(std::move(opts)) {
   if (o.editors.empty()) fail("serve", "no editors: give boundaries or editor files (e.g. --editor smiling.safetensors)");
-  o.photo.personalize = pipeline::Personalize::Never;  // sessions share the generator: never changed in place
   o.photo.identity_judge = "none";
   std::map<std::string, nlohmann::json> by_attr;
   for (const auto& spec : o.editors) {
@@ -121,11 +113,17 @@ EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions o
       log_line("serve: " + key + " given twice; using the first");
       continue;
     }
-    const auto range = strength_range(e->method());
+    const auto range = edit::strength_range(e->method());
     by_attr[e->attribute()].push_back({{"method", e->method()}, {"min", range.min}, {"max", range.max}, {"editor", e->describe()}});
     editors[key] = std::move(e);
+    specs[key] = spec;
   }
   for (auto& [name, methods] : by_attr) attributes.push_back({{"name", name}, {"methods", methods}});
+  // Sessions own their personalised generators (the shared one never changes): personalise a photo
+  // when a slider's method asks for it (a PFSF walk), as PhotoParams::personalize says.
+  std::vector<pipeline::PhotoEdit> all;
+  for (const auto& [key, e] : editors) all.push_back({{}, 1.0, false, e});
+  personalize = pipeline::wants_personalization(o.photo, all);
   routes();
   worker = std::thread([this] { work(); });
   sweeper = std::thread([this] { sweep(); });
@@ -194,7 +192,7 @@ std::string EditorServer::Impl::enqueue(const cv::Mat& photo, const std::string&
   return slot->id;
 }
 
-std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::string& body, std::vector<const edit::Editor*>& refs) {
+std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::string& body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw HttpError(400, "the body must be JSON: {\"edits\": [{\"attribute\", \"strength\", \"method\"}]}");
   const auto list = j.value("edits", nlohmann::json::array());
@@ -206,22 +204,24 @@ std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::stri
     const std::string attr = models::canonical_attribute(e["attribute"].get<std::string>());
     std::string method = e.value("method", "");
     if (!method.empty() && !e["method"].is_string()) throw HttpError(400, "\"method\" must be a name");
-    const edit::Editor* editor = nullptr;
+    std::shared_ptr<const edit::Editor> editor;
+    std::string editor_key;
     for (const auto& [key, ed] : editors)
       if (ed->attribute() == attr && (method.empty() || ed->method() == method)) {
-        editor = ed.get();
+        editor = ed, editor_key = key;
         break;
       }
     if (!editor) throw HttpError(400, "no editor for " + attr + (method.empty() ? "" : " with method " + method) + " (see /api/attributes)");
     const double strength = e["strength"].get<double>();
-    const auto range = strength_range(editor->method());
+    const auto range = edit::strength_range(editor->method());
     if (!std::isfinite(strength) || strength < range.min || strength > range.max)
       throw HttpError(400, "strength of " + attr + " must be in [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
     if (strength == 0) continue;
     pipeline::PhotoEdit pe;
     pe.strength = strength;
+    pe.editor = specs.at(editor_key);  // a walk is opened by the session on its own generator
+    pe.opened = editor;
     edits.push_back(pe);
-    refs.push_back(editor);
   }
   return edits;
 }
@@ -240,31 +240,20 @@ void EditorServer::Impl::preview(const httplib::Request& req, httplib::Response&
     std::lock_guard<std::mutex> lock(m);
     ticket = ++slot->latest[stream];
   }
-  std::vector<const edit::Editor*> refs;
-  const auto edits = parse_edits(req.body, refs);
+  const auto edits = parse_edits(req.body);
   std::lock_guard<std::mutex> lock(slot->work);
   if (slot->state != "ready") throw HttpError(409, "the photo is not ready (" + slot->state + ")");
   if (ticket != ticket_of()) throw HttpError(409, "superseded by a newer preview request");
-  const auto& prep = slot->session->prepared();
-  cv::Mat crop = prep.face.crop;
-  if (!edits.empty()) {
-    torch::NoGradGuard no_grad;
-    std::vector<pipeline::AppliedEdit> applied;
-    const auto latent = pipeline::apply_edits(prep.pivot, prep.space, edits, refs, applied);
-    const auto edited = g->synthesize(g->to_synthesis_codes(latent, prep.space), models::NoiseMode::Const);
-    crop = pipeline::blend_crops(prep.face.crop, pipeline::edited_crop(prep.face.crop, slot->reconstruction, edited, false), prep.mask);
-  }
-  const auto jpeg = encode_jpeg(crop);
+  const auto jpeg = encode_jpeg(slot->session->preview(edits));
   res.set_content(reinterpret_cast<const char*>(jpeg.data()), jpeg.size(), "image/jpeg");
 }
 
 void EditorServer::Impl::render(const httplib::Request& req, httplib::Response& res) {
   auto slot = slot_of(req);
-  std::vector<const edit::Editor*> refs;
-  const auto edits = parse_edits(req.body, refs);
+  const auto edits = parse_edits(req.body);
   std::lock_guard<std::mutex> lock(slot->work);
   if (slot->state != "ready") throw HttpError(409, "the photo is not ready (" + slot->state + ")");
-  const cv::Mat photo = edits.empty() ? slot->photo : slot->session->apply(edits, refs).photo;
+  const cv::Mat photo = edits.empty() ? slot->photo : slot->session->render(edits).photo;
   const auto jpeg = encode_jpeg(photo);
   res.set_header("Content-Disposition", "attachment; filename=\"edited.jpg\"");
   res.set_content(reinterpret_cast<const char*>(jpeg.data()), jpeg.size(), "image/jpeg");
@@ -297,15 +286,11 @@ void EditorServer::Impl::work() {
       auto session = std::make_unique<pipeline::PhotoSession>(g, o.model_name, o.photo, [this, slot](const pipeline::PhotoStage& st) {
         std::lock_guard<std::mutex> lock(m);
         if (st.name == "align") slot->state = "inverting", slot->progress = 0.1;
+        if (st.name == "inversion" && personalize) slot->state = "personalising";
       });
-      const auto space = editors.begin()->second->space();
-      session->prepare(slot->photo, "the upload", space, false);
-      torch::NoGradGuard no_grad;
-      const auto& prep = session->prepared();
-      auto rec = g->synthesize(g->to_synthesis_codes(prep.pivot, prep.space), models::NoiseMode::Const);
+      session->prepare(slot->photo, "the upload", editors.begin()->second->space(), personalize);
       std::lock_guard<std::mutex> lock(m);
       slot->session = std::move(session);
-      slot->reconstruction = rec;
       slot->state = "ready";
       slot->progress = 1;
     } catch (const std::exception& e) {

@@ -12,6 +12,7 @@
 #include "faceedit/runtime.h"
 #include "faceedit/train/checkpoint.h"
 #include "faceedit/train/gan_augment.h"
+#include "gan_loss.h"
 
 namespace faceedit::train {
 
@@ -140,54 +141,48 @@ std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& 
       params, torch::optim::AdamOptions(lr * ratio).betas({0.0, std::pow(0.99, ratio)}).eps(1e-8));
 }
 
-struct Gan {
-  std::unique_ptr<StyleGAN2> g, g_ema;
-  std::unique_ptr<StyleGAN2Discriminator> d;
-  torch::Tensor pl_mean;  // running mean of path lengths (a scalar)
-  torch::Tensor w_avg;    // G's mapping.w_avg (a view into G)
-
-  // Tensors saved in a checkpoint, prefixed "G.", "D.", "G_ema.".
-  io::NamedTensors tensors() const {
-    io::NamedTensors out;
-    auto add = [&](const std::string& prefix, const torch::OrderedDict<std::string, torch::Tensor>& ts) {
-      for (const auto& t : ts) out.emplace_back(prefix + t.key(), t.value().detach());
-    };
-    add("G.", g->named_tensors());
-    add("D.", d->named_tensors());
-    add("G_ema.", g_ema->named_tensors());
-    out.emplace_back("pl_mean", pl_mean.detach().reshape({1}));
-    return out;
-  }
-  void load(const std::string& file) {
-    io::SafetensorsReader reader(file);
-    torch::NoGradGuard no_grad;
-    for (auto& [name, t] : tensors()) {
-      if (!reader.contains(name)) fail(file, "checkpoint lacks " + name);
-      auto v = reader.load(name);
-      if (v.sizes() != t.sizes()) fail(file, name + " has shape " + c10::str(v.sizes()) + ", expected " + c10::str(t.sizes()));
-      t.copy_(v);
-    }
-  }
+// G_ema's tensors beside G's: parameters are averaged, buffers (w_avg, noise_const) copied.
+struct EmaPair {
+  torch::Tensor ema, src;
+  bool averaged;
 };
+std::vector<EmaPair> make_ema_pairs(GanNetworks& gan, const std::vector<torch::Tensor>& g_params) {
+  std::vector<EmaPair> pairs;
+  auto src = gan.g->named_tensors();
+  for (const auto& t : gan.g_ema->named_tensors()) {
+    const auto& s = src[t.key()];
+    const bool param = std::any_of(g_params.begin(), g_params.end(), [&](const torch::Tensor& q) { return q.is_same(s); });
+    pairs.push_back({t.value(), s, param});
+  }
+  return pairs;
+}
 
-// W codes for z with NVIDIA's style mixing: from a random layer on, the codes of a second z.
-// Updates G's running W average with the first codes (as the mapping does in training).
-torch::Tensor map_with_mixing(Gan& gan, const torch::Tensor& z, double mixing_prob) {
-  auto ws = gan.g->map(z);
-  {
-    torch::NoGradGuard no_grad;
-    gan.w_avg.copy_(ws.select(1, 0).detach().mean(0).lerp(gan.w_avg, 0.995));
+// A fresh start: from the init networks, else G_ema begins as G (copied, not re-drawn).
+void start_fresh(GanNetworks& gan, const TrainGanParams& p) {
+  torch::NoGradGuard no_grad;
+  auto load_into = [&](const std::string& file, torch::OrderedDict<std::string, torch::Tensor> targets, const char* what) {
+    io::SafetensorsReader reader(file);
+    models::load_tensors(reader, targets, std::string("the training config's ") + what);
+  };
+  if (!p.init_generator.empty()) load_into(p.init_generator, gan.g->named_tensors(), "generator");
+  if (!p.init_discriminator.empty()) load_into(p.init_discriminator, gan.d->named_tensors(), "discriminator");
+  if (!p.init_generator_ema.empty()) {
+    load_into(p.init_generator_ema, gan.g_ema->named_tensors(), "generator");
+  } else {
+    auto src = gan.g->named_tensors();
+    for (auto& t : gan.g_ema->named_tensors()) t.value().copy_(src[t.key()]);
   }
-  const int64_t num_ws = ws.size(1);
-  if (mixing_prob > 0 && num_ws > 1) {
-    const int64_t cutoff = torch::randint(1, num_ws, {1}, torch::kInt64).item<int64_t>();
-    const bool mix = torch::rand({1}).item<double>() < mixing_prob;
-    if (mix) {
-      auto other = gan.g->map(torch::randn_like(z));
-      ws = torch::cat({ws.narrow(1, 0, cutoff), other.narrow(1, cutoff, num_ws - cutoff)}, 1);
-    }
-  }
-  return ws;
+  if (!p.init_generator.empty())
+    log_line(log_text("train-gan: starting from ", p.init_generator, p.init_discriminator.empty() ? " (D random)" : " and " + p.init_discriminator));
+}
+
+// G_ema after step `step`, with NVIDIA's ramp-up of its half-life.
+void update_ema(const std::vector<EmaPair>& pairs, const TrainGanParams& p, int64_t step) {
+  torch::NoGradGuard no_grad;
+  double ema_nimg = p.ema_kimg * 1000.0;
+  if (p.ema_rampup > 0) ema_nimg = std::min(ema_nimg, static_cast<double>(step * p.batch) * p.ema_rampup);
+  const double beta = std::pow(0.5, static_cast<double>(p.batch) / std::max(ema_nimg, 1e-8));
+  for (const auto& e : pairs) e.ema.copy_(e.averaged ? e.src.lerp(e.ema, beta) : e.src);
 }
 
 struct StepLosses {
@@ -205,7 +200,7 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
   const auto dev = p.device;
   const int64_t batch = p.batch, n_images = images.size(0);
 
-  Gan gan;
+  GanNetworks gan;
   gan.g = std::make_unique<StyleGAN2>(p.generator, p.seed);
   gan.g_ema = std::make_unique<StyleGAN2>(p.generator, p.seed);
   gan.d = std::make_unique<StyleGAN2Discriminator>(p.discriminator, p.seed + 1);
@@ -215,20 +210,7 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
   gan.pl_mean = torch::zeros({}, torch::TensorOptions().device(dev));
   gan.w_avg = gan.g->named_tensors()["mapping.w_avg"];
   const auto g_params = gan.g->parameters(), d_params = gan.d->parameters();
-  // G_ema's tensors beside G's, once: parameters are averaged, buffers (w_avg, noise_const) copied.
-  struct EmaPair {
-    torch::Tensor ema, src;
-    bool averaged;
-  };
-  std::vector<EmaPair> ema_pairs;
-  {
-    auto src = gan.g->named_tensors();
-    for (const auto& t : gan.g_ema->named_tensors()) {
-      const auto& s = src[t.key()];
-      const bool param = std::any_of(g_params.begin(), g_params.end(), [&](const torch::Tensor& q) { return q.is_same(s); });
-      ema_pairs.push_back({t.value(), s, param});
-    }
-  }
+  const auto ema_pairs = make_ema_pairs(gan, g_params);
   auto g_opt = make_adam(g_params, p.g_lr, p.pl_weight > 0 ? p.pl_interval : 0);
   auto d_opt = make_adam(d_params, p.d_lr, p.r1_gamma > 0 ? p.r1_interval : 0);
   set_requires_grad(gan.g_ema->parameters(), false);
@@ -244,30 +226,18 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     history = state->at("history");
     log_line(log_text("train-gan: resuming from ", ckpt.dir().string(), " after ", first * batch, " images (step ", first, ")"));
   } else {
-    // Fresh start: from the init networks, else G_ema begins as G (copied, not re-drawn).
-    torch::NoGradGuard no_grad;
-    auto load_into = [&](const std::string& file, torch::OrderedDict<std::string, torch::Tensor> targets, const char* what) {
-      io::SafetensorsReader reader(file);
-      models::load_tensors(reader, targets, std::string("the training config's ") + what);
-    };
-    if (!p.init_generator.empty()) load_into(p.init_generator, gan.g->named_tensors(), "generator");
-    if (!p.init_discriminator.empty()) load_into(p.init_discriminator, gan.d->named_tensors(), "discriminator");
-    if (!p.init_generator_ema.empty()) {
-      load_into(p.init_generator_ema, gan.g_ema->named_tensors(), "generator");
-    } else {
-      auto src = gan.g->named_tensors();
-      for (auto& t : gan.g_ema->named_tensors()) t.value().copy_(src[t.key()]);
-    }
-    if (!p.init_generator.empty())
-      log_line(log_text("train-gan: starting from ", p.init_generator, p.init_discriminator.empty() ? " (D random)" : " and " + p.init_discriminator));
+    start_fresh(gan, p);
   }
   log_line(log_text("train-gan: ", n_images, " images at ", p.resolution, " px, batch ", batch, ", ", r.steps,
                     " steps (", p.kimg, " kimg), R1 gamma ", p.r1_gamma, ", path length weight ", p.pl_weight,
                     ", augment ", r.augment.str(), ", on ", dev.str()));
 
-  const auto opts = torch::TensorOptions().device(dev);
-  auto augment = [&](const torch::Tensor& x, const AugmentDraw& draw) { return r.augment.any() ? apply_augment(x, draw) : x; };
-  auto draw = [&](int64_t n) { return draw_augment(n, p.resolution, p.resolution, r.augment); };
+  // Everything D sees is augmented (the draw is made even without augmentation: same random stream).
+  const auto augment = [&](const torch::Tensor& x) {
+    const auto draw = draw_augment(x.size(0), p.resolution, p.resolution, r.augment);
+    return r.augment.any() ? apply_augment(x, draw) : x;
+  };
+  StyleGAN2Loss loss(gan, {p.generator.z_dim, p.resolution, p.style_mixing, p.pl_weight, p.r1_gamma, p.pl_interval, p.r1_interval}, augment);
   auto real_batch = [&] {
     auto idx = torch::randint(0, n_images, {batch}, torch::kInt64);
     auto x = images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
@@ -277,11 +247,19 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     }
     return x;
   };
-  auto check_finite = [&](const torch::Tensor& loss, const char* what, int64_t step) {
-    const double v = loss.item<double>();
+  auto check_finite = [&](const torch::Tensor& value, const char* what, int64_t step) {
+    const double v = value.item<double>();
     if (!std::isfinite(v))
       fail("train-gan", std::string(what) + " loss became " + std::to_string(v) + " at step " + std::to_string(step + 1) +
                             " (lower the learning rates or raise R1 gamma)");
+    return v;
+  };
+  // One phase's optimiser step: the loss's gradients into the weights that take them.
+  const auto run_phase = [&](torch::optim::Optimizer& opt, const torch::Tensor& phase_loss, const char* what, int64_t step) {
+    const double v = check_finite(phase_loss, what, step);
+    opt.zero_grad();
+    phase_loss.backward();
+    opt.step();
     return v;
   };
 
@@ -302,66 +280,21 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
     // G main: non-saturating loss through D (D's weights frozen).
     set_requires_grad(d_params, false);
     set_requires_grad(g_params, true);
-    {
-      auto ws = map_with_mixing(gan, torch::randn({batch, p.generator.z_dim}, opts), p.style_mixing);
-      auto fake = gan.g->synthesize(ws, models::NoiseMode::Random);
-      auto loss = F::softplus(-gan.d->forward(augment(fake, draw(batch)))).mean();
-      L.g = check_finite(loss, "generator", step);
-      g_opt->zero_grad();
-      loss.backward();
-      g_opt->step();
-    }
+    L.g = run_phase(*g_opt, loss.g_main(batch), "generator", step);
     // G regularisation: path length on half a batch, every pl_interval steps.
-    if (p.pl_weight > 0 && step % p.pl_interval == 0) {
-      const int64_t half = batch / 2;
-      auto ws = map_with_mixing(gan, torch::randn({half, p.generator.z_dim}, opts), p.style_mixing);
-      auto fake = gan.g->synthesize(ws, models::NoiseMode::Random);
-      auto noise = torch::randn_like(fake) / std::sqrt(static_cast<double>(p.resolution * p.resolution));
-      auto grads = torch::autograd::grad({(fake * noise).sum()}, {ws}, {}, true, true)[0];
-      auto lengths = grads.square().sum(2).mean(1).sqrt();
-      auto mean = gan.pl_mean.lerp(lengths.mean(), 0.01);
-      gan.pl_mean.copy_(mean.detach());
-      auto loss = (lengths - mean).square().mean() * (p.pl_weight * static_cast<double>(p.pl_interval));
-      L.pl = check_finite(loss, "path-length", step);
-      g_opt->zero_grad();
-      loss.backward();
-      g_opt->step();
-    }
+    if (p.pl_weight > 0 && step % p.pl_interval == 0) L.pl = run_phase(*g_opt, loss.g_reg(batch / 2), "path-length", step);
     // D main: fakes (no graph into G) and reals.
     set_requires_grad(g_params, false);
     set_requires_grad(d_params, true);
-    {
-      torch::Tensor fake;
-      {
-        torch::NoGradGuard no_grad;
-        auto ws = map_with_mixing(gan, torch::randn({batch, p.generator.z_dim}, opts), p.style_mixing);
-        fake = gan.g->synthesize(ws, models::NoiseMode::Random);
-      }
-      auto loss = F::softplus(gan.d->forward(augment(fake, draw(batch)))).mean() +
-                  F::softplus(-gan.d->forward(augment(reals, draw(batch)))).mean();
-      L.d = check_finite(loss, "discriminator", step);
-      d_opt->zero_grad();
-      loss.backward();
-      d_opt->step();
-    }
+    L.d = run_phase(*d_opt, loss.d_main(reals, batch), "discriminator", step);
     // D regularisation: R1 on the reals (through the augmentation), every r1_interval steps.
     if (p.r1_gamma > 0 && step % p.r1_interval == 0) {
-      const auto aug_draw = draw(batch);
-      auto penalty = r1_penalty(*gan.d, reals, [&](const torch::Tensor& x) { return augment(x, aug_draw); });
-      auto loss = penalty.mean() * (p.r1_gamma / 2 * static_cast<double>(p.r1_interval));
-      L.r1 = check_finite(penalty.mean(), "R1", step);
-      d_opt->zero_grad();
-      loss.backward();
-      d_opt->step();
+      const auto [weighted, penalty] = loss.d_reg(reals);
+      L.r1 = check_finite(penalty, "R1", step);
+      run_phase(*d_opt, weighted, "R1", step);
     }
     // G_ema, with NVIDIA's ramp-up of its half-life.
-    {
-      torch::NoGradGuard no_grad;
-      double ema_nimg = p.ema_kimg * 1000.0;
-      if (p.ema_rampup > 0) ema_nimg = std::min(ema_nimg, static_cast<double>(step * batch) * p.ema_rampup);
-      const double beta = std::pow(0.5, static_cast<double>(batch) / std::max(ema_nimg, 1e-8));
-      for (auto& e : ema_pairs) e.ema.copy_(e.averaged ? e.src.lerp(e.ema, beta) : e.src);
-    }
+    update_ema(ema_pairs, p, step);
 
     sum_g += L.g;
     sum_d += L.d;

@@ -122,6 +122,7 @@ refuse "boundary: condition parallel to the primary" "parallel" "$T/bad_b" -- "$
 
 if [ ! -d "$SHARED" ]; then
   echo "shared data not found at $SHARED: skipping model-based CLI checks"
+  [ "${FACEEDIT_REQUIRE_SHARED:-}" = 1 ] && bad "shared data required (FACEEDIT_REQUIRE_SHARED=1) but not found at $SHARED"
 else
   # --- DCGAN: info, grid + latents, regenerating from the saved latents ---
   if "$FACEEDIT" info dcgan-celeba32 >"$T/info.json" && grep -q '"arch": "dcgan"' "$T/info.json"; then ok "info dcgan"; else bad "info dcgan"; fi

@@ -7,7 +7,7 @@ set -u
 FACEEDIT="$(realpath "$1")"
 SHARED="${FACEEDIT_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}"
 DATA="$SHARED/data/celebahq-64.tar"
-[ -f "$DATA" ] || { echo "no $DATA: skipped"; exit 77; }
+[ -f "$DATA" ] || { [ "${FACEEDIT_REQUIRE_SHARED:-}" = 1 ] && { echo "no $DATA (FACEEDIT_REQUIRE_SHARED=1)"; exit 1; }; echo "no $DATA: skipped"; exit 77; }
 T=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 export FACEEDIT_CACHE="${FACEEDIT_CACHE:-$T/cache}"

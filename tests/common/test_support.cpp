@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "faceedit/faceedit.h"  // the umbrella header compiles on its own
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,6 +18,11 @@ namespace fs = std::filesystem;
 std::string shared_file(const std::string& relative) {
   const fs::path p = shared_root() / relative;
   return fs::exists(p) ? p.string() : std::string();
+}
+
+bool shared_required() {
+  const char* v = std::getenv("FACEEDIT_REQUIRE_SHARED");
+  return v != nullptr && std::string(v) == "1";
 }
 
 namespace {

@@ -15,6 +15,8 @@ namespace faceedit::test {
 
 // Path under the shared data root, or "" (and the test should GTEST_SKIP) when absent.
 std::string shared_file(const std::string& relative);
+// True when FACEEDIT_REQUIRE_SHARED=1 (CI): missing shared data fails a test instead of skipping it.
+bool shared_required();
 
 // A fresh temporary directory, removed at process exit.
 std::filesystem::path temp_dir();
@@ -40,9 +42,15 @@ int run_command(const std::string& command);
 
 }  // namespace faceedit::test
 
+// Skips the test when shared data is missing, or fails it with FACEEDIT_REQUIRE_SHARED=1 (so a CI
+// run without ../shared cannot turn green by skipping everything).
+#define FACEEDIT_SHARED_MISSING(what)                                                                \
+  if (::faceedit::test::shared_required()) FAIL() << "shared data " << what << " not found (FACEEDIT_REQUIRE_SHARED=1)"; \
+  else GTEST_SKIP() << "shared data " << what << " not found (set FACEEDIT_SHARED)"
+
 #define FACEEDIT_REQUIRE_SHARED(var, relative)                                                   \
   const std::string var = ::faceedit::test::shared_file(relative);                               \
-  if (var.empty()) GTEST_SKIP() << "shared data " << (relative) << " not found (set FACEEDIT_SHARED)"
+  if (var.empty()) { FACEEDIT_SHARED_MISSING(relative); }
 
 // dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
 #define FACEEDIT_REQUIRE_LANDMARK_MODEL()                                                            \

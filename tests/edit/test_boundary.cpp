@@ -321,12 +321,3 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
   std::filesystem::remove(dir / "shard-00004.safetensors");
   EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), "z"); }).find("shard-00004"), std::string::npos);
 }
-
-// Timing at InterFaceGAN's scale (N = 100,000 x 512); run with FACEEDIT_BOUNDARY_TIMING=1.
-TEST(Boundary, TimingAtFullScale) {
-  if (!std::getenv("FACEEDIT_BOUNDARY_TIMING")) GTEST_SKIP() << "set FACEEDIT_BOUNDARY_TIMING=1";
-  auto s = synthetic(100000, 512, 10);
-  auto b = edit::train_boundary(s.latents, s.scores, {});
-  std::cout << b.report.dump(2) << "\n";
-  std::cout << "cosine with the true normal: " << cosine(b.normal, s.normal) << "\n";
-}

@@ -85,7 +85,7 @@ TEST(PfsfWalk, GramSchmidtEqualsTheClosedFormProjection) {
 
 TEST(PfsfWalk, StepsHaveTheSetLengthAndAreOrthogonalToPreservedGradients) {
   auto g = dcgan();
-  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  if (!g) { FACEEDIT_SHARED_MISSING("models/dcgan-celeba32"); }
   LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
   const auto pivot = g->sample_z(2, 3);
   for (float dir : {1.0f, -1.0f}) {
@@ -119,7 +119,7 @@ TEST(PfsfWalk, StepsHaveTheSetLengthAndAreOrthogonalToPreservedGradients) {
 // shortens a step and steps stay orthogonal to the preserved gradients.
 TEST(PfsfWalk, ClampedWalkKeepsSaturatedCoordinatesAndOrthogonality) {
   auto g = dcgan();
-  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  if (!g) { FACEEDIT_SHARED_MISSING("models/dcgan-celeba32"); }
   LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
   auto pivot = g->sample_z(1, 9);
   pivot.narrow(1, 0, 8).fill_(1.0);
@@ -145,7 +145,7 @@ TEST(PfsfWalk, ClampedWalkKeepsSaturatedCoordinatesAndOrthogonality) {
 // identity cosine to the pivot (at the pivot that gradient is zero: the cosine is at its maximum).
 TEST(PfsfWalk, StepsAreOrthogonalToTheIdentityGradient) {
   auto g = dcgan();
-  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  if (!g) { FACEEDIT_SHARED_MISSING("models/dcgan-celeba32"); }
   LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
   LinearEmbedder id(3 * 32 * 32);
   const auto pivot = g->sample_z(1, 5);
@@ -182,7 +182,7 @@ TEST(PfsfWalk, StepsAreOrthogonalToTheIdentityGradient) {
 
 TEST(PfsfWalk, CrossingAndStrengths) {
   auto g = dcgan();
-  if (!g) GTEST_SKIP() << "shared DCGAN not found";
+  if (!g) { FACEEDIT_SHARED_MISSING("models/dcgan-celeba32"); }
   LinearClassifier clf(3 * 32 * 32, {0.0, 0.0, 0.0});
   const auto pivot = g->sample_z(1, 5);
   double p0;
@@ -224,7 +224,7 @@ TEST(PfsfWalk, CrossingAndStrengths) {
 
 TEST(PfsfWalk, EditorWalksEachSampleBySign) {
   auto gu = dcgan();
-  if (!gu) GTEST_SKIP() << "shared DCGAN not found";
+  if (!gu) { FACEEDIT_SHARED_MISSING("models/dcgan-celeba32"); }
   std::shared_ptr<const models::Generator> g = gu;
   auto clf = std::make_shared<LinearClassifier>(3 * 32 * 32, std::vector<double>{0.0, 0.0, 0.0});
   edit::PfsfEditorParams ep;

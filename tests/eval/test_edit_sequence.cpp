@@ -21,6 +21,7 @@ class ConstantColorGenerator : public Generator {
     return z.view({z.size(0), 3, 1, 1}).expand({z.size(0), 3, 4, 4}).contiguous();
   }
   std::vector<torch::Tensor> parameters() const override { return {}; }
+  std::unique_ptr<Generator> clone() const override { return std::make_unique<ConstantColorGenerator>(); }
   torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override { return torch::OrderedDict<std::string, torch::Tensor>(); }
   void to(torch::Device, torch::ScalarType) override {}
   torch::Device device() const override { return torch::kCPU; }

@@ -171,7 +171,7 @@ TEST(PasteBack, TouchesOnlyTheQuadFootprint) {
 TEST(FaceDetector, OneFacePerCelebAHQPhotoAndExactPasteBack) {
   FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
-  if (photos.empty()) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
+  if (photos.empty()) { FACEEDIT_SHARED_MISSING("data/celebahq-photos"); }
   const int sizes[] = {1024, 256, 64, 32};
   std::map<int, double> mae_sum, mae_max;
   double detect_seconds = 0;
@@ -211,7 +211,7 @@ TEST(FaceDetector, NoFaceInNoiseOrFlatImages) {
 TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
   FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
-  if (photos.size() < 2) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
+  if (photos.size() < 2) { FACEEDIT_SHARED_MISSING("data/celebahq-photos"); }
   cv::Mat pair;
   cv::hconcat(io::read_image(photos[0]), io::read_image(photos[1]), pair);
   const auto faces = test::face_detector().detect(pair);
@@ -235,7 +235,7 @@ TEST(FaceDetector, TwoPhotosSideBySideGiveTwoFaces) {
 TEST(FaceDetector, ConcurrentDetectCallsAgree) {
   FACEEDIT_REQUIRE_LANDMARK_MODEL();
   const auto photos = celebahq_photos();
-  if (photos.size() < 2) GTEST_SKIP() << "shared data data/celebahq-photos not found (set FACEEDIT_SHARED)";
+  if (photos.size() < 2) { FACEEDIT_SHARED_MISSING("data/celebahq-photos"); }
   const cv::Mat a = io::read_image(photos[0]), b = io::read_image(photos[1]);
   const auto serial_a = test::face_detector().detect(a), serial_b = test::face_detector().detect(b);
   std::vector<DetectedFace> par_a, par_b;

@@ -59,7 +59,7 @@ TEST(Invert, StyleGAN2WPlusFromTheAverageW) {
   p.space = models::LatentSpace::WPlus;
   p.steps = 100;
   p.lr = 0.03;
-  EXPECT_EQ(pipeline::default_inversion_space(*g), models::LatentSpace::WPlus);
+  EXPECT_EQ(g->inversion_space(), models::LatentSpace::WPlus);
   const auto r = pipeline::invert(*g, target, {}, p);
   torch::Tensor avg;
   {

@@ -8,6 +8,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/models/model_files.h"
+#include "faceedit/pipeline/fuse.h"
 #include "faceedit/pipeline/photo.h"
 #include "test_support.h"
 
@@ -48,6 +49,31 @@ TEST(EditorFactory, OneKeyTableForSpecsAndOptions) {
   EXPECT_NE(test::error_of([] { edit::parse_edit_step("strength=abc"); }).find("not a number"), std::string::npos);
   EXPECT_NE(test::error_of([] { edit::parse_edit_step("walk-steps=2.5"); }).find("whole number"), std::string::npos);
   EXPECT_NE(test::error_of([] { edit::parse_edit_step("method"); }).find("not key=value"), std::string::npos);
+}
+
+TEST(EditorFactory, OneEditGrammar) {
+  edit::EditStep defaults;
+  defaults.editor.method = "transformer";
+  defaults.editor.editor_file = "t.safetensors";
+  // ATTRIBUTE=STRENGTH takes the rest from the defaults...
+  const auto smile = edit::parse_edit("Smile=+1.5", defaults);
+  EXPECT_EQ(smile.editor.attribute, "smiling");
+  EXPECT_EQ(smile.strength, 1.5);
+  EXPECT_EQ(smile.editor.method, "transformer");
+  EXPECT_EQ(smile.editor.editor_file, "t.safetensors");
+  // ... key=value pairs are a whole spec, on the same defaults.
+  const auto full = edit::parse_edit("method=interfacegan,boundary=b.safetensors,strength=-2", defaults);
+  EXPECT_EQ(full.editor.method, "interfacegan");
+  EXPECT_EQ(full.editor.boundary, "b.safetensors");
+  EXPECT_EQ(full.strength, -2.0);
+  EXPECT_NE(test::error_of([] { edit::parse_edit("smiling"); }).find("ATTRIBUTE=STRENGTH"), std::string::npos);
+  EXPECT_NE(test::error_of([] { edit::parse_edit("smiling="); }).find("ATTRIBUTE=STRENGTH"), std::string::npos);
+  EXPECT_NE(test::error_of([] { edit::parse_edit("smiling=lots"); }).find("not a number"), std::string::npos);
+  // Equal specs share a key; any difference that shapes the editor changes it.
+  EXPECT_EQ(edit::spec_key(smile.editor), edit::spec_key(edit::parse_edit("smiling=-3", defaults).editor));
+  EXPECT_NE(edit::spec_key(smile.editor), edit::spec_key(full.editor));
+  EXPECT_LT(edit::strength_range("interfacegan").min, 0);
+  EXPECT_GT(edit::strength_range("pfsf").max, 1);  // 1 = the crossing must be reachable
 }
 
 TEST(EditorFactory, ChecksSpecsAgainstTheGenerator) {
@@ -97,7 +123,7 @@ TEST_F(PhotoPipeline, EditsInsideTheMaskOnlyAndReEditsFromTheCache) {
   pipeline::PhotoSession session(g, model, params, record);
   const auto first = session.prepare(photo, "000004.jpg", models::LatentSpace::Z, false);
   EXPECT_FALSE(first.from_cache);
-  const auto result = session.apply({ifg_edit(smile, 3.0)});
+  const auto result = session.render({ifg_edit(smile, 3.0)});
   ASSERT_EQ(result.photo.size(), photo.size());
   EXPECT_EQ(stages.front().name, "align");
 
@@ -123,7 +149,7 @@ TEST_F(PhotoPipeline, EditsInsideTheMaskOnlyAndReEditsFromTheCache) {
   EXPECT_EQ(stages[0].name, "cache");
   EXPECT_TRUE(torch::equal(cached.pivot.cpu(), first.pivot.cpu()));
   EXPECT_TRUE(cached.face.quad.corners == first.face.quad.corners);
-  const auto re_edit = again.apply({ifg_edit(glasses, 2.0)});
+  const auto re_edit = again.render({ifg_edit(glasses, 2.0)});
   EXPECT_TRUE(re_edit.cache_hit);
 
   // Another photo is another entry; eviction bounds the directory.
@@ -140,15 +166,59 @@ TEST_F(PhotoPipeline, SeveralEditsComposeInLatentSpace) {
   const auto b1 = random_boundary("smiling", 4), b2 = random_boundary("eyeglasses", 5);
   pipeline::PhotoSession session(g, model, params);
   const auto& prep = session.prepare(photo, "000004.jpg", models::LatentSpace::Z, false);
-  const auto r = session.apply({ifg_edit(b1, 1.5), ifg_edit(b2, -2.0)});
+  const auto r = session.render({ifg_edit(b1, 1.5), ifg_edit(b2, -2.0)});
   // InterFaceGAN moves along unit normals: the two edits in sequence land at pivot + 1.5 n1 - 2 n2.
   const auto n1 = edit::load_boundary(b1).normal, n2 = edit::load_boundary(b2).normal;
   const auto expected = prep.pivot.cpu() + 1.5 * n1.view({1, -1}) - 2.0 * n2.view({1, -1});
   EXPECT_LT((r.edited_latent.cpu() - expected).abs().max().item<double>(), 1e-5);
   ASSERT_EQ(r.edits.size(), 2u);
   EXPECT_EQ(r.edits[1].attribute, "eyeglasses");
-  EXPECT_NE(test::error_of([&] { pipeline::PhotoEdit e; e.editor.method = "pfsf"; session.open_editors({e}); }).find("needs attr"),
+  EXPECT_NE(test::error_of([&] { std::vector<pipeline::PhotoEdit> e(1); e[0].editor.method = "pfsf"; session.open(e); }).find("needs attr"),
             std::string::npos);
+}
+
+// Personalisation fine-tunes a session's own copy: the shared generator stays bit for bit, and two
+// sessions on one generator give what each gives alone (the server's photos are independent).
+TEST_F(PhotoPipeline, SessionsAreIndependentAndTheSharedGeneratorNeverChanges) {
+  std::shared_ptr<models::Generator> g = models::load_generator(model);
+  params.cache_dir.clear();
+  params.personalize_steps = 3;
+  std::vector<torch::Tensor> before;
+  for (const auto& t : g->named_tensors()) before.push_back(t.value().clone());
+  const auto smile = random_boundary("smiling", 6);
+  FACEEDIT_REQUIRE_SHARED(other_path, "data/celebahq-photos/000157.jpg");
+  const cv::Mat other = io::read_image(other_path);
+
+  const auto alone = [&](const cv::Mat& p) {
+    pipeline::PhotoSession s(models::load_generator(model), model, params);
+    s.prepare(p, "alone", models::LatentSpace::Z, true);
+    return s.render({ifg_edit(smile, 2.0)}).photo;
+  };
+  pipeline::PhotoSession a(g, model, params), b(g, model, params);
+  a.prepare(photo, "a", models::LatentSpace::Z, true);
+  b.prepare(other, "b", models::LatentSpace::Z, true);  // interleaved on the same generator
+  const auto ra = a.render({ifg_edit(smile, 2.0)}).photo, rb = b.render({ifg_edit(smile, 2.0)}).photo;
+  EXPECT_FALSE(a.prepared().delta.empty());
+  EXPECT_NE(a.generator().get(), g.get());  // the session renders with its own copy
+  const auto equal = [](const cv::Mat& x, const cv::Mat& y) { return x.size() == y.size() && cv::norm(x, y, cv::NORM_INF) == 0; };
+  EXPECT_TRUE(equal(ra, alone(photo)));
+  EXPECT_TRUE(equal(rb, alone(other)));
+  size_t i = 0;
+  for (const auto& t : g->named_tensors()) EXPECT_TRUE(torch::equal(t.value(), before[i++])) << t.key() << " changed";
+}
+
+// preview() is the blended crop of render(): the same pixels inside the crop as the fused photo's.
+TEST_F(PhotoPipeline, PreviewIsTheRenderedCrop) {
+  std::shared_ptr<models::Generator> g = models::load_generator(model);
+  params.cache_dir.clear();
+  const auto smile = random_boundary("smiling", 7);
+  pipeline::PhotoSession session(g, model, params);
+  const auto& prep = session.prepare(photo, "000004.jpg", models::LatentSpace::Z, false);
+  EXPECT_EQ(cv::norm(session.preview({}), prep.face.crop, cv::NORM_INF), 0);  // no edits: the crop
+  const cv::Mat shown = session.preview({ifg_edit(smile, 2.5)});
+  const auto r = session.render({ifg_edit(smile, 2.5)});
+  EXPECT_EQ(cv::norm(shown, pipeline::blend_crops(prep.face.crop, r.edited_crop, prep.mask), cv::NORM_INF), 0);
+  EXPECT_GT(cv::norm(shown, prep.face.crop, cv::NORM_L1), 0);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "faceedit/edit/boundary.h"
 #include "faceedit/models/model_files.h"
+#include "faceedit/pipeline/photo.h"
 #include "server/editor_server.h"
 #include "test_support.h"
 
@@ -124,6 +125,22 @@ TEST_F(Server, EveryEndpoint) {
   cv::Mat d;
   cv::absdiff(b, e, d);
   EXPECT_GT(cv::sum(cv::mean(d))[0] / 3, 1.0) << "the edit changed nothing";
+
+  // The preview is the library's own: PhotoSession::preview of the same photo and edit, byte for byte.
+  {
+    pipeline::PhotoParams params = options.photo;
+    params.identity_judge = "none";  // as the server sets it
+    std::shared_ptr<models::Generator> g = models::load_generator(model);
+    pipeline::PhotoSession session(g, model, params);
+    std::vector<pipeline::PhotoEdit> edits(1);
+    edits[0].editor = options.editors.front();
+    edits[0].strength = 3;
+    session.open(edits);
+    session.prepare(decode(photo_bytes), "the upload", session.space_of(edits), false);
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", session.preview(edits), jpeg, {cv::IMWRITE_JPEG_QUALITY, 92}));
+    EXPECT_TRUE(std::string(jpeg.begin(), jpeg.end()) == after->body) << "the server's preview is not PhotoSession::preview";
+  }
 
   auto render = client().Post("/api/photos/" + id + "/render", R"({"edits": [{"attribute": "smiling", "strength": 3}]})", "application/json");
   ASSERT_TRUE(render);

@@ -38,6 +38,8 @@ DCGAN_PT = os.path.join(SHARED, 'models', 'dcgan-celeba32', 'generator.pt')
 
 
 def need(path):
+    if not os.path.exists(path) and os.environ.get('FACEEDIT_REQUIRE_SHARED') == '1':
+        raise AssertionError(f'shared data not found: {path} (FACEEDIT_REQUIRE_SHARED=1)')
     if not os.path.exists(path):
         raise unittest.SkipTest(f'shared data not found: {path} (set FACEEDIT_SHARED to the shared '
                                 'data directory)')

@@ -4,7 +4,8 @@
 //   edit::EditorSpec spec;
 //   spec.method = "interfacegan";  spec.boundary = "smiling.safetensors";
 //   auto editor = edit::open_editor(spec, g);                         // g: shared_ptr<Generator>
-//   auto step = edit::parse_edit_step("method=pfsf,attr=smile,strength=1.5");   // the same keys
+//   auto step = edit::parse_edit("method=pfsf,attr=smile,strength=1.5");   // the same keys
+//   auto smile = edit::parse_edit("smile=+1", defaults);                   // or ATTRIBUTE=STRENGTH
 //   auto walker = edit::open_editor(step.editor, g);
 //
 // The keys of a spec live in one table, editor_keys(): the CLI registers them as options (--boundary,
@@ -63,6 +64,21 @@ const std::vector<EditorKey>& editor_keys();
 // "method=interfacegan,boundary=smiling.safetensors,conditions=male.safetensors+young.safetensors,strength=1.5"
 // on top of `base`. Unknown keys, malformed pairs and bad numbers are errors naming the spec.
 EditStep parse_edit_step(const std::string& spec, EditStep base = {});
+
+// The one edit grammar of every command, the server and the API: "ATTRIBUTE=STRENGTH" (smile=+1;
+// the other keys from `defaults`) or a full key=value spec as parse_edit_step() reads it
+// (method=interfacegan,boundary=B,strength=2): the left side of the first '=' says which.
+EditStep parse_edit(const std::string& text, EditStep defaults = {});
+
+// A key naming everything that shapes the editor a spec opens (equal keys: the same editor).
+std::string spec_key(const EditorSpec& spec);
+
+// The strengths a slider offers per method (sign: direction): InterFaceGAN's unit is a distance
+// along the boundary normal, the others' the method's own unit.
+struct StrengthRange {
+  double min, max;
+};
+StrengthRange strength_range(const std::string& method);
 
 // Opens the editor of spec.method, checked against g (space, dimension, W+ layers, attribute).
 // pfsf walks through g and keeps identity through `identity` (null: our default guide's embedding);

@@ -25,6 +25,7 @@ class DCGAN : public Generator {
   torch::Tensor map(const torch::Tensor& z, double truncation_psi = 1.0, int cutoff = -1) const override;
   torch::Tensor synthesize(const torch::Tensor& z, NoiseMode noise = NoiseMode::Const) const override;
   std::vector<torch::Tensor> parameters() const override;
+  std::unique_ptr<Generator> clone() const override;
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) override;
   torch::Device device() const override;
   double synthesis_gflop() const override;

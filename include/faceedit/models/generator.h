@@ -52,6 +52,8 @@ class Generator {
   virtual int64_t resolution() const = 0;
   virtual int64_t img_channels() const { return 3; }
   bool has_space(LatentSpace s) const { return s == LatentSpace::Z || w_dim() > 0; }
+  // Where photos are inverted and edited unless told otherwise: W+ where the model has it, else Z.
+  LatentSpace inversion_space() const { return has_space(LatentSpace::WPlus) ? LatentSpace::WPlus : LatentSpace::Z; }
 
   // Latents exactly as the original code draws them for a seed: numpy.random.RandomState(seed)
   // .randn(n, z_dim) for StyleGAN2 (so seeds match NVIDIA's generate.py), .uniform(-1, 1) for the
@@ -98,6 +100,9 @@ class Generator {
 
   // The tensors fine-tuning trains (personalisation): every learnable weight, bias and scale.
   virtual std::vector<torch::Tensor> parameters() const = 0;
+  // A deep copy (same weights, device, dtype and precision): what a photo session personalises,
+  // so the generator it was given, shared with other sessions, never changes.
+  virtual std::unique_ptr<Generator> clone() const = 0;
   // Parameters and buffers under their checkpoint names (weight deltas are keyed by these).
   virtual torch::OrderedDict<std::string, torch::Tensor> named_tensors() const = 0;
   // Moves parameters (float64 is for gradient checks; inference runs float32).
@@ -117,6 +122,10 @@ class Generator {
   // Config as JSON (what `faceedit info` prints).
   virtual nlohmann::json config() const = 0;
   int64_t parameter_count() const;
+
+ protected:
+  // For clone(): copies every named tensor of this generator into `to` (same names and shapes).
+  void copy_tensors_to(Generator& to) const;
 };
 
 // The precision load_generator() sets on every generator it loads (the CLI's --precision); fp32

@@ -49,6 +49,7 @@ class StyleGAN2 : public Generator {
   torch::Tensor truncate(const torch::Tensor& w, double truncation_psi, int cutoff = -1) const override;
   torch::Tensor synthesize(const torch::Tensor& ws, NoiseMode noise = NoiseMode::Const) const override;
   std::vector<torch::Tensor> parameters() const override;
+  std::unique_ptr<Generator> clone() const override;
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) override;
   // bf16 on CPU or CUDA, fp16 on CUDA only (set it after moving the model: to() keeps it).
   void set_precision(Precision p) override;

@@ -38,7 +38,7 @@ struct InversionGuides {
 };
 
 struct InversionParams {
-  models::LatentSpace space = models::LatentSpace::Z;  // default_inversion_space() picks per model
+  models::LatentSpace space = models::LatentSpace::Z;  // Generator::inversion_space() picks per model
   int steps = 300;
   int starts = 4;        // Z: random starts optimised in parallel; W/W+: 1 (from the average W)
   double lr = 0.05;
@@ -63,7 +63,6 @@ struct InversionResult {
   nlohmann::json to_json() const;  // everything but the tensors
 };
 
-models::LatentSpace default_inversion_space(const models::Generator& g);  // Z for the DCGAN, W+ otherwise
 
 // target: [1, 3, R, R] in [-1, 1] at the generator's resolution.
 InversionResult invert(const models::Generator& g, const torch::Tensor& target, const InversionGuides& guides,

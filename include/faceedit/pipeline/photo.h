@@ -1,5 +1,5 @@
 // faceedit — editing a real photo, as one library call:
-//   detect + align -> invert -> (personalise) -> one or more edits -> synthesize -> fuse.
+//   detect + align -> invert -> (personalise) -> one or more edits -> render (synthesize -> fuse).
 //
 // PhotoSession holds a photo's preparation (alignment, inversion, personalised generator) so any
 // number of edits can follow without redoing it; with a cache directory, the preparation is also
@@ -22,7 +22,8 @@
 // "fusion", "metrics"; "cache" instead of the first three on a cache hit) with its seconds and
 // details. Inversion and personalisation also write progress lines (steps, rate, ETA) to stderr.
 //
-// Thread-safety: a session personalises its generator in place; use one session per generator.
+// Thread-safety: sessions are independent (a personalisation fine-tunes a session's own copy of the
+// generator); one session serves one thread at a time.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -80,10 +81,16 @@ struct InversionGuide {
 };
 InversionGuide open_inversion_guide(const PhotoParams& params, torch::Device device);
 
+// One edit of a photo: what to open, how strong, and (once opened) the editor itself, so an edit
+// and its editor travel together.
 struct PhotoEdit {
   edit::EditorSpec editor;  // method "pfsf" walks with the supervision classifier
   double strength = 1.0;    // sign: direction (ignored with flip); pfsf: 1 = where the attribute flips
   bool flip = false;        // towards the other side of the attribute, as the method judges the face
+  // The opened editor (PhotoSession::open fills it). Callers that keep editors for many photos (the
+  // server) may set it. A pfsf walk always walks the session's own generator (its personalised
+  // copy once made): the session opens those from `editor` itself.
+  std::shared_ptr<const edit::Editor> opened;
 };
 
 struct PhotoStage {
@@ -129,24 +136,51 @@ struct PhotoResult {
   nlohmann::json to_json() const;  // all of the above but the images and tensors
 };
 
+// The generator's rendering of one aligned face, before and after the edits: the one path from
+// latents to pixels that photos, previews and video frames share.
+struct RenderedFace {
+  torch::Tensor reconstruction, edited_image;  // [1, 3, R, R]: G(pivot), G(edited)
+  cv::Mat edited_crop;   // the aligned crop with the generator's change added (or its face, replace)
+  cv::Mat blended_crop;  // edited_crop blended into the crop through the mask: what a preview shows
+  cv::Mat photo;         // fused back into the photo (empty when no photo was given)
+};
+
 class PhotoSession {
  public:
-  // g is personalised in place by prepare(); `model_name` keys the cache and the delta files.
-  PhotoSession(std::shared_ptr<models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage = {});
+  // `g` is shared and never changed: a personalisation fine-tunes the session's own copy of it.
+  // `model_name` keys the cache and the delta files.
+  PhotoSession(std::shared_ptr<const models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage = {});
   ~PhotoSession();
 
-  // Aligns, inverts and (when `personalise`) personalises `photo` (named `name` in errors), or loads
+  // Aligns, inverts and (when `personalize`) personalises `photo` (named `name` in errors), or loads
   // all of it from the cache. Throws faceedit::Error for no face, several faces, or bad settings.
-  const PreparedPhoto& prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalise);
-  // The editors of `edits` on this session's generator (pfsf keeps identity through the guide).
-  // Opening checks each spec: call it before prepare() to fail fast.
-  std::vector<std::unique_ptr<edit::Editor>> open_editors(const std::vector<PhotoEdit>& edits) const;
-  // Applies `edits` (with their editors from open_editors()) in sequence to the prepared photo, fuses once.
-  PhotoResult apply(const std::vector<PhotoEdit>& edits, const std::vector<std::unique_ptr<edit::Editor>>& editors);
-  PhotoResult apply(const std::vector<PhotoEdit>& edits, const std::vector<const edit::Editor*>& editors);  // editors kept elsewhere
-  PhotoResult apply(const std::vector<PhotoEdit>& edits) { return apply(edits, open_editors(edits)); }
+  const PreparedPhoto& prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalize);
+  // Opens the editors of `edits` that are not open yet (checking each spec and strength, and that
+  // all share one latent space): call it before prepare() to fail fast.
+  void open(std::vector<PhotoEdit>& edits) const;
+  // The latent space the edits work in (opening them as open() does).
+  models::LatentSpace space_of(std::vector<PhotoEdit> edits) const;
+
+  // The edits in sequence on one latent (pivot [1, ...] in `space`), each on the previous one's
+  // result; `flip` picks each edit's sign from the face. Appends what was applied. (A video edits
+  // each frame's inversion with it; a photo its prepared pivot.)
+  torch::Tensor edit_latent(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
+                            std::vector<AppliedEdit>& applied) const;
+  // Renders `edited` against `pivot` (both [1, ...] in `space`) on `face`, blended through `mask`;
+  // given the photo the face was cropped from, also fuses it back. Every image a photo, a preview
+  // or a video frame shows comes from here.
+  RenderedFace render_face(const AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
+                           const torch::Tensor& edited, const cv::Mat& photo = {}) const;
+  // The prepared photo's aligned crop with the edits, blended through its mask (no fusion, no
+  // metrics): the browser editor's preview. No edits: the crop itself.
+  cv::Mat preview(const std::vector<PhotoEdit>& edits) const;
+  // The edited photo with its measurements (metrics need the guide and the identity judge).
+  PhotoResult render(const std::vector<PhotoEdit>& edits);
 
   const PreparedPhoto& prepared() const;
+  // The generator the session renders with: its personalised copy after a personalisation, else
+  // the shared one.
+  std::shared_ptr<const models::Generator> generator() const;
   const InversionGuide& guide() const;  // what prepare() inverts with (a video inverts its frames with it too)
   // Writes aligned.png, reconstruction.png, edited_generator.png, edited_crop.png, mask.png,
   // before_after.jpg, latents.safetensors, walk_K.safetensors, personalised.delta.safetensors.
@@ -157,30 +191,20 @@ class PhotoSession {
   std::unique_ptr<State> s_;
 };
 
-// The edits in sequence on one latent (pivot [1, ...] in `space`), as apply() makes them: each on the
-// previous one's result; `flip` picks each edit's sign from the face. Appends what was applied.
-torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
-                          const std::vector<std::unique_ptr<edit::Editor>>& editors, std::vector<AppliedEdit>& applied);
-torch::Tensor apply_edits(const torch::Tensor& pivot, models::LatentSpace space, const std::vector<PhotoEdit>& edits,
-                          const std::vector<const edit::Editor*>& editors, std::vector<AppliedEdit>& applied);
-
 // Where an edit lands in an aligned crop (face.landmarks set): the portrait mask (fuse.h) faded out
 // towards the crop's edges. CV_32F, the crop's size.
 cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter);
 // The crop's quad in the generator's framing (params' zoom / shift, else g.face_framing()).
 AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& params);
 
-// The aligned crop (8-bit BGR) with the generator's change (edited_image - reconstruction, [1, 3, R, R])
-// added, resized to the crop; `replace`: the generator's edited face itself.
-cv::Mat edited_crop(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited_image, bool replace);
-
-// Personalise or not for these editors: Always / Never as asked; Auto when an edit is a PFSF walk.
-bool wants_personalisation(const PhotoParams& params, const std::vector<std::unique_ptr<edit::Editor>>& editors);
+// Personalise or not for these edits: PhotoParams::personalize's Always / Never, and with Auto when
+// an edit is a PFSF walk.
+bool wants_personalization(const PhotoParams& params, const std::vector<PhotoEdit>& edits);
 
 // The whole job in one call: opens the editors (checking them before any slow work), picks the
 // latent space they share, prepares the photo (from the cache when it can) and applies the edits.
-PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<models::Generator> g,
-                       const std::string& model_name, const std::vector<PhotoEdit>& edits, const PhotoParams& params,
+PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<const models::Generator> g,
+                       const std::string& model_name, std::vector<PhotoEdit> edits, const PhotoParams& params,
                        StageCallback on_stage = {}, std::filesystem::path keep_intermediates = {});
 
 // Bumped when what a cache entry holds changes: older entries are then misses.
