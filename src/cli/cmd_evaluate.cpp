@@ -45,11 +45,7 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
     auto editor = edit::open_editor(o->step.editor, g);
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
-    torch::Tensor codes;
-    {
-      torch::NoGradGuard no_grad;
-      codes = g->codes_from_z(g->sample_z(o->n, o->seed), editor->space(), o->step.editor.truncation);
-    }
+    const auto codes = g->sample_codes(o->n, o->seed, editor->space(), o->step.editor.truncation);
     eval::SweepParams sp;
     sp.alphas = edit::parse_alphas(o->alphas);
     sp.judge_target = o->step.judge_target;
@@ -104,11 +100,7 @@ void add_evaluate_sequence_command(CLI::App& app, const GlobalOptions& global) {
     }
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
-    torch::Tensor codes;
-    {
-      torch::NoGradGuard no_grad;
-      codes = g->codes_from_z(g->sample_z(o->n, o->seed), steps[0].editor->space(), o->truncation);
-    }
+    const auto codes = g->sample_codes(o->n, o->seed, steps[0].editor->space(), o->truncation);
     eval::SequenceParams sp;
     sp.truncation = o->truncation;
     auto result = eval::evaluate_sequence(*g, steps, codes, judges, sp);

@@ -85,6 +85,11 @@ torch::Tensor Generator::codes_from_z(const torch::Tensor& z, LatentSpace space,
   return space == LatentSpace::W ? wplus.select(1, 0).contiguous() : wplus;
 }
 
+torch::Tensor Generator::sample_codes(int64_t n, uint64_t seed, LatentSpace space, double psi) const {
+  torch::NoGradGuard no_grad;
+  return codes_from_z(sample_z(n, seed), space, psi);
+}
+
 torch::Tensor Generator::generate(const torch::Tensor& latents, LatentSpace space, double psi, NoiseMode noise,
                                   int cutoff) const {
   return synthesize(to_synthesis_codes(latents.to(device()), space, psi, cutoff), noise);

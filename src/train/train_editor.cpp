@@ -22,10 +22,7 @@ namespace fs = std::filesystem;
 TrainEditorParams train_editor_default_params() { return {}; }
 
 LatentSampler generator_sampler(const models::Generator& g, models::LatentSpace space, double truncation) {
-  return [&g, space, truncation](int64_t n, uint64_t seed) {
-    torch::NoGradGuard no_grad;
-    return g.codes_from_z(g.sample_z(n, seed), space, truncation);
-  };
+  return [&g, space, truncation](int64_t n, uint64_t seed) { return g.sample_codes(n, seed, space, truncation); };
 }
 
 torch::Tensor preservation_weights(const torch::Tensor& probs, int64_t target) {

@@ -80,6 +80,9 @@ class Generator {
   // the one place where truncation meets sampled codes: it applies when Z is mapped, so W/W+ codes
   // are already truncated and Z codes carry it to generate() (`truncation_for(space, psi)`).
   torch::Tensor codes_from_z(const torch::Tensor& z, LatentSpace space, double truncation_psi = 1.0) const;
+  // n codes of `space` from seed's z (numpy's stream), no gradients: held-out faces of evaluations
+  // and training.
+  torch::Tensor sample_codes(int64_t n, uint64_t seed, LatentSpace space, double truncation_psi = 1.0) const;
   // The truncation generate() must use for codes of `space` made by codes_from_z(..., psi).
   static double truncation_for(LatentSpace space, double psi) { return space == LatentSpace::Z ? psi : 1.0; }
   // How this model's training faces were framed relative to FFHQ's alignment crop: crop side = FFHQ's
