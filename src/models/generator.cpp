@@ -6,6 +6,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/dcgan.h"
 #include "faceedit/models/stylegan2.h"
+#include "faceedit/models/stylegan3.h"
 
 namespace faceedit::models {
 
@@ -108,6 +109,7 @@ std::unique_ptr<Generator> load_generator(const std::string& path, torch::Device
   }
   std::unique_ptr<Generator> g;
   if (arch == "stylegan2") g = StyleGAN2::load(path, device);
+  if (arch == "stylegan3") g = StyleGAN3::load(path, device);
   if (arch == "dcgan") g = DCGAN::load(path, device);
   if (!g) fail(path, "unknown model architecture '" + arch + "'");
   if (default_precision() != Precision::Float32) g->set_precision(default_precision());

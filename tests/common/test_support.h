@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -15,6 +16,12 @@ namespace faceedit::test {
 
 // Path under the shared data root, or "" (and the test should GTEST_SKIP) when absent.
 std::string shared_file(const std::string& relative);
+
+// FACEEDIT_REQUIRE_SHARED=1: missing shared data is a failure, not a skip.
+inline bool shared_required() {
+  const char* v = std::getenv("FACEEDIT_REQUIRE_SHARED");
+  return v != nullptr && std::string(v) == "1";
+}
 
 // A fresh temporary directory, removed at process exit.
 std::filesystem::path temp_dir();
@@ -40,8 +47,11 @@ int run_command(const std::string& command);
 
 }  // namespace faceedit::test
 
+// Absent shared data skips the test, or fails it when FACEEDIT_REQUIRE_SHARED=1 (CI with the data).
 #define FACEEDIT_REQUIRE_SHARED(var, relative)                                                   \
   const std::string var = ::faceedit::test::shared_file(relative);                               \
+  if (var.empty() && ::faceedit::test::shared_required())                                        \
+    FAIL() << "shared data " << (relative) << " not found and FACEEDIT_REQUIRE_SHARED=1";        \
   if (var.empty()) GTEST_SKIP() << "shared data " << (relative) << " not found (set FACEEDIT_SHARED)"
 
 // dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
