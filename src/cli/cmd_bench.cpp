@@ -6,6 +6,7 @@
 #include "faceedit/error.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan2.h"
+#include "faceedit/models/stylegan3.h"
 #include "faceedit/nn/ops.h"
 
 namespace faceedit::cli {
@@ -16,6 +17,20 @@ namespace {
 // depend on the weights, and no 1024 checkpoint is needed to time one); anything else is a model.
 std::unique_ptr<models::Generator> bench_generator(const std::string& spec, torch::Device device) {
   const std::string prefix = "config-f-";
+  // "sg3-t-RES" / "sg3-r-RES": StyleGAN3 configs T and R (train.py's presets) with random weights.
+  if (spec.size() > 7 && spec.rfind("sg3-", 0) == 0 && spec[5] == '-') {
+    int64_t res = 0;
+    try {
+      size_t used = 0;
+      res = std::stoll(spec.substr(6), &used);
+      if (used != spec.size() - 6) throw std::invalid_argument(spec);
+    } catch (const std::exception&) {
+      fail(spec, "expected sg3-t-RES or sg3-r-RES, e.g. sg3-t-256");
+    }
+    auto g = std::make_unique<models::StyleGAN3>(models::StyleGAN3Config::preset(spec[4], res), 0);
+    g->to(device);
+    return g;
+  }
   if (spec.rfind(prefix, 0) != 0) return models::open_generator(spec, device);
   models::StyleGAN2Config c;  // the defaults are config-f: z/w 512, 8 mapping layers, channels 32768/512
   try {
@@ -43,7 +58,7 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench", "Time synthesis (or an inversion / fine-tuning step) in-process; prints one JSON line");
-  cmd->add_option("model", o->model, "model file, known name, or config-f-RES (FFHQ config-f at RES, random weights)")->required();
+  cmd->add_option("model", o->model, "model file, known name, config-f-RES (FFHQ config-f at RES, random weights) or sg3-t-RES / sg3-r-RES (StyleGAN3, random weights)")->required();
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--repeat", o->repeat, "timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_option("--mode", o->mode,

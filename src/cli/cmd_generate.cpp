@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <regex>
@@ -8,6 +9,7 @@
 #include "faceedit/io/image.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/model_files.h"
+#include "faceedit/models/stylegan3.h"
 
 namespace faceedit::cli {
 
@@ -33,6 +35,29 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
 namespace {
 
 
+// --translate X,Y / --rotate DEG as gen_images.py: synthesis.input.transform = inverse of its matrix
+// (without them, the transform stored in the checkpoint: identity in NVIDIA's releases).
+void set_stylegan3_transform(models::Generator& g, const std::string& translate, double rotate) {
+  auto* sg3 = dynamic_cast<models::StyleGAN3*>(&g);
+  if (!sg3) fail("--translate/--rotate", "only StyleGAN3 models have an input transform (this is " + g.arch() + ")");
+  double tx = 0, ty = 0;
+  if (!translate.empty()) {
+    const auto comma = translate.find(',');
+    try {
+      size_t u1 = 0, u2 = 0;
+      if (comma == std::string::npos) throw std::invalid_argument(translate);
+      tx = std::stod(translate.substr(0, comma), &u1);
+      ty = std::stod(translate.substr(comma + 1), &u2);
+      if (u1 != comma || u2 != translate.size() - comma - 1 || !std::isfinite(tx) || !std::isfinite(ty))
+        throw std::invalid_argument(translate);
+    } catch (const std::exception&) {
+      fail("--translate " + translate, "expected two numbers X,Y, e.g. 0.3,-0.1");
+    }
+  }
+  if (!std::isfinite(rotate)) fail("--rotate", "must be a finite number of degrees");
+  sg3->set_input_transform(models::StyleGAN3::user_transform(tx, ty, rotate));
+}
+
 std::string sibling(const std::string& path, const std::string& suffix) {
   std::filesystem::path p(path);
   return (p.parent_path() / (p.stem().string() + suffix)).string();
@@ -42,8 +67,8 @@ std::string sibling(const std::string& path, const std::string& suffix) {
 
 void add_generate_command(CLI::App& app, const GlobalOptions& global) {
   struct Options {
-    std::string model = "dcgan-celeba32", seeds, latents, space = "z", noise = "const", output, save_tensors;
-    double truncation = 1.0;
+    std::string model = "dcgan-celeba32", seeds, latents, space = "z", noise = "const", output, save_tensors, translate;
+    double truncation = 1.0, rotate = 0.0;
     int cutoff = -1, batch = 8, cols = 0, scale = 0;
   };
   auto o = std::make_shared<Options>();
@@ -60,12 +85,15 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--cols", o->cols, "grid columns (default: near square)")->check(CLI::Range(0, 1000));
   cmd->add_option("--scale", o->scale, "enlarge grid tiles N times (default: to at least 128 px)")->check(CLI::Range(0, 64));
   cmd->add_option("-o,--output", o->output, "grid image (.png/.jpg); latents are saved beside it");
+  auto* translate = cmd->add_option("--translate", o->translate, "StyleGAN3: translate the output by X,Y (gen_images.py's input transform)");
+  auto* rotate = cmd->add_option("--rotate", o->rotate, "StyleGAN3: rotate the output by DEG degrees (gen_images.py's input transform)");
   cmd->add_option("--save-tensors", o->save_tensors, "safetensors file for the raw images (key 'images', NCHW float32, unclamped)");
   cmd->callback([o, &global] {
     if (o->seeds.empty() && o->latents.empty()) fail("generate", "give --seeds or --latents");
     if (o->output.empty() && o->save_tensors.empty()) fail("generate", "give -o GRID.png and/or --save-tensors OUT.safetensors");
     const auto noise = models::parse_noise_mode(o->noise);
     auto g = models::open_generator(o->model, parse_device(global.device));
+    if (translate->count() + rotate->count() > 0) set_stylegan3_transform(*g, o->translate, o->rotate);
     torch::NoGradGuard no_grad;
 
     torch::Tensor lat;

@@ -105,10 +105,7 @@ torch::Tensor DCGAN::synthesize(const torch::Tensor& z, NoiseMode) const {
 std::vector<torch::Tensor> DCGAN::parameters() const { return impl_->root->parameters(); }
 
 std::unique_ptr<Generator> DCGAN::clone() const {
-  auto copy = std::make_unique<DCGAN>();
-  copy->to(device(), impl_->root->stages[0]->conv->weight.scalar_type());
-  copy_tensors_to(*copy);
-  return copy;
+  return clone_via([] { return std::make_unique<DCGAN>(); });
 }
 
 torch::OrderedDict<std::string, torch::Tensor> DCGAN::named_tensors() const { return module_tensors(*impl_->root); }

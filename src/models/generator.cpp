@@ -6,6 +6,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/dcgan.h"
 #include "faceedit/models/stylegan2.h"
+#include "faceedit/models/stylegan3.h"
 
 namespace faceedit::models {
 
@@ -95,16 +96,30 @@ torch::Tensor Generator::generate(const torch::Tensor& latents, LatentSpace spac
   return synthesize(to_synthesis_codes(latents.to(device()), space, psi, cutoff), noise);
 }
 
-void Generator::copy_tensors_to(Generator& to) const {
+std::unique_ptr<Generator> Generator::clone_via(const std::function<std::unique_ptr<Generator>()>& make) const {
+  auto global = at::detail::getDefaultCPUGenerator();
+  torch::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(global.mutex());
+    state = global.get_state();
+  }
+  auto copy = make();
+  {
+    std::lock_guard<std::mutex> lock(global.mutex());
+    global.set_state(state);
+  }
   torch::NoGradGuard no_grad;
   const auto from = named_tensors();
-  auto dst = to.named_tensors();
+  if (!from.is_empty()) copy->to(device(), from.begin()->value().scalar_type());
+  auto dst = copy->named_tensors();
   if (from.size() != dst.size()) fail(arch() + " clone", "tensor count differs");
   for (const auto& t : from) {
     auto* d = dst.find(t.key());
     if (!d || d->sizes() != t.value().sizes()) fail(arch() + " clone", "tensor " + t.key() + " does not fit");
     d->copy_(t.value());
   }
+  if (precision() != Precision::Float32) copy->set_precision(precision());
+  return copy;
 }
 
 int64_t Generator::parameter_count() const {
@@ -125,6 +140,7 @@ std::unique_ptr<Generator> load_generator(const std::string& path, torch::Device
   }
   std::unique_ptr<Generator> g;
   if (arch == "stylegan2") g = StyleGAN2::load(path, device);
+  if (arch == "stylegan3") g = StyleGAN3::load(path, device);
   if (arch == "dcgan") g = DCGAN::load(path, device);
   if (!g) fail(path, "unknown model architecture '" + arch + "'");
   if (default_precision() != Precision::Float32) g->set_precision(default_precision());

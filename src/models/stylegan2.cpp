@@ -278,23 +278,7 @@ torch::Tensor StyleGAN2::synthesize(const torch::Tensor& ws, NoiseMode noise) co
 std::vector<torch::Tensor> StyleGAN2::parameters() const { return impl_->root->parameters(); }
 
 std::unique_ptr<Generator> StyleGAN2::clone() const {
-  // The constructor seeds torch's global generator for its random init: keep the caller's stream
-  // (a clone in the middle of a seeded run must not change what the run draws next).
-  auto global = at::detail::getDefaultCPUGenerator();
-  torch::Tensor state;
-  {
-    std::lock_guard<std::mutex> lock(global.mutex());
-    state = global.get_state();
-  }
-  auto copy = std::make_unique<StyleGAN2>(impl_->config, 0);
-  {
-    std::lock_guard<std::mutex> lock(global.mutex());
-    global.set_state(state);
-  }
-  copy->to(device(), impl_->root->mapping->w_avg.scalar_type());
-  copy_tensors_to(*copy);
-  copy->set_precision(impl_->precision);
-  return copy;
+  return clone_via([&] { return std::make_unique<StyleGAN2>(impl_->config, 0); });
 }
 
 torch::OrderedDict<std::string, torch::Tensor> StyleGAN2::named_tensors() const { return module_tensors(*impl_->root); }

@@ -86,6 +86,23 @@ TEST(StyleGAN2, ReproducesOfficialOutputsOnCuda) {
   set_cuda_tf32(false);
 }
 
+// A clone renders what the original renders, owns its weights, and leaves the caller's random stream
+// alone (the constructor's random init seeds torch's global generator).
+TEST(StyleGAN2, CloneIsADeepCopyAndKeepsTheRandomStream) {
+  models::StyleGAN2 g(test::small_stylegan2_config(), 3);
+  torch::manual_seed(42);
+  const auto expected_next = torch::rand({4});
+  torch::manual_seed(42);
+  auto copy = g.clone();
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected_next)) << "clone() changed the global random stream";
+  const auto z = g.sample_z(3, 7);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(copy->generate(z, models::LatentSpace::Z), g.generate(z, models::LatentSpace::Z)));
+  for (auto& t : copy->named_tensors()) t.value().add_(1.0);
+  for (const auto& t : g.named_tensors())
+    EXPECT_FALSE(torch::equal(t.value(), copy->named_tensors()[t.key()])) << t.key() << " is shared, not copied";
+}
+
 TEST(StyleGAN2, ConfigFromCheckpointMetadata) {
   FACEEDIT_REQUIRE_SHARED(pkl, kPkl);
   auto g = StyleGAN2::load(test::converted(kPkl));

@@ -3,7 +3,7 @@ import os
 
 import torch
 
-from . import ToolError, dcgan, stylegan2, stylegan2_discriminator
+from . import ToolError, dcgan, stylegan2, stylegan2_discriminator, stylegan3
 from .restricted_pickle import CorruptPickle, load_network_pickle, torch_error_text
 from .safetensors_io import save_file
 
@@ -69,6 +69,8 @@ def convert_file(in_path, out_path, network='G_ema'):
                             ) from None
         if network == 'D':
             tensors, metadata = stylegan2_discriminator.convert(root, in_path)
+        elif isinstance(root, dict) and stylegan3.is_stylegan3(root.get(network)):
+            tensors, metadata = stylegan3.convert(root, in_path, network)  # keyed on the embedded source
         else:
             tensors, metadata = stylegan2.convert(root, in_path, network)
     save_file(tensors, out_path, metadata)

@@ -21,10 +21,13 @@ from . import ToolError
 class PersistentObject:
     """Plain-data stand-in for an instance of a stylegan2-ada persistent class."""
 
-    def __init__(self, class_name, state, version=None):
+    def __init__(self, class_name, state, version=None, module_src=None):
         self.class_name = class_name
         self.state = state  # the module's __dict__: _parameters, _buffers, _modules, _init_kwargs...
         self.version = version
+        # The embedded source as an inert string: classes of the same name differ between sources
+        # (stylegan3's two FullyConnectedLayer), so converters key on it. Never executed.
+        self.module_src = module_src if isinstance(module_src, str) else None
 
     def __repr__(self):
         return f'<PersistentObject {self.class_name}>'
@@ -56,7 +59,7 @@ def _reconstruct_persistent_obj(meta):
     class_name, state = meta.get('class_name'), meta.get('state')
     if not isinstance(class_name, str) or not isinstance(state, dict):
         raise _Refused('persistent class without a class_name string and a state dict')
-    return PersistentObject(class_name, state, meta.get('version'))
+    return PersistentObject(class_name, state, meta.get('version'), meta.get('module_src'))
 
 
 def _load_from_bytes(b):

@@ -23,6 +23,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -127,8 +128,10 @@ class Generator {
   int64_t parameter_count() const;
 
  protected:
-  // For clone(): copies every named tensor of this generator into `to` (same names and shapes).
-  void copy_tensors_to(Generator& to) const;
+  // clone()'s common part: `make` builds a generator of the same config (its constructor may seed
+  // torch's global generator for a random init: the caller's random stream is kept), which then
+  // gets this one's device, dtype, precision and every named tensor.
+  std::unique_ptr<Generator> clone_via(const std::function<std::unique_ptr<Generator>()>& make) const;
 };
 
 // The precision load_generator() sets on every generator it loads (the CLI's --precision); fp32
