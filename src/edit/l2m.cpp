@@ -1,7 +1,7 @@
 #include "faceedit/edit/l2m.h"
 #include "faceedit/io/json_checks.h"
 
-#include "../models/weights.h"
+#include "faceedit/models/weights.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 

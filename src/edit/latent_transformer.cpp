@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "../models/weights.h"
+#include "faceedit/models/weights.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 

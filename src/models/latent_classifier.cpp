@@ -3,7 +3,7 @@
 
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 namespace faceedit::models {
 

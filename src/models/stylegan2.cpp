@@ -8,7 +8,7 @@
 #include "faceedit/models/numpy_random.h"
 #include "faceedit/nn/ops.h"
 #include "stylegan2_layers.h"
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 namespace faceedit::models {
 

@@ -6,7 +6,7 @@
 #include "faceedit/io/json_checks.h"
 #include "faceedit/io/safetensors.h"
 #include "stylegan2_layers.h"
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 namespace faceedit::models {
 

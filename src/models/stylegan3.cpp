@@ -9,7 +9,7 @@
 #include "faceedit/nn/filtered_lrelu.h"
 #include "faceedit/nn/ops.h"
 #include "stylegan2_layers.h"
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 namespace faceedit::models {
 

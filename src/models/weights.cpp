@@ -1,4 +1,4 @@
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 #include "faceedit/error.h"
 

@@ -1,5 +1,5 @@
 #include "faceedit/pipeline/invert.h"
-#include "faceedit/train/schedule.h"
+#include "faceedit/nn/schedule.h"
 
 #include <chrono>
 #include <cmath>
@@ -86,7 +86,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   Progress progress("inversion", p.steps, "steps", p.progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(train::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
     auto images = g.generate(x, p.space, 1.0, p.noise);
     auto l = losses(images, tgt, tgt_embedding, guides, p);
     // The starts are independent: one summed loss gives per-start gradients. Only the latent's

@@ -1,5 +1,5 @@
 #include "faceedit/pipeline/personalize.h"
-#include "faceedit/train/schedule.h"
+#include "faceedit/nn/schedule.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -89,7 +89,7 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
   Progress progress("personalisation", p.steps, "steps", p.progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(train::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
     auto img = images_of(pivot);
     auto loss = masked_loss(img, target, mask);
     if (features != nullptr && p.feature_weight > 0) loss = loss + p.feature_weight * features->distance(composite(img), target).sum();

@@ -8,7 +8,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/progress.h"
-#include "faceedit/train/schedule.h"
+#include "faceedit/nn/schedule.h"
 #include "faceedit/train/checkpoint.h"
 
 namespace faceedit::train {
@@ -204,7 +204,7 @@ nlohmann::json train_face_classifier(const TrainClassifierParams& params, const 
   const int64_t steps_per_epoch = (train_set.size() + p.batch - 1) / p.batch;
   Progress progress("train-classifier", steps_per_epoch * p.epochs, "batches", p.progress);
   for (int epoch = first_epoch; epoch < p.epochs; ++epoch) {
-    const double lr = cosine_lr(static_cast<int>(epoch), static_cast<int>(p.epochs), p.learning_rate);
+    const double lr = nn::cosine_lr(static_cast<int>(epoch), static_cast<int>(p.epochs), p.learning_rate);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     clf.net()->train();
     auto perm = torch::randperm(train_set.size(), torch::kLong);

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <map>
 
-#include "../models/weights.h"
+#include "faceedit/models/weights.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"

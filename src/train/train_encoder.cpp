@@ -9,7 +9,7 @@
 #include "faceedit/progress.h"
 #include "faceedit/train/checkpoint.h"
 #include "faceedit/train/face_datasets.h"
-#include "faceedit/train/schedule.h"
+#include "faceedit/nn/schedule.h"
 
 namespace faceedit::train {
 
@@ -95,7 +95,7 @@ nlohmann::json train_encoder(const models::Generator& g, models::FeatureDistance
       fail("train-encoder", "interrupted at step " + std::to_string(step) + "; rerun the same command to resume" +
                                 (step >= p.checkpoint_every ? " from the last checkpoint" : " from the start"));
     for (auto& group : opt.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(warmup_cosine_lr(step, p.steps, p.learning_rate, p.warmup));
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.learning_rate, p.warmup));
     // Every step's draws from its own seed: a resumed run repeats the uninterrupted one.
     const uint64_t step_seed = p.seed * 1000003ull + static_cast<uint64_t>(step);
     torch::manual_seed(step_seed);

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <algorithm>
 
-#include "../models/weights.h"
+#include "faceedit/models/weights.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/progress.h"

@@ -7,17 +7,17 @@
 #include "faceedit/error.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/pipeline/invert.h"
-#include "faceedit/train/schedule.h"
+#include "faceedit/nn/schedule.h"
 #include "test_support.h"
 
 using namespace faceedit;
 
 TEST(Invert, ScheduleWarmsUpThenDecaysToZero) {
-  EXPECT_NEAR(train::warmup_cosine_lr(0, 100, 1.0, 10), 0.1, 1e-12);
-  EXPECT_NEAR(train::warmup_cosine_lr(9, 100, 1.0, 10), 1.0, 1e-12);
-  EXPECT_NEAR(train::warmup_cosine_lr(10, 100, 1.0, 10), 1.0, 1e-12);
-  EXPECT_NEAR(train::warmup_cosine_lr(55, 100, 1.0, 10), 0.5, 1e-12);
-  EXPECT_NEAR(train::warmup_cosine_lr(100, 100, 1.0, 10), 0.0, 1e-12);
+  EXPECT_NEAR(nn::warmup_cosine_lr(0, 100, 1.0, 10), 0.1, 1e-12);
+  EXPECT_NEAR(nn::warmup_cosine_lr(9, 100, 1.0, 10), 1.0, 1e-12);
+  EXPECT_NEAR(nn::warmup_cosine_lr(10, 100, 1.0, 10), 1.0, 1e-12);
+  EXPECT_NEAR(nn::warmup_cosine_lr(55, 100, 1.0, 10), 0.5, 1e-12);
+  EXPECT_NEAR(nn::warmup_cosine_lr(100, 100, 1.0, 10), 0.0, 1e-12);
 }
 
 TEST(Invert, PsnrClosedForm) {

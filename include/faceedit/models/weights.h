@@ -1,4 +1,4 @@
-// Binding checkpoint tensors to a model's parameters and buffers by their original names.
+// faceedit — binding checkpoint tensors to a model's parameters and buffers by their original names.
 #pragma once
 
 #include <torch/torch.h>

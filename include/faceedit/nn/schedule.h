@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace faceedit::train {
+namespace faceedit::nn {
 
 // Linear warm-up over `warmup` steps, then cosine decay from base_lr to 0 at step `total`.
 inline double warmup_cosine_lr(int step, int total, double base_lr, int warmup) {
@@ -17,4 +17,4 @@ inline double warmup_cosine_lr(int step, int total, double base_lr, int warmup) 
 // Cosine decay without warm-up, per epoch: base_lr at epoch 0, towards 0 at `epochs`.
 inline double cosine_lr(int epoch, int epochs, double base_lr) { return warmup_cosine_lr(epoch, epochs, base_lr, 0); }
 
-}  // namespace faceedit::train
+}  // namespace faceedit::nn
