@@ -18,6 +18,11 @@ std::string shared_file(const std::string& relative) {
   return fs::exists(p) ? p.string() : std::string();
 }
 
+bool shared_data_required() {
+  const char* v = std::getenv("FACEEDIT_REQUIRE_SHARED");
+  return v != nullptr && std::string(v) == "1";
+}
+
 namespace {
 struct TempDir {
   fs::path path;

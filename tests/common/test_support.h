@@ -15,6 +15,8 @@ namespace faceedit::test {
 
 // Path under the shared data root, or "" (and the test should GTEST_SKIP) when absent.
 std::string shared_file(const std::string& relative);
+// FACEEDIT_REQUIRE_SHARED=1 in the environment: absent shared data fails a test instead of skipping it.
+bool shared_data_required();
 
 // A fresh temporary directory, removed at process exit.
 std::filesystem::path temp_dir();
@@ -42,6 +44,8 @@ int run_command(const std::string& command);
 
 #define FACEEDIT_REQUIRE_SHARED(var, relative)                                                   \
   const std::string var = ::faceedit::test::shared_file(relative);                               \
+  if (var.empty() && ::faceedit::test::shared_data_required())                                   \
+    FAIL() << "shared data " << (relative) << " not found and FACEEDIT_REQUIRE_SHARED=1";        \
   if (var.empty()) GTEST_SKIP() << "shared data " << (relative) << " not found (set FACEEDIT_SHARED)"
 
 // dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
