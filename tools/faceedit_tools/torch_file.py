@@ -18,6 +18,7 @@ import io
 import pickle
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import torch
@@ -178,7 +179,7 @@ def _load_zip(path, f):
                 raw = zf.read(entry)
             except KeyError:
                 raise ToolError(f'{path}: missing zip entry {entry} (storage {key})') from None
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib_error()) as e:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:
                 raise ToolError(f'{path}: zip entry {entry} is truncated or corrupt ({e})') from None
             storages[key] = _from_bytes(raw, stype.dtype, numel, f'{path}: storage {entry}')
         elif storages[key].dtype != stype.dtype:
@@ -187,14 +188,9 @@ def _load_zip(path, f):
 
     try:
         data = zf.read(pkl[0])
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib_error()) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:
         raise ToolError(f'{path}: zip entry {pkl[0]} is truncated or corrupt ({e})') from None
     return _unpickle(data, path, load_storage)
-
-
-def zlib_error():
-    import zlib
-    return zlib.error
 
 
 def _load_legacy(path, f, size):
