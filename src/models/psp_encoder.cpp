@@ -79,7 +79,7 @@ struct SE : nn::Module {
     fc2 = register_module("fc2", conv(hidden, c, 1, 1, 0, false));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto s = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1));
+    auto s = x.mean({2, 3}, /*keepdim=*/true);  // AdaptiveAvgPool2d(1)
     return x * torch::sigmoid(fc2->forward(torch::relu(fc1->forward(s))));
   }
 };

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "faceedit/edit/latent_transformer.h"
 #include "faceedit/error.h"
@@ -162,7 +163,7 @@ TEST(LatentTransformerOfficial, EditsAndClassifiesAsTheOfficialCode) {
   const auto p = editor->probability(wplus);
   const auto coeff = torch::where(p > 0.5, -p, torch::where(p < 0.5, 1 - p, torch::zeros_like(p)));
   expect_close(coeff, ref.load("trainer_coeff"), 1e-5, "LT trainer_coeff");
-  expect_close(editor->net()->forward(wplus, coeff), ref.load("edit_trainer_coeff"), 1e-5, "LT edit_trainer_coeff");
+  expect_close(editor->net().ptr()->forward(wplus, coeff), ref.load("edit_trainer_coeff"), 1e-5, "LT edit_trainer_coeff");
 }
 
 TEST(Formats, InspectTellsTheFormatByContent) {
