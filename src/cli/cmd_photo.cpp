@@ -116,7 +116,7 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--shift", p.shift, "crop moved this fraction of its side towards the chin (default: the generator's)")->check(CLI::Range(-0.5, 0.5));
   cmd->add_option("--inversion-steps", p.inversion_steps, "inversion steps (0: the --encoder's code alone)")
       ->capture_default_str()->check(CLI::Range(0, 100000));
-  cmd->add_option("--encoder", p.encoder, "encoder from `faceedit train-encoder`: the inversion starts at its code (one start)");
+  cmd->add_option("--encoder", p.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: the inversion starts at its code (one start)");
   cmd->add_option("--starts", p.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--personalize-steps", p.personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));
   cmd->add_flag("--personalize", o->personalize, "personalise for other methods too");

@@ -82,7 +82,10 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--boundaries", o->boundary_dirs, "directories of InterFaceGAN boundaries (default: out/demo, made by scripts/demo.sh)");
   cmd->add_option("--edit", o->edits, "an editor as key=value pairs, e.g. method=transformer,editor=smiling.safetensors (repeat)")
       ->allow_extra_args(false);
-  cmd->add_option("--inversion-steps", s.photo.inversion_steps, "inversion steps per photo")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--inversion-steps", s.photo.inversion_steps, "inversion steps per photo (0: the --encoder's code alone)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--encoder", s.photo.encoder, "encoder (ours from `train-encoder`, or a pSp/e4e .pt): inversions start at its code");
   cmd->add_option("--starts", s.photo.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--segmenter", s.photo.segmenter, "portrait segmenter (none: landmark hull only)")->capture_default_str();
   cmd->add_option("--max-upload-bytes", s.max_upload_bytes, "largest upload accepted")->capture_default_str()->check(CLI::Range(1024, 1 << 30));

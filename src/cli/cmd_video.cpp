@@ -65,7 +65,7 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--crop", p.photo.crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
   cmd->add_option("--inversion-steps", p.photo.inversion_steps, "inversion steps of the first frame (and after a lost face)")
       ->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--encoder", p.photo.encoder, "encoder from `faceedit train-encoder`: cold inversions start at its code");
+  cmd->add_option("--encoder", p.photo.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: cold inversions start at its code");
   cmd->add_option("--starts", p.photo.starts, "random starts of a cold Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--warm-steps", p.warm_steps, "inversion steps of a frame started from the previous frame's latent")
       ->capture_default_str()->check(CLI::Range(1, 100000));
