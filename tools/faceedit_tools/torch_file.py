@@ -14,6 +14,7 @@ Nothing named in the file is imported or called beyond that list; storages are r
 little-endian bytes (never through a nested torch.load). Errors are ToolError naming the file.
 """
 import collections
+import encodings.cp437  # noqa: F401  zipfile decodes member names with it: imported here, never mid-read
 import io
 import pickle
 import struct
