@@ -2,6 +2,8 @@
 """faceedit_convert.py IN OUT [--network G_ema|G|D|E] [--classifier FILE]: convert a face-GAN checkpoint
 to faceedit's safetensors format.
 faceedit_convert.py --inspect IN OUT.json: what IN is (format by content, inferred config, tensors).
+faceedit_convert.py --export-official EDITOR.safetensors DIR: a faceedit latent-transformer editor as the
+Latent Transformer's own tnet_<n>.pth.tar + latent_classifier_epoch_20.pth.
 
 Inputs: a stylegan2-ada-pytorch network pickle (G_ema is converted, or with --network D its
 discriminator, or with --network G its training generator; read with a restricted unpickler, its embedded source is never executed),
@@ -17,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-USAGE = 'usage: faceedit_convert.py IN OUT [--network G_ema|G|D|E] [--classifier FILE] | --inspect IN OUT.json'
+USAGE = 'usage: faceedit_convert.py IN OUT [--network G_ema|G|D|E] [--classifier FILE] | --inspect IN OUT.json | --export-official EDITOR.safetensors DIR'
 
 
 def _one_line(text):
@@ -29,7 +31,8 @@ def main(argv):
         print(__doc__.strip())
         return 0
     inspect = len(argv) == 4 and argv[1] == '--inspect'
-    if inspect:
+    export = len(argv) == 4 and argv[1] == '--export-official'
+    if inspect or export:
         argv = argv[1:]
     options = {'--network': 'G_ema', '--classifier': None}
     while len(argv) >= 5 and argv[3] in options:
@@ -48,6 +51,11 @@ def main(argv):
               file=sys.stderr)
         return 1
     try:
+        if export:
+            from faceedit_tools.latent_transformer import export_official
+            for path in export_official(in_path, out_path):
+                print(f'wrote {path}')
+            return 0
         if inspect:
             info = inspect_file(in_path, out_path)
             print(f'{in_path}: {info["format"]}')

@@ -134,3 +134,52 @@ def convert_transformer(sd, path, classifier_sd, classifier_path, attribute=None
             'faceedit.source': os.path.basename(path), 'faceedit.source_format': TRANSFORMER_FORMAT,
             'faceedit.config': json.dumps({'transformer': cfg, 'classifier': ccfg})}
     return tensors, meta
+
+
+def export_official(path, out_dir):
+    """A faceedit latent-transformer editor file -> DIR/tnet_<n>.pth.tar + DIR/latent_classifier_epoch_20.pth,
+    the files the official test.py / Trainer.load_model read (W+ editors of 512-d codes whose classifier has
+    the 40 CelebA columns in order; layers without a map get a zero dense layer: w' = w there)."""
+    import collections
+
+    from .safetensors_io import load_file
+    tensors, meta = load_file(path)
+    if meta.get('faceedit.arch') != 'latent-transformer':
+        raise ToolError(f'{path}: not a faceedit latent-transformer editor (faceedit.arch {meta.get("faceedit.arch")!r})')
+    cfg = json.loads(meta['faceedit.config'])
+    t, c = cfg['transformer'], cfg['classifier']
+    if t['space'] != 'wplus' or t['latent_dim'] != LATENT_DIM:
+        raise ToolError(f'{path}: edits {t["space"]} codes of dimension {t["latent_dim"]}; the official format is W+ of '
+                        f'{LATENT_DIM}-d codes (a StyleGAN2 with w_dim {LATENT_DIM}, e.g. FFHQ)')
+    if c['columns'] != ATTRIBUTES:
+        raise ToolError(f'{path}: its latent classifier has columns {c["columns"][:4]}...; the official one has the 40 '
+                        'CelebA attributes in order (train it with the celebahq guide)')
+    if t['attribute'] not in ATTRIBUTES:
+        raise ToolError(f'{path}: attribute {t["attribute"]!r} is not one of the 40 CelebA attributes')
+    if not os.path.isdir(out_dir):
+        raise ToolError(f'{out_dir}: no such directory')
+    mapped = t['layers'] or list(range(t['num_ws']))
+    tnet = collections.OrderedDict()
+    for layer in range(t['num_ws']):
+        if layer in mapped:
+            i = mapped.index(layer)
+            tnet[f'dense.{layer}.weight'] = tensors[f'transformer.maps.{i}.weight'] * math.sqrt(LATENT_DIM) / MAPPING_LRMUL
+            tnet[f'dense.{layer}.bias'] = tensors[f'transformer.maps.{i}.bias'] / MAPPING_LRMUL
+        else:
+            tnet[f'dense.{layer}.weight'] = torch.zeros(LATENT_DIM, LATENT_DIM)
+            tnet[f'dense.{layer}.bias'] = torch.zeros(LATENT_DIM)
+    lcnet = collections.OrderedDict((f'fcs.{i}.{p}', tensors[f'classifier.fc{i + 1}.{p}'])
+                                    for i in range(3) for p in ('weight', 'bias'))
+    written = []
+    for name, sd in ((f'tnet_{ATTRIBUTES.index(t["attribute"])}.pth.tar', tnet), ('latent_classifier_epoch_20.pth', lcnet)):
+        target = os.path.join(out_dir, name)
+        tmp = target + '.tmp'
+        try:
+            torch.save(sd, tmp)
+            os.replace(tmp, target)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise ToolError(f'{target}: cannot write ({e.strerror or e})') from None
+        written.append(target)
+    return written
