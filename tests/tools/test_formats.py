@@ -318,6 +318,22 @@ class LatentTransformerConverter(Case):
         self.assertEqual(cfg['transformer']['official_edit_layers'], [0, 1, 2])
         self.assertEqual(cfg['classifier']['columns'][15], 'eyeglasses')
 
+    def test_export_official_round_trip(self):
+        need(TNET)
+        need(LC)
+        p, ours = self.convert(TNET, '--classifier', LC)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out_dir = os.path.join(self.tmp, 'official')
+        os.mkdir(out_dir)
+        p = subprocess.run([sys.executable, CONVERT, '--export-official', ours, out_dir], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(os.listdir(out_dir)), ['latent_classifier_epoch_20.pth', 'tnet_15.pth.tar'])
+        for name, original in (('tnet_15.pth.tar', TNET), ('latent_classifier_epoch_20.pth', LC)):
+            back, want = torch_file.load(os.path.join(out_dir, name)), torch_file.load(original)
+            self.assertEqual(list(back), list(want))
+            for k in want:
+                torch.testing.assert_close(back[k], want[k], rtol=1e-6, atol=1e-7)
+
     def test_classifier_of_other_width_refused(self):
         need(LC)
         sd = torch_file.load(LC)
