@@ -135,7 +135,7 @@ std::unique_ptr<Encoder> Encoder::load(const std::string& path, torch::Device de
     c.resolution = psp->config().input_size;
     c.num_ws = psp->config().n_styles;
     c.latent_dim = psp->config().w_dim;
-    c.channel_base = 4;
+    c.channel_base = c.resolution;  // one channel per level: the placeholder net stays tiny
     c.channel_max = 1;
     c.hidden = 1;
     auto enc = std::make_unique<Encoder>(c, torch::Tensor(), 0);
