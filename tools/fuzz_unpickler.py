@@ -1,8 +1,15 @@
-"""Mutation fuzz of the restricted unpickler (faceedit_tools/restricted_pickle.py): hostile pickles
-must always be refused cleanly (ToolError / CorruptPickle) or give plain data, never run code, and
-stay within bounded time and memory.
+"""Mutation fuzz of the restricted unpicklers (faceedit_tools/restricted_pickle.py for network
+pickles, faceedit_tools/torch_file.py for torch.save files): hostile inputs must always be refused
+cleanly (ToolError / CorruptPickle) or give plain data, never run code, and stay within bounded time
+and memory.
 
   /usr/bin/python3 tools/fuzz_unpickler.py [--iterations N] [--seed S]
+
+torch.save inputs: zip layouts (data.pkl + data/<key> storages + version) and the legacy layout
+(magic, protocol, sys_info pickles, the object, the storage keys, raw storages), made from state dicts
+with BUILD {'_metadata': ...} on OrderedDict, pickled argparse Namespaces, persistent storage ids,
+optimiser states; then mutated (bytes, zip members swapped, storages cut or resized) or given a
+hostile data.pkl.
 
 Inputs: opcode streams built to trick the allow-list (GLOBAL / STACK_GLOBAL / INST with dangerous
 module and callable names, spellings with odd whitespace, names assembled through the memo),
@@ -26,7 +33,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faceedit_tools import ToolError  # noqa: E402
-from faceedit_tools import restricted_pickle  # noqa: E402
+from faceedit_tools import restricted_pickle, torch_file  # noqa: E402
+import argparse as _argparse  # noqa: E402  (only to build valid Namespace pickles)
+import collections  # noqa: E402
+import zipfile  # noqa: E402
+
+import torch  # noqa: E402
 
 P = pickle
 DANGEROUS = [('os', 'system'), ('posix', 'system'), ('builtins', 'eval'), ('builtins', 'exec'), ('builtins', 'getattr'),
@@ -121,6 +133,58 @@ def mutate(data, rng):
     return bytes(b)
 
 
+def valid_torch(rng):
+    """A torch.save file (zip or legacy) of the kinds the converters read."""
+    sd = collections.OrderedDict((f'layer.{i}.weight', torch.randn(rng.randint(1, 4), rng.randint(1, 4))) for i in range(rng.randint(1, 4)))
+    sd._metadata = collections.OrderedDict({'': {'version': 1}})
+    shared = torch.arange(6, dtype=torch.float32)
+    obj = rng.choice([
+        sd,
+        {'g_ema': sd, 'args': _argparse.Namespace(size=32, ckpt=None, lr=0.002), 'ada_aug_p': 0.0},
+        {'state_dict': sd, 'opts': {'encoder_type': 'Encoder4Editing', 'steps': [0, 1]}, 'latent_avg': torch.zeros(2, 3)},
+        {'a': shared.view(2, 3), 'b': shared[2:5], 'n': torch.tensor(3, dtype=torch.int64), 'h': torch.ones(2, dtype=torch.float16)},
+        {'state': {0: {'step': torch.tensor(1.0), 'exp_avg': torch.zeros(3)}}, 'param_groups': [{'betas': (0.0, 0.99), 'params': [0]}]},
+    ])
+    buf = io.BytesIO()
+    torch.save(obj, buf, _use_new_zipfile_serialization=rng.random() < 0.7)
+    return buf.getvalue()
+
+
+def mutate_zip(data, rng):
+    """Member-level damage: a hostile or mutated data.pkl, storages cut, swapped, dropped or grown."""
+    try:
+        src = zipfile.ZipFile(io.BytesIO(data))
+        members = [(n, src.read(n)) for n in src.namelist()]
+    except Exception:
+        return mutate(data, rng)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, 'w', zipfile.ZIP_STORED) as z:
+        for name, raw in members:
+            op = rng.randrange(6)
+            if name.endswith('data.pkl') and op == 0:
+                raw = hostile(rng)
+            elif name.endswith('data.pkl') and op == 1:
+                raw = mutate(raw, rng)
+            elif '/data/' in name and op == 2:
+                raw = raw[:rng.randrange(len(raw) + 1)]
+            elif '/data/' in name and op == 3:
+                raw = raw + bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+            elif '/data/' in name and op == 4:
+                continue
+            z.writestr(name, raw)
+    return out.getvalue()
+
+
+def torch_input(rng):
+    data = valid_torch(rng)
+    r = rng.random()
+    if r < 0.15:
+        return data
+    if r < 0.55 and data[:4] == b'PK\x03\x04':
+        return mutate_zip(data, rng)
+    return mutate(data, rng)
+
+
 class Executed(Exception):
     pass
 
@@ -140,14 +204,15 @@ def audit(event, args):
         raise Executed(f'{event} {str(args)[:120]}')
 
 
-def run_one(path):
+def run_one(path, loader=None):
     """'refused', 'loaded' or a finding's description."""
+    loader = loader or (lambda p: restricted_pickle.load_network_pickle(p, 'fuzz'))
     signal.alarm(10)
     armed['modules'] = set(sys.modules)
     armed['path'] = path
     armed['on'] = True
     try:
-        restricted_pickle.load_network_pickle(path, 'fuzz')
+        loader(path)
         return 'loaded'
     except ToolError:
         return 'refused'
@@ -184,10 +249,14 @@ def main():
     counts, findings, t0 = {}, [], time.time()
     for i in range(a.iterations):
         r = rng.random()
-        data = hostile(rng) if r < 0.45 else mutate(hostile(rng), rng) if r < 0.8 else mutate(valid(rng), rng)
+        loader = None
+        if i % 3 == 2:  # every third input: a torch.save file for torch_file
+            data, loader = torch_input(rng), torch_file.load
+        else:
+            data = hostile(rng) if r < 0.45 else mutate(hostile(rng), rng) if r < 0.8 else mutate(valid(rng), rng)
         with open(path, 'wb') as f:
             f.write(data)
-        out = run_one(path)
+        out = run_one(path, loader)
         key = out if out in ('refused', 'loaded') else 'finding'
         counts[key] = counts.get(key, 0) + 1
         if key == 'finding':

@@ -24,7 +24,7 @@ void add_evaluate_inversion_command(CLI::App& app, const GlobalOptions& global) 
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
-  cmd->add_option("--encoder", o->encoder, "encoder from `faceedit train-encoder` (rows starting from its code)");
+  cmd->add_option("--encoder", o->encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt (rows starting from its code)");
   cmd->add_option("--faces", o->faces, "labelled face set (held-out by default)")->capture_default_str();
   cmd->add_option("--n", o->n, "faces (a seed-fixed subset)")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
   cmd->add_option("--seed", o->seed, "seed of the subset")->capture_default_str();

@@ -8,6 +8,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/io/safetensors.h"
+#include "faceedit/models/checkpoint_formats.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan3.h"
 
@@ -67,7 +68,7 @@ std::string sibling(const std::string& path, const std::string& suffix) {
 
 void add_generate_command(CLI::App& app, const GlobalOptions& global) {
   struct Options {
-    std::string model = "dcgan-celeba32", seeds, latents, space = "z", noise = "const", output, save_tensors, translate;
+    std::string model = "dcgan-celeba32", seeds, latents, space = "z", noise = "const", output, save_tensors, translate, truncation_mean;
     double truncation = 1.0, rotate = 0.0;
     int cutoff = -1, batch = 8, cols = 0, scale = 0;
   };
@@ -79,6 +80,9 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global) {
   seeds->excludes(latents);
   cmd->add_option("--space", o->space, "space of --latents: z, w or wplus")->capture_default_str();
   cmd->add_option("--truncation", o->truncation, "truncation psi (1: none)")->check(CLI::Range(-2.0, 2.0))->capture_default_str();
+  cmd->add_option("--truncation-mean", o->truncation_mean,
+                  "latents file (key 'latents', [1, w_dim]): truncate towards this W instead of the model's average "
+                  "(e.g. rosinality's mean_latent)");
   cmd->add_option("--cutoff", o->cutoff, "truncate only the first N W+ codes (default: all)");
   cmd->add_option("--noise", o->noise, "noise mode: const, random or none")->capture_default_str();
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::Range(1, 1024))->capture_default_str();
@@ -94,6 +98,7 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global) {
     const auto noise = models::parse_noise_mode(o->noise);
     auto g = models::open_generator(o->model, parse_device(global.device));
     if (translate->count() + rotate->count() > 0) set_stylegan3_transform(*g, o->translate, o->rotate);
+    if (!o->truncation_mean.empty()) models::set_truncation_mean(*g, o->truncation_mean);
     torch::NoGradGuard no_grad;
 
     torch::Tensor lat;

@@ -59,8 +59,13 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--heldout", o->heldout, "held-out faces judged by the supervision classifier for the report")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{100000}));
   cmd->add_option("-o,--output", o->out, "editor to write (.safetensors)")->required();
-  cmd->callback([o, &global] {
+  auto export_official = std::make_shared<std::string>();
+  cmd->add_option("--export-official", *export_official,
+                  "transformer: also write it in the Latent Transformer's own format into this directory "
+                  "(tnet_<n>.pth.tar + latent_classifier_epoch_20.pth; W+ editors of 512-d codes)");
+  cmd->callback([o, export_official, &global] {
     stop_cleanly_on_signals();
+    if (!export_official->empty() && o->method != "transformer") fail("--export-official", "is for --method transformer");
     if (o->method != "transformer" && o->method != "l2m") fail("--method " + o->method, "unknown learned editor (transformer or l2m)");
     if (fs::path(o->out).extension() != ".safetensors") fail("-o " + o->out, "give -o FILE.safetensors");
     const auto out_dir = fs::path(o->out).parent_path();
@@ -144,6 +149,8 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
       report = train::train_l2m(*g, *clf, cfg, o->train, o->out);
     }
     std::cerr << "wrote " << o->out << "\n";
+    if (!export_official->empty())
+      models::run_python_tool("faceedit_convert.py", {"--export-official", o->out, *export_official}, o->out);
     std::cout << report.dump() << "\n";
   });
 }

@@ -40,7 +40,7 @@ void add_photo_options(CLI::App* cmd, pipeline::PhotoParams& p, const std::set<s
   if (want("inversion-steps"))
     cmd->add_option("--inversion-steps", p.inversion_steps, "inversion steps (0: the --encoder's code alone; video: of a cold start)")
         ->capture_default_str()->check(CLI::Range(0, 100000));
-  if (want("encoder")) cmd->add_option("--encoder", p.encoder, "encoder from `faceedit train-encoder`: the inversion starts at its code (one start)");
+  if (want("encoder")) cmd->add_option("--encoder", p.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: the inversion starts at its code (one start)");
   if (want("starts")) cmd->add_option("--starts", p.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   if (want("personalize-steps"))
     cmd->add_option("--personalize-steps", p.personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "format_commands.h"
 #include "faceedit/distributed.h"
 #include "faceedit/progress.h"
 #include "faceedit/error.h"
@@ -103,6 +104,9 @@ int main(int argc, char** argv) {
   add_train_editor_command(app, global);
   add_train_gan_command(app, global);
   add_evaluate_gan_command(app, global);
+  add_encode_command(app, global);
+  add_edit_latents_command(app, global);
+  add_classify_latents_command(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include "faceedit/edit/latent_transformer.h"
 #include "faceedit/edit/pfsf_walk.h"
 #include "faceedit/error.h"
+#include "faceedit/models/checkpoint_formats.h"
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"
@@ -75,7 +76,7 @@ const std::vector<EditorKey>& editor_keys() {
          s.editor.truncation = number("truncation", v);
          if (s.editor.truncation < 0 || s.editor.truncation > 2) fail("truncation", v + " is outside [0, 2]");
        }},
-      {"classifier", "classifier", "pfsf: supervision classifier(s) (default: celebahq, our 40-attribute guide)", true,
+      {"classifier", "classifier", "pfsf: supervision classifier(s) (default: celebahq, our 40-attribute guide); transformer: an official tnet file's latent classifier", true,
        [](EditStep& s, const std::string& v) { append_split(s.editor.classifiers, v); }},
       {"walk-steps", "walk-steps", "pfsf: walk budget in steps (default 60)", false,
        [](EditStep& s, const std::string& v) { s.editor.walk_steps = integer("walk-steps", v); }},
@@ -170,11 +171,14 @@ std::unique_ptr<Editor> open_learned_editor(const EditorSpec& o, const models::G
   std::unique_ptr<Editor> editor;
   int64_t dim = 0, num_ws = 0;
   if (o.method == "transformer") {
-    auto t = load_latent_transformer(o.editor_file);
+    // An official tnet_<n>.pth.tar is converted with its latent classifier (classifier=FILE).
+    if (o.classifiers.size() > 1) fail(what, "takes one latent classifier (classifier=FILE)");
+    const std::string file = models::resolve_latent_transformer(o.editor_file, o.classifiers.empty() ? "" : o.classifiers[0]);
+    auto t = load_latent_transformer(file);
     if (!o.layers.empty()) {
       if (t->space() != models::LatentSpace::WPlus)
         fail("layers", "only W+ edits can be restricted to layers (this editor edits " + models::to_string(t->space()) + ")");
-      t = load_latent_transformer(o.editor_file, parse_layers(o.layers, g.num_ws()));
+      t = load_latent_transformer(file, parse_layers(o.layers, g.num_ws()));
     }
     dim = t->net()->config().latent_dim;
     num_ws = t->net()->config().num_ws;

@@ -165,6 +165,10 @@ std::unique_ptr<LatentTransformerEditor> load_latent_transformer(const std::stri
   const nlohmann::json j = models::read_config(file, kArch, "latent transformer");
   if (!j.contains("transformer") || !j.contains("classifier")) fail(path, "latent transformer config lacks transformer/classifier");
   LatentTransformerNet net(LatentTransformerConfig::from_json(j["transformer"], path));
+  // The Latent Transformer's released editors edit only the first 11 W+ layers at inference (its
+  // test.py); their converted files record that cut as the default.
+  if (layers.empty() && j["transformer"].contains("official_edit_layers"))
+    layers = j["transformer"]["official_edit_layers"].get<std::vector<int64_t>>();
   models::LatentClassifier lc(models::LatentClassifierConfig::from_json(j["classifier"], path));
   Bundle bundle(net, lc);
   auto targets = models::module_tensors(bundle);

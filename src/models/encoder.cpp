@@ -5,6 +5,8 @@
 #include "faceedit/error.h"
 #include "faceedit/io/json_checks.h"
 #include "faceedit/io/safetensors.h"
+#include "faceedit/models/checkpoint_formats.h"
+#include "faceedit/models/psp_encoder.h"
 #include "faceedit/models/weights.h"
 
 namespace faceedit::models {
@@ -103,6 +105,9 @@ struct Net : torch::nn::Module {
 
 struct Encoder::Impl {
   std::shared_ptr<Net> net;
+  // A pSp/e4e encoder (--encoder psp.pt / e4e.pt) does the encoding instead; `net` then only
+  // carries the config (its input size, W+ shape) that callers read.
+  std::shared_ptr<PspEncoder> psp;
 };
 
 Encoder::Encoder(const EncoderConfig& config, const torch::Tensor& latent_mean, uint64_t seed)
@@ -122,6 +127,21 @@ Encoder::Encoder(const EncoderConfig& config, const torch::Tensor& latent_mean, 
 Encoder::~Encoder() = default;
 
 std::unique_ptr<Encoder> Encoder::load(const std::string& path, torch::Device device) {
+  if (is_psp_encoder(path)) {
+    auto psp = std::shared_ptr<PspEncoder>(PspEncoder::load(resolve_psp_encoder(path), device));
+    EncoderConfig c;
+    c.generator_arch = "stylegan2";
+    c.space = LatentSpace::WPlus;
+    c.resolution = psp->config().input_size;
+    c.num_ws = psp->config().n_styles;
+    c.latent_dim = psp->config().w_dim;
+    c.channel_base = c.resolution;  // one channel per level: the placeholder net stays tiny
+    c.channel_max = 1;
+    c.hidden = 1;
+    auto enc = std::make_unique<Encoder>(c, torch::Tensor(), 0);
+    enc->impl_->psp = std::move(psp);
+    return enc;
+  }
   io::SafetensorsReader file(path);
   const auto config = EncoderConfig::from_json(read_config(file, "encoder", "encoder"), path);
   auto enc = std::make_unique<Encoder>(config, torch::Tensor(), 0);
@@ -137,6 +157,16 @@ void Encoder::save(const std::string& path, const nlohmann::json& training_repor
 
 torch::Tensor Encoder::encode(const torch::Tensor& images) const {
   const auto r = config().resolution;
+  if (impl_->psp) {
+    // pSp/e4e take the FFHQ-aligned crop at their own input size (256): a generator-sized crop is
+    // resized to it, as the official transforms resize the aligned photo.
+    auto x = images.to(impl_->psp->device(), torch::kFloat32);
+    if (x.dim() == 4 && (x.size(2) != r || x.size(3) != r))
+      x = torch::nn::functional::interpolate(
+          x, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{r, r}).mode(torch::kBilinear)
+                 .align_corners(false).antialias(x.size(2) > r));
+    return impl_->psp->encode(x);
+  }
   if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != r || images.size(3) != r)
     fail("encoder input", "expected [N, 3, " + std::to_string(r) + ", " + std::to_string(r) + "] images");
   return impl_->net->forward(images.to(impl_->net->latent_mean.device(), torch::kFloat32));
@@ -147,7 +177,7 @@ const EncoderConfig& Encoder::config() const { return impl_->net->c; }
 void Encoder::check_matches(const Generator& g, const std::string& what) const {
   const auto want = EncoderConfig::for_generator(g);
   const auto& c = config();
-  if (c.generator_arch != want.generator_arch || c.space != want.space || c.resolution != want.resolution ||
+  if (c.generator_arch != want.generator_arch || c.space != want.space || (c.resolution != want.resolution && !impl_->psp) ||
       c.num_ws != want.num_ws || c.latent_dim != want.latent_dim)
     fail(what, "an encoder for a " + c.generator_arch + " (" + to_string(c.space) + ", " + std::to_string(c.resolution) +
                    " px), not for this " + g.arch() + " (" + to_string(want.space) + ", " +
@@ -157,6 +187,9 @@ void Encoder::check_matches(const Generator& g, const std::string& what) const {
 std::vector<torch::Tensor> Encoder::parameters() const { return impl_->net->parameters(); }
 torch::OrderedDict<std::string, torch::Tensor> Encoder::named_tensors() const { return module_tensors(*impl_->net); }
 void Encoder::train(bool on) { impl_->net->train(on); }
-void Encoder::to(torch::Device device) { impl_->net->to(device); }
+void Encoder::to(torch::Device device) {
+  impl_->net->to(device);
+  if (impl_->psp) impl_->psp->to(device);
+}
 
 }  // namespace faceedit::models

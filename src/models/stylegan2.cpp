@@ -22,7 +22,11 @@ int64_t StyleGAN2Config::num_ws() const {
   return 2 * static_cast<int64_t>(std::lround(std::log2(static_cast<double>(img_resolution)))) - 2;
 }
 
-int64_t StyleGAN2Config::channels(int64_t res) const { return std::min(channel_base / res, channel_max); }
+int64_t StyleGAN2Config::channels(int64_t res) const {
+  const auto i = static_cast<size_t>(std::lround(std::log2(static_cast<double>(res)))) - 2;
+  if (i < channel_table.size()) return channel_table[i];
+  return std::min(channel_base / res, channel_max);
+}
 
 void StyleGAN2Config::validate(const std::string& where) const {
   const auto res = img_resolution;
@@ -33,6 +37,11 @@ void StyleGAN2Config::validate(const std::string& where) const {
   if (img_channels < 1 || img_channels > 4) fail(where, "img_channels must be 1..4");
   if (channel_base < 1 || channel_max < 1 || channels(res) < 1)
     fail(where, "channel_base/channel_max give zero channels at " + std::to_string(res));
+  if (!channel_table.empty() && static_cast<int64_t>(channel_table.size()) != num_ws() / 2 + 1)
+    fail(where, "synthesis channels has " + std::to_string(channel_table.size()) + " entries, expected one per resolution 4.." +
+                    std::to_string(res));
+  for (auto c : channel_table)
+    if (c < 1 || c > 65536) fail(where, "synthesis channels entry " + std::to_string(c) + " is out of [1, 65536]");
 }
 
 StyleGAN2Config StyleGAN2Config::from_json(const nlohmann::json& j, const std::string& where) {
@@ -55,6 +64,7 @@ StyleGAN2Config StyleGAN2Config::from_json(const nlohmann::json& j, const std::s
       c.channel_max = s.value("channel_max", c.channel_max);
       if (s.contains("conv_clamp") && !s["conv_clamp"].is_null()) c.conv_clamp = s["conv_clamp"].get<double>();
       c.use_noise = s.value("use_noise", c.use_noise);
+      if (s.contains("channels")) c.channel_table = s["channels"].get<std::vector<int64_t>>();
       if (s.value("architecture", std::string("skip")) != "skip") fail(where, "only the 'skip' architecture is supported");
     }
   } catch (const nlohmann::json::exception& e) {
@@ -65,7 +75,7 @@ StyleGAN2Config StyleGAN2Config::from_json(const nlohmann::json& j, const std::s
 }
 
 nlohmann::json StyleGAN2Config::to_json() const {
-  return {{"z_dim", z_dim},
+  nlohmann::json j = {{"z_dim", z_dim},
           {"c_dim", 0},
           {"w_dim", w_dim},
           {"img_resolution", img_resolution},
@@ -78,6 +88,8 @@ nlohmann::json StyleGAN2Config::to_json() const {
             {"conv_clamp", conv_clamp >= 0 ? nlohmann::json(conv_clamp) : nlohmann::json(nullptr)},
             {"architecture", "skip"},
             {"use_noise", use_noise}}}};
+  if (!channel_table.empty()) j["synthesis"]["channels"] = channel_table;
+  return j;
 }
 
 // ---------------------------------------------------------------------------------------------

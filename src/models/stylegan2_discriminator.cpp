@@ -17,7 +17,11 @@ using layers::kLreluGain;
 // ---------------------------------------------------------------------------------------------
 // Config
 
-int64_t StyleGAN2DiscriminatorConfig::channels(int64_t res) const { return std::min(channel_base / res, channel_max); }
+int64_t StyleGAN2DiscriminatorConfig::channels(int64_t res) const {
+  const auto i = static_cast<size_t>(std::lround(std::log2(static_cast<double>(res)))) - 2;
+  if (i < channel_table.size()) return channel_table[i];
+  return std::min(channel_base / res, channel_max);
+}
 
 void StyleGAN2DiscriminatorConfig::validate(const std::string& where) const {
   const auto res = img_resolution;
@@ -26,6 +30,12 @@ void StyleGAN2DiscriminatorConfig::validate(const std::string& where) const {
   if (img_channels < 1 || img_channels > 4) fail(where, "img_channels must be 1..4");
   if (channel_base < 1 || channel_max < 1 || channels(res) < 1)
     fail(where, "channel_base/channel_max give zero channels at " + std::to_string(res));
+  const auto levels = static_cast<size_t>(std::lround(std::log2(static_cast<double>(res)))) - 1;
+  if (!channel_table.empty() && channel_table.size() != levels)
+    fail(where, "channels has " + std::to_string(channel_table.size()) + " entries, expected one per resolution 4.." +
+                    std::to_string(res));
+  for (auto c : channel_table)
+    if (c < 1 || c > 65536) fail(where, "channels entry " + std::to_string(c) + " is out of [1, 65536]");
   if (mbstd_group_size < 1 || mbstd_num_channels < 0 || mbstd_num_channels > channels(4))
     fail(where, "mbstd_group_size must be >= 1 and mbstd_num_channels in [0, channels at 4x4]");
   if (mbstd_num_channels > 0 && channels(4) % mbstd_num_channels != 0)
@@ -45,6 +55,7 @@ StyleGAN2DiscriminatorConfig StyleGAN2DiscriminatorConfig::from_json(const nlohm
     if (j.contains("conv_clamp") && !j["conv_clamp"].is_null()) c.conv_clamp = j["conv_clamp"].get<double>();
     c.mbstd_group_size = j.value("mbstd_group_size", c.mbstd_group_size);
     c.mbstd_num_channels = j.value("mbstd_num_channels", c.mbstd_num_channels);
+    if (j.contains("channels")) c.channel_table = j["channels"].get<std::vector<int64_t>>();
   } catch (const nlohmann::json::exception& e) {
     fail(where, std::string("malformed config: ") + e.what());
   }
@@ -53,7 +64,7 @@ StyleGAN2DiscriminatorConfig StyleGAN2DiscriminatorConfig::from_json(const nlohm
 }
 
 nlohmann::json StyleGAN2DiscriminatorConfig::to_json() const {
-  return {{"c_dim", 0},
+  nlohmann::json j = {{"c_dim", 0},
           {"img_resolution", img_resolution},
           {"img_channels", img_channels},
           {"architecture", "resnet"},
@@ -62,6 +73,8 @@ nlohmann::json StyleGAN2DiscriminatorConfig::to_json() const {
           {"conv_clamp", conv_clamp >= 0 ? nlohmann::json(conv_clamp) : nlohmann::json(nullptr)},
           {"mbstd_group_size", mbstd_group_size},
           {"mbstd_num_channels", mbstd_num_channels}};
+  if (!channel_table.empty()) j["channels"] = channel_table;
+  return j;
 }
 
 // ---------------------------------------------------------------------------------------------

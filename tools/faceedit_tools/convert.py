@@ -1,11 +1,10 @@
 """Input-kind detection and the `faceedit convert IN OUT` pipeline."""
+import json
 import os
 
-import torch
-
-from . import ToolError, dcgan, stylegan2, stylegan2_discriminator, stylegan3
-from .restricted_pickle import CorruptPickle, load_network_pickle, torch_error_text
-from .safetensors_io import save_file
+from . import ToolError, dcgan, formats, stylegan2, stylegan2_discriminator, stylegan3, torch_file
+from .restricted_pickle import CorruptPickle, load_network_pickle
+from .safetensors_io import save_file, write_atomic
 
 # torch.save's legacy (non-zip) format starts with a protocol-2 pickle of this magic number.
 _TORCH_LEGACY_MAGIC = b'\x80\x02\x8a\x0a' + (0x1950a86a20f9469cfc6c).to_bytes(10, 'little')
@@ -13,12 +12,8 @@ _ZIP_MAGIC = b'PK\x03\x04'
 
 
 def load_torch_checkpoint(path):
-    """torch.save file (legacy or zip) -> object, through torch's weights-only unpickler."""
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # truncated/corrupt files raise all kinds of errors
-        raise ToolError(f'{path}: cannot load this torch checkpoint with weights_only=True '
-                        f'({type(e).__name__}: {torch_error_text(e)})') from None
+    """torch.save file (legacy or zip) -> plain data, through the restricted reader (torch_file)."""
+    return torch_file.load(path)
 
 
 def detect(path):
@@ -37,14 +32,16 @@ def detect(path):
     return 'unknown'
 
 
-NETWORKS = ('G_ema', 'G', 'D')
+NETWORKS = ('G_ema', 'G', 'D', 'E')
 
 
-def convert_file(in_path, out_path, network='G_ema'):
+def convert_file(in_path, out_path, network='G_ema', classifier=None):
     """Convert IN to a faceedit safetensors file at OUT. Returns (arch, number of tensors).
 
     network: which network of a stylegan2-ada-pytorch pickle: 'G_ema', 'G' (the training generator,
-    not averaged: what a resumed training run continues) or 'D' (the discriminator).
+    not averaged: what a resumed training run continues) or 'D' (the discriminator); of a
+    rosinality checkpoint g_ema, g or d; 'E': a pSp/e4e checkpoint's encoder.
+    classifier: the latent classifier a latent-transformer tnet file is converted with.
     """
     if network not in NETWORKS:
         raise ToolError(f'--network {network!r}: expected one of {", ".join(NETWORKS)}')
@@ -52,10 +49,15 @@ def convert_file(in_path, out_path, network='G_ema'):
     if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
         raise ToolError(f'{out_path}: output would overwrite the input')
     if kind == 'torch':
-        if network != 'G_ema':
-            raise ToolError(f'{in_path}: a torch.save checkpoint holds one generator; --network '
-                            f'{network} needs a stylegan2-ada-pytorch network pickle')
-        tensors, metadata = dcgan.convert(load_torch_checkpoint(in_path), in_path)
+        root = load_torch_checkpoint(in_path)
+        fmt = formats.identify(root)
+        if fmt == 'dcgan' or fmt == 'unknown':
+            if network != 'G_ema':
+                raise ToolError(f'{in_path}: a torch.save checkpoint holds one generator; --network '
+                                f'{network} needs a stylegan2-ada-pytorch network pickle')
+            tensors, metadata = dcgan.convert(root, in_path)
+        else:
+            tensors, metadata = formats.convert(fmt, root, in_path, network, classifier)
     else:
         try:
             root = load_network_pickle(in_path)
@@ -67,6 +69,8 @@ def convert_file(in_path, out_path, network='G_ema'):
             raise ToolError(f'{in_path}: unrecognised input format (expected a stylegan2-ada-'
                             'pytorch network pickle or a torch.save DCGAN generator state_dict)'
                             ) from None
+        if network == 'E':
+            raise ToolError(f'{in_path}: a network pickle holds no encoder (--network E is for pSp/e4e files)')
         if network == 'D':
             tensors, metadata = stylegan2_discriminator.convert(root, in_path)
         elif isinstance(root, dict) and stylegan3.is_stylegan3(root.get(network)):
@@ -75,3 +79,20 @@ def convert_file(in_path, out_path, network='G_ema'):
             tensors, metadata = stylegan2.convert(root, in_path, network)
     save_file(tensors, out_path, metadata)
     return metadata['faceedit.arch'], len(tensors)
+
+
+def inspect_file(in_path, out_json):
+    """`faceedit info` for any checkpoint: {format, config, tensors, networks} as JSON at out_json."""
+    kind = detect(in_path)
+    if kind == 'torch':
+        root = load_torch_checkpoint(in_path)
+    else:
+        try:
+            root = load_network_pickle(in_path)
+        except CorruptPickle:
+            if kind == 'pickle':
+                raise
+            raise ToolError(f'{in_path}: unrecognised input format') from None
+    info = formats.describe(root, in_path)
+    write_atomic(out_json, (json.dumps(info, indent=2) + '\n').encode())
+    return info

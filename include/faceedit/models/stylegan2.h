@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "faceedit/models/generator.h"
 
@@ -22,9 +23,12 @@ struct StyleGAN2Config {
   int64_t channel_base = 32768, channel_max = 512;
   double conv_clamp = -1;  // < 0: none
   bool use_noise = true;
+  // Channels per resolution 4, 8, ..., img_resolution when the checkpoint's widths follow no
+  // base/max rule (rosinality checkpoints carry their own table); empty: channel_base/channel_max.
+  std::vector<int64_t> channel_table;
 
   int64_t num_ws() const;
-  int64_t channels(int64_t res) const;  // min(channel_base / res, channel_max)
+  int64_t channels(int64_t res) const;  // channel_table's entry, else min(channel_base / res, channel_max)
   static StyleGAN2Config from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
   void validate(const std::string& where) const;  // throws faceedit::Error on nonsense

@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace faceedit::models {
 
@@ -23,8 +24,11 @@ struct StyleGAN2DiscriminatorConfig {
   int64_t channel_base = 32768, channel_max = 512;
   double conv_clamp = -1;  // < 0: none
   int64_t mbstd_group_size = 4, mbstd_num_channels = 1;
+  // Channels per resolution 4, 8, ..., img_resolution when the widths follow no base/max rule
+  // (rosinality checkpoints); empty: channel_base/channel_max.
+  std::vector<int64_t> channel_table;
 
-  int64_t channels(int64_t res) const;  // min(channel_base / res, channel_max)
+  int64_t channels(int64_t res) const;  // channel_table's entry, else min(channel_base / res, channel_max)
   static StyleGAN2DiscriminatorConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
   void validate(const std::string& where) const;  // throws faceedit::Error on nonsense
