@@ -42,7 +42,8 @@ class CodeShape : public models::Generator {
     fail("edit-latents", "this editor renders images: give --model");
   }
   std::vector<torch::Tensor> parameters() const override { return {}; }
-  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override { return {}; }
+  std::unique_ptr<models::Generator> clone() const override { return std::make_unique<CodeShape>(*this); }
+  torch::OrderedDict<std::string, torch::Tensor> named_tensors() const override { return torch::OrderedDict<std::string, torch::Tensor>(); }
   void to(torch::Device, torch::ScalarType) override {}
   torch::Device device() const override { return torch::kCPU; }
   double synthesis_gflop() const override { return 0; }

@@ -22,7 +22,8 @@ torch::Tensor naive_upfirdn2d(const torch::Tensor& x, const torch::Tensor& f_in,
   const int64_t uh = h * up + p[2] + p[3], uw = w * up + p[0] + p[1];
   const int64_t oh = (uh - k) / down + 1, ow = (uw - k) / down + 1;
   auto out = torch::zeros({n, c, oh, ow}, torch::kFloat64);
-  auto xa = x.to(torch::kFloat64).accessor<double, 4>();
+  const auto x64 = x.to(torch::kFloat64).contiguous();
+  auto xa = x64.accessor<double, 4>();
   auto fa = f2.accessor<double, 2>();
   auto oa = out.accessor<double, 4>();
   auto z = [&](int64_t b, int64_t ch, int64_t yy, int64_t xx) -> double {  // padded zero-inserted signal
