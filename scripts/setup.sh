@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy         # converters in tools/ (Debian python3-torch)
   python3-pil                                 # tests/tools/tfjs_celebahq_check.py (JPEG input)
+  python3-dev pybind11-dev python3-pytest     # the Python module (python/, `import faceedit`) and its tests
   ffmpeg                                      # video: carries the audio track over, H.264 output
   chromium                                    # tests/server/browser_test.cjs drives the editor page headless
   openmpi-bin libopenmpi-dev                  # mpirun -n N faceedit sample/evaluate/photo --batch (distributed.h)
