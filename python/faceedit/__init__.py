@@ -10,7 +10,7 @@ Debian's python3-torch loads); images are numpy uint8 HxWx3 RGB arrays.
     editor = faceedit.open_editor(g=g, boundary="smiling.safetensors", strength=2)
     s = faceedit.PhotoSession(g)
     s.prepare("me.jpg", edits="smile=+1", progress=print)
-    faceedit.write_image("me_smiling.jpg", s.render("smile=+1").photo)
+    faceedit.write_image("me_smiling.jpg", s.render("smile=+1").photo)   # s.preview(...): the crop, fast
 
 Errors raise faceedit.Error (a RuntimeError) with the library's message. Long calls release the
 GIL, report through a `progress` callable and stop on Ctrl-C (KeyboardInterrupt).

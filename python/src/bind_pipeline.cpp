@@ -3,7 +3,6 @@
 #include "common.h"
 #include "faceedit/error.h"
 #include "faceedit/pipeline/analyze.h"
-#include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/video.h"
 #include "faceedit/runtime.h"
 
@@ -75,11 +74,6 @@ struct PhotoSessionHandle {
   std::shared_ptr<GeneratorHandle> g;
   pipeline::PhotoParams params;
   std::unique_ptr<pipeline::PhotoSession> session;
-
-  pipeline::PhotoResult apply(const py::object& edits, bool flip, const py::object& progress) {
-    const auto e = photo_edits_from_python(edits, flip);
-    return LongCall::run(progress, [&] { return session->apply(e); });
-  }
 };
 
 }  // namespace
@@ -87,7 +81,7 @@ struct PhotoSessionHandle {
 void bind_pipeline(py::module_& m) {
   py::class_<pipeline::PhotoResult>(m, "PhotoResult", "One edit of a prepared photo: the images, latents and measurements.")
       .def_property_readonly("photo", [](const pipeline::PhotoResult& r) { return image_to_python(r.photo); },
-                             "The edited photo, the input's size (numpy uint8 HxWx3 RGB). Empty for a preview.")
+                             "The edited photo, the input's size (numpy uint8 HxWx3 RGB).")
       .def_property_readonly("edited_crop", [](const pipeline::PhotoResult& r) { return image_to_python(r.edited_crop); },
                              "The aligned crop after the edit, before fusion (numpy RGB).")
       .def_readonly("reconstruction", &pipeline::PhotoResult::reconstruction, "[1, 3, R, R] the generator's image of the inversion.")
@@ -105,8 +99,8 @@ void bind_pipeline(py::module_& m) {
       .def("to_dict", [](const pipeline::PhotoResult& r) { return to_python(r.to_json()); }, "Everything but the images and tensors (the CLI's summary line).");
 
   py::class_<PhotoSessionHandle, std::shared_ptr<PhotoSessionHandle>>(m, "PhotoSession", R"doc(
-Editing one real photo: prepare() aligns, inverts and (for PFSF walks) personalises it once;
-preview() and render() then edit it any number of times. With a cache directory (the default: the
+Editing one real photo: prepare() aligns, inverts and (for PFSF walks) personalises it once (on
+the session's own copy of the generator); preview() and render() then edit it any number of times. With a cache directory (the default: the
 model cache's photos/), a later session preparing the same photo skips straight to the edits.
 
     s = faceedit.PhotoSession(g, inversion_steps=300)
@@ -136,12 +130,11 @@ replace, cache ("default", a directory, or None), cache_max_bytes.
             if (!edits.is_none()) e = photo_edits_from_python(edits, false);
             const auto ask = personalize_from_python(personalize);
             const auto* prepared = LongCall::run(progress, [&]() -> const pipeline::PreparedPhoto* {
-              auto s = space.is_none() ? pipeline::default_inversion_space(*h.g->g) : models::parse_latent_space(space.cast<std::string>());
+              auto s = space.is_none() ? h.g->g->inversion_space() : models::parse_latent_space(space.cast<std::string>());
               bool personalise = h.params.personalize == pipeline::Personalize::Always;
               if (!e.empty()) {
-                const auto editors = h.session->open_editors(e);
-                if (space.is_none()) s = editors.front()->space();
-                personalise = pipeline::wants_personalisation(h.params, editors);
+                if (space.is_none()) s = h.session->space_of(e);  // opens (and checks) the edits
+                personalise = pipeline::wants_personalization(h.params, e);
               }
               if (ask != pipeline::Personalize::Auto) personalise = ask == pipeline::Personalize::Always;
               return &h.session->prepare(photo, photo_name, s, personalise);
@@ -161,22 +154,32 @@ Returns {aligned (numpy RGB crop), mask (numpy float32), space, latent (tensor),
 personalisation, cache_key, from_cache}. Raises faceedit.Error for no face or several faces.
 )doc")
       .def("preview", [](PhotoSessionHandle& h, const py::object& edits, bool flip, const py::object& progress) {
-            return h.apply(edits, flip, progress);
+            auto e = photo_edits_from_python(edits, flip);
+            const auto crop = LongCall::run(progress, [&] {
+              h.session->open(e);
+              return h.session->preview(e);
+            });
+            return image_to_python(crop);
           }, py::arg("edits"), py::kw_only(), py::arg("flip") = false, py::arg("progress") = py::none(), R"doc(
-The edits on the prepared photo, for a quick look: the result's edited_crop and edited_image.
-(Today the library renders the fused photo as well: preview() and render() cost the same.)
+The edits on the prepared photo's aligned crop, blended through its mask, without fusion or metrics
+(what the browser editor shows while a slider moves): numpy uint8 RGB, the crop's size.
 edits: "smile=+1", "method=interfacegan,boundary=b.safetensors,strength=2", a dict, or a list
 (applied in sequence in latent space). flip: towards the other side of each attribute.
 )doc")
       .def("render", [](PhotoSessionHandle& h, const py::object& edits, bool flip, const py::object& progress) {
-            return h.apply(edits, flip, progress);
+            auto e = photo_edits_from_python(edits, flip);
+            return LongCall::run(progress, [&] {
+              h.session->open(e);
+              return h.session->render(e);
+            });
           }, py::arg("edits"), py::kw_only(), py::arg("flip") = false, py::arg("progress") = py::none(), R"doc(
 The edits on the prepared photo, fused back into it: the result's photo (the input's size), with
 the edited crop, the generator's images, the edited latent, metrics and timings.
 )doc")
       .def_property_readonly("prepared", [](const PhotoSessionHandle& h) { return prepared_dict(h.session->prepared()); },
                              "What prepare() returned (raises faceedit.Error before prepare()).")
-      .def_property_readonly("generator", [](const PhotoSessionHandle& h) { return h.g; }, "The session's generator (personalised in place by prepare()).")
+      .def_property_readonly("generator", [](const PhotoSessionHandle& h) { return h.g; },
+                             "The generator the session was opened with (never changed: a personalisation fine-tunes the session's own copy).")
       .def("save_intermediates", [](const PhotoSessionHandle& h, const std::string& dir, const pipeline::PhotoResult& r) {
             h.session->save_intermediates(dir, r);
           }, py::arg("dir"), py::arg("result"), "Writes the aligned crop, reconstruction, edit, mask, before/after, latents (as --keep-intermediates).");

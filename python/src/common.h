@@ -57,7 +57,7 @@ torch::ScalarType generator_dtype(const models::Generator& g);
 
 // An edit as Python gives it: "smile=+1" (ATTRIBUTE=STRENGTH, `default_method`), "key=value,..."
 // (the keys of `faceedit evaluate-sequence --step`), a dict of those keys, or keyword arguments.
-// (To be re-pointed at edit::parse_edit once the library has it: issue 28.)
+// Strings go through edit::parse_edit (the grammar of every command and the server).
 edit::EditStep edit_step_from_python(const py::handle& spec, const py::dict& keys, const std::string& default_method);
 std::vector<pipeline::PhotoEdit> photo_edits_from_python(const py::handle& edits, bool flip);
 

@@ -197,18 +197,11 @@ edit::EditStep edit_step_from_python(const py::handle& spec, const py::dict& key
         if (key != "flip") set_key(step, key, v);
       }
     } else if (py::isinstance<py::str>(spec)) {
-      // As the CLI's `photo --edit`: key=value pairs, or ATTRIBUTE=STRENGTH.
+      // The library's one edit grammar: ATTRIBUTE=STRENGTH or key=value pairs.
       const auto text = spec.cast<std::string>();
-      const auto eq = text.find('=');
-      const std::string left = eq == std::string::npos ? text : text.substr(0, eq);
-      if (find_key(left)) {
-        if (text.find("boundary=") != std::string::npos && text.find("method=") == std::string::npos)
-          step.editor.method = "interfacegan";
-        step = edit::parse_edit_step(text, step);
-      } else {
-        if (eq == std::string::npos) throw Error("edit " + text + ": write ATTRIBUTE=STRENGTH (e.g. smile=+1) or key=value pairs");
-        step = edit::parse_edit_step("attr=" + left + ",strength=" + text.substr(eq + 1), step);
-      }
+      if (text.find("boundary=") != std::string::npos && text.find("method=") == std::string::npos)
+        step.editor.method = "interfacegan";
+      step = edit::parse_edit(text, step);
     } else {
       throw Error("edit: expected a string (\"smile=+1\", \"method=...,attr=...\") or a dict, got " +
                   py::str(py::type::of(spec)).cast<std::string>());

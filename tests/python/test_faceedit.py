@@ -154,10 +154,13 @@ def test_photo_session_matches_the_cli(tmp_path, dcgan, smiling_boundary):
     assert r.photo.shape == cli.shape and r.photo.dtype == np.uint8
     assert np.array_equal(r.photo, cli), np.abs(r.photo.astype(int) - cli).max()
     assert r.edits[0]["method"] == "interfacegan" and r.edits[0]["strength"] == 2
-    # A numpy image (RGB) is the same photo as its file.
+    # A numpy image (RGB) is the same photo as its file; the preview is the edited crop, blended.
     s2 = faceedit.PhotoSession(faceedit.open_generator("dcgan-celeba32"), **settings)
     s2.prepare(faceedit.read_image(str(PHOTO)), edits=edit)
-    assert np.array_equal(s2.preview(edit).photo, r.photo)
+    assert np.array_equal(s2.render(edit).photo, r.photo)
+    preview = s2.preview(edit)
+    assert preview.shape == (128, 128, 3) and preview.dtype == np.uint8
+    assert not np.array_equal(preview, prepared["aligned"])
 
 
 # --- gradients ---
