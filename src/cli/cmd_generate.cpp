@@ -92,7 +92,7 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global) {
   auto* translate = cmd->add_option("--translate", o->translate, "StyleGAN3: translate the output by X,Y (gen_images.py's input transform)");
   auto* rotate = cmd->add_option("--rotate", o->rotate, "StyleGAN3: rotate the output by DEG degrees (gen_images.py's input transform)");
   cmd->add_option("--save-tensors", o->save_tensors, "safetensors file for the raw images (key 'images', NCHW float32, unclamped)");
-  cmd->callback([o, &global] {
+  cmd->callback([o, &global, translate, rotate] {
     if (o->seeds.empty() && o->latents.empty()) fail("generate", "give --seeds or --latents");
     if (o->output.empty() && o->save_tensors.empty()) fail("generate", "give -o GRID.png and/or --save-tensors OUT.safetensors");
     const auto noise = models::parse_noise_mode(o->noise);
