@@ -26,7 +26,10 @@ struct PhotoOptions {
 
 std::vector<pipeline::PhotoEdit> photo_edits(const PhotoOptions& o) {
   std::vector<pipeline::PhotoEdit> edits;
-  for (const auto& e : o.edits) edits.push_back(parse_photo_edit(e, o.step, o.flip));
+  for (const auto& e : o.edits) {
+    const auto step = edit::parse_edit(e, o.step);
+    edits.push_back({step.editor, step.strength, o.flip});
+  }
   if (edits.empty()) edits.push_back({o.step.editor, o.step.strength, o.flip});  // the one-attribute form
   return edits;
 }
@@ -107,25 +110,12 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_flag("--flip", o->flip, "move the face to the other side of each attribute (the sign of the strengths is ignored)");
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
-  cmd->add_option("--guide", p.guide, "our classifier guiding inversion (features + identity): name, path or none")->capture_default_str();
-  cmd->add_option("--judge-identity", p.identity_judge, "identity judge for the metrics (none: skip)")->capture_default_str();
-  cmd->add_option("--perceptual", p.perceptual, "LPIPS-like TorchScript forward(a, b) -> distances, instead of the guide's features");
-  cmd->add_option("--segmenter", p.segmenter, "portrait segmenter (judge name or path; none: landmark hull only)")->capture_default_str();
-  cmd->add_option("--crop", p.crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
-  cmd->add_option("--zoom", p.zoom, "crop = FFHQ's quad scaled by this (default: the generator's framing)")->check(CLI::Range(0.2, 3.0));
-  cmd->add_option("--shift", p.shift, "crop moved this fraction of its side towards the chin (default: the generator's)")->check(CLI::Range(-0.5, 0.5));
-  cmd->add_option("--inversion-steps", p.inversion_steps, "inversion steps (0: the --encoder's code alone)")
-      ->capture_default_str()->check(CLI::Range(0, 100000));
-  cmd->add_option("--encoder", p.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: the inversion starts at its code (one start)");
-  cmd->add_option("--starts", p.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--personalize-steps", p.personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));
+  add_photo_options(cmd, p);
   cmd->add_flag("--personalize", o->personalize, "personalise for other methods too");
   cmd->add_flag("--no-personalize", o->no_personalize, "skip personalisation");
   cmd->add_option("--cache", o->cache, "where photo preparations (alignment, inversion, personalisation) are kept for instant re-edits: "
                                        "a directory, default (the model cache's photos/) or none")->capture_default_str();
   cmd->add_option("--keep-intermediates", o->keep, "directory for the aligned crop, reconstruction, edit, mask, before/after, walks, delta");
-  cmd->add_flag("--poisson", p.poisson, "Poisson (seamless) blending inside the mask");
-  cmd->add_flag("--replace", p.replace, "paste the generator's face instead of adding its change to the photo's crop");
   cmd->callback([o, &global] { run_photo(*o, global); });
 }
 

@@ -23,7 +23,10 @@ struct VideoOptions {
 
 void run_video(const VideoOptions& o, const GlobalOptions& global) {
   std::vector<pipeline::PhotoEdit> edits;
-  for (const auto& e : o.edits) edits.push_back(parse_photo_edit(e, o.step, o.flip));
+  for (const auto& e : o.edits) {
+    const auto step = edit::parse_edit(e, o.step);
+    edits.push_back({step.editor, step.strength, o.flip});
+  }
   if (edits.empty()) edits.push_back({o.step.editor, o.step.strength, o.flip});
   auto p = o.params;
   p.track.optical_flow = !o.no_flow;
@@ -60,19 +63,12 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_flag("--flip", o->flip, "move the face to the other side of each attribute, as judged on the first frame with a face");
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
-  cmd->add_option("--guide", p.photo.guide, "our classifier guiding inversion: name, path or none")->capture_default_str();
-  cmd->add_option("--segmenter", p.photo.segmenter, "portrait segmenter (judge name or path; none: landmark hull only)")->capture_default_str();
-  cmd->add_option("--crop", p.photo.crop, "aligned crop size")->capture_default_str()->check(CLI::Range(32, 1024));
-  cmd->add_option("--inversion-steps", p.photo.inversion_steps, "inversion steps of the first frame (and after a lost face)")
-      ->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--encoder", p.photo.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: cold inversions start at its code");
-  cmd->add_option("--starts", p.photo.starts, "random starts of a cold Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
+  add_photo_options(cmd, p.photo, {"judge-identity"});
   cmd->add_option("--warm-steps", p.warm_steps, "inversion steps of a frame started from the previous frame's latent")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_flag("--cold", o->cold, "invert every frame from scratch (no warm start)");
   cmd->add_option("--personalize-frames", p.personalize_frames, "personalise one generator on this many keyframes (0: none)")
       ->capture_default_str()->check(CLI::Range(0, 64));
-  cmd->add_option("--personalize-steps", p.photo.personalize_steps, "personalisation steps")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--walk", p.walk, "PFSF: first (the first face's walk for every frame) or each (a walk per frame)")
       ->capture_default_str()->check(CLI::IsMember({"first", "each"}));
   cmd->add_flag("--no-flow", o->no_flow, "no Lucas-Kanade refinement of the landmarks");
