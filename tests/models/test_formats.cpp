@@ -193,5 +193,5 @@ TEST(Formats, BrokenCheckpointsAreRefusedNamingTheFile) {
   // Nothing half-written in the model cache.
   if (std::filesystem::exists(test::temp_dir() / "cache"))
     for (const auto& e : std::filesystem::directory_iterator(test::temp_dir() / "cache"))
-      EXPECT_EQ(e.path().filename().string().rfind("truncated", 0), std::string::npos) << e.path();
+      EXPECT_EQ(e.path().filename().string().find("truncated"), std::string::npos) << e.path();
 }
