@@ -190,5 +190,8 @@ TEST(Formats, BrokenCheckpointsAreRefusedNamingTheFile) {
   }
   const auto err = test::error_of([&] { models::open_generator(truncated); });
   EXPECT_NE(err.find("truncated.pt"), std::string::npos) << err;
-  EXPECT_FALSE(std::filesystem::exists(test::temp_dir() / "cache" / "truncated.safetensors"));
+  // Nothing half-written in the model cache.
+  if (std::filesystem::exists(test::temp_dir() / "cache"))
+    for (const auto& e : std::filesystem::directory_iterator(test::temp_dir() / "cache"))
+      EXPECT_EQ(e.path().filename().string().find("truncated"), std::string::npos) << e.path();
 }

@@ -247,6 +247,67 @@ class RosinalityConverter(Case):
         self.assertEqual(p.returncode, 1)
         self.assertIn('holds G_ema, G and D', p.stderr)
 
+    def test_converted_generator_reproduces_rosinality_images(self):
+        """NVIDIA's synthesis (what faceedit's StyleGAN2 computes) written with functional ops over the
+        *converted* tensors, against rosinality's own images: checks the renaming, the squeezed
+        shapes, the noise buffers' placement and the W+ row use."""
+        import math
+        import torch.nn.functional as F
+        need(ROS)
+        t, meta = load_file(self.convert(ROS)[1])
+        cfg = json.loads(meta['faceedit.config'])
+        ref = load_file(os.path.join(FIX, 'rosinality', 'rosinality-tiny32-reference.safetensors'))[0]
+        k = torch.tensor([1., 3., 3., 1.])
+        k = torch.outer(k, k) / 16
+
+        def fir(x, pad, up=1):
+            n, c, h, w = x.shape
+            if up > 1:
+                z = torch.zeros(n, c, h * up, w * up)
+                z[:, :, ::up, ::up] = x
+                x = z
+            x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+            return F.conv2d(x, (k * up * up)[None, None].repeat(c, 1, 1, 1), groups=c)
+
+        def layer(x, ws, q, up):
+            s = ws @ (t[q + '.affine.weight'] / math.sqrt(ws.shape[1])).t() + t[q + '.affine.bias']
+            w = t[q + '.weight'][None] * s[:, None, :, None, None]
+            w = w * (w.square().sum([2, 3, 4]) + 1e-8).rsqrt()[:, :, None, None, None]
+            n, o, i = w.shape[:3]
+            xx = x.reshape(1, n * i, *x.shape[2:])
+            if up:
+                y = F.conv_transpose2d(xx, w.transpose(1, 2).reshape(n * i, o, 3, 3), stride=2, groups=n)
+                y = fir(y.reshape(n, o, *y.shape[2:]), (1, 1))
+            else:
+                y = F.conv2d(xx, w.reshape(n * o, i, 3, 3), padding=1, groups=n).reshape(n, o, *x.shape[2:])
+            y = y + t[q + '.noise_strength'] * t[q + '.noise_const']
+            return F.leaky_relu(y + t[q + '.bias'][None, :, None, None], 0.2) * math.sqrt(2)
+
+        def torgb(x, ws, q):
+            s = (ws @ (t[q + '.affine.weight'] / math.sqrt(ws.shape[1])).t() + t[q + '.affine.bias']) / math.sqrt(x.shape[1])
+            return torch.einsum('nchw,oc,nc->nohw', x, t[q + '.weight'][:, :, 0, 0], s) + t[q + '.bias'][None, :, None, None]
+
+        def synth(wp):
+            x = t['synthesis.b4.const'][None].repeat(wp.shape[0], 1, 1, 1)
+            x = layer(x, wp[:, 0], 'synthesis.b4.conv1', False)
+            img = torgb(x, wp[:, 1], 'synthesis.b4.torgb')
+            for j, res in enumerate(2 ** r for r in range(3, int(math.log2(cfg['img_resolution'])) + 1)):
+                b = f'synthesis.b{res}'
+                x = layer(x, wp[:, 2 * j + 1], b + '.conv0', True)
+                x = layer(x, wp[:, 2 * j + 2], b + '.conv1', False)
+                img = fir(img, (2, 1), up=2) + torgb(x, wp[:, 2 * j + 3], b + '.torgb')
+            return img
+
+        z = ref['z']
+        x = z * (z.square().mean(1, keepdim=True) + 1e-8).rsqrt()
+        for i in range(cfg['mapping']['num_layers']):
+            w, b = t[f'mapping.fc{i}.weight'], t[f'mapping.fc{i}.bias']
+            x = F.leaky_relu(x @ (w * 0.01 / math.sqrt(w.shape[1])).t() + b * 0.01, 0.2) * math.sqrt(2)
+        for name, wp in (('img', x[:, None].repeat(1, cfg['num_ws'], 1)), ('img_wplus', ref['wplus'])):
+            err = float((synth(wp) - ref[name]).abs().max() / ref[name].abs().max())
+            print(f'rosinality {name} from the converted tensors: {err:.2e}', file=sys.stderr)
+            self.assertLess(err, 1e-4, name)
+
     def _edited(self, edit):
         root = torch_file.load(ROS)
         edit(root['g_ema'])
@@ -291,6 +352,64 @@ class PspConverter(Case):
         p, out = self.convert(path, '--network', 'E')
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(list(load_file(out)[0]['latent_avg'].shape), [8, 16])
+
+    def test_converted_encoder_reproduces_the_official_codes(self):
+        """The encoder written with functional ops over the *converted* tensors and config (what
+        models/psp_encoder.cpp computes) against the official outputs: checks the inferred strides,
+        taps, heads and the pSp/e4e composition."""
+        import torch.nn.functional as F
+        for kind, path in (('psp', PSP), ('e4e', E4E)):
+            need(path)
+            p, out = self.convert(path, '--network', 'E', out=f'{kind}.safetensors')
+            self.assertEqual(p.returncode, 0, p.stderr)
+            t, meta = load_file(out)
+            cfg = json.loads(meta['faceedit.config'])
+            x = load_file(os.path.join(FIX, 'e4e-psp', 'inputs.safetensors'))[0]['x']
+            ref = load_file(os.path.join(FIX, 'e4e-psp', f'{kind}-tiny32-reference.safetensors'))[0]
+
+            def bn(h, q):
+                return F.batch_norm(h, t[q + '.running_mean'], t[q + '.running_var'], t[q + '.weight'], t[q + '.bias'], False, 0.0, 1e-5)
+
+            h = F.prelu(bn(F.conv2d(x, t['input_layer.0.weight'], padding=1), 'input_layer.1'), t['input_layer.2.weight'])
+            taps = []
+            for i, u in enumerate(cfg['units']):
+                q, s = f'body.{i}', u['stride']
+                sc = bn(F.conv2d(h, t[q + '.shortcut_layer.0.weight'], stride=s), q + '.shortcut_layer.1') \
+                    if u['in'] != u['depth'] else h[:, :, ::s, ::s]
+                r = F.conv2d(bn(h, q + '.res_layer.0'), t[q + '.res_layer.1.weight'], padding=1)
+                r = bn(F.conv2d(F.prelu(r, t[q + '.res_layer.2.weight']), t[q + '.res_layer.3.weight'], stride=s, padding=1),
+                       q + '.res_layer.4')
+                se = torch.sigmoid(F.conv2d(F.relu(F.conv2d(r.mean((2, 3), keepdim=True), t[q + '.res_layer.5.fc1.weight'])),
+                                            t[q + '.res_layer.5.fc2.weight']))
+                h = sc + r * se
+                if i in cfg['taps']:
+                    taps.append(h)
+            c1, c2, c3 = taps
+
+            def up_add(a, b):
+                return F.interpolate(a, size=b.shape[2:], mode='bilinear', align_corners=True) + b
+
+            p2 = up_add(c3, F.conv2d(c2, t['latlayer1.weight'], t['latlayer1.bias']))
+            p1 = up_add(p2, F.conv2d(c1, t['latlayer2.weight'], t['latlayer2.bias']))
+
+            def head(i, f):
+                for j in range(cfg['head_convs'][i]):
+                    f = F.leaky_relu(F.conv2d(f, t[f'styles.{i}.convs.{2 * j}.weight'], t[f'styles.{i}.convs.{2 * j}.bias'],
+                                              stride=2, padding=1), 0.01)
+                f = f.reshape(-1, cfg['w_dim'])
+                return F.linear(f, t[f'styles.{i}.linear.weight'] / cfg['w_dim'] ** 0.5, t[f'styles.{i}.linear.bias'])
+
+            level = [c3 if i < cfg['coarse'] else p2 if i < cfg['middle'] else p1 for i in range(cfg['n_styles'])]
+            if kind == 'psp':
+                codes = torch.stack([head(i, level[i]) for i in range(cfg['n_styles'])], 1)
+            else:
+                w0 = head(0, c3)
+                codes = torch.stack([w0] + [w0 + head(i, level[i]) for i in range(1, cfg['n_styles'])], 1)
+            err = float((codes - ref['codes_raw']).abs().max() / ref['codes_raw'].abs().max())
+            self.assertLess(err, 1e-4, kind)
+            err = float((codes + t['latent_avg'] - ref['latents']).abs().max() / ref['latents'].abs().max())
+            print(f'{kind} latents from the converted tensors: {err:.2e}', file=sys.stderr)
+            self.assertLess(err, 1e-4, kind)
 
     def test_unknown_encoder_type_refused(self):
         need(E4E)
