@@ -37,7 +37,7 @@ void StyleGAN2Config::validate(const std::string& where) const {
   if (img_channels < 1 || img_channels > 4) fail(where, "img_channels must be 1..4");
   if (channel_base < 1 || channel_max < 1 || channels(res) < 1)
     fail(where, "channel_base/channel_max give zero channels at " + std::to_string(res));
-  if (!channel_table.empty() && static_cast<int64_t>(channel_table.size()) != num_ws() / 2 + 1)
+  if (!channel_table.empty() && static_cast<int64_t>(channel_table.size()) != num_ws() / 2)  // 4, 8, ..., res
     fail(where, "synthesis channels has " + std::to_string(channel_table.size()) + " entries, expected one per resolution 4.." +
                     std::to_string(res));
   for (auto c : channel_table)
