@@ -11,6 +11,7 @@
 #include "faceedit/io/image.h"
 #include "faceedit/io/json_checks.h"
 #include "faceedit/models/generator.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 #include "faceedit/progress.h"
 
 namespace faceedit::pipeline {
@@ -44,7 +45,7 @@ void write_json_file(const fs::path& path, const nlohmann::json& j) {
 nlohmann::json batch_job(const models::Generator& g, const std::string& model_name,
                          const PhotoBatchParams& p, const std::vector<std::unique_ptr<edit::Editor>>& editors) {
   nlohmann::json edits = nlohmann::json::array();
-  for (size_t i = 0; i < p.edits.size(); ++i)
+  for (size_t i = 0; i < editors.size(); ++i)
     edits.push_back({{"editor", editors[i]->describe()}, {"strength", p.edits[i].strength}, {"flip", p.edits[i].flip}});
   const auto& q = p.photo;
   return {{"format", "faceedit.photo-batch-job/1"}, {"model", model_name}, {"config", g.config()}, {"edits", edits}, {"crop", q.crop}, {"zoom", q.zoom}, {"shift", q.shift}, {"steps", q.inversion_steps},
@@ -101,9 +102,13 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
   JobLock lock(out, p.share, "faceedit photo --batch");
 
   PhotoSession session(g, model_name, p.photo);
-  const auto editors = session.open_editors(p.edits);  // a bad spec fails before any photo
+  // l2m-gan edits the image with its own model (photo_l2mgan.h); the other methods edit latents.
+  std::unique_ptr<L2MGanPhotoEditor> l2mgan;
+  if (is_l2mgan_edit(p.edits)) l2mgan = std::make_unique<L2MGanPhotoEditor>(p.edits, p.photo, g->device());
+  const auto editors = l2mgan ? std::vector<std::unique_ptr<edit::Editor>>{} : session.open_editors(p.edits);  // a bad spec fails before any photo
   const bool personalise = wants_personalisation(p.photo, editors);
-  const auto job = batch_job(*g, model_name, p, editors);
+  auto job = batch_job(*g, model_name, p, editors);
+  if (l2mgan) job["edits"] = l2mgan->describe();
   const fs::path job_path = out / "job.json";
   const auto claim = [&] {
     if (!fs::exists(job_path)) return write_json_file(job_path, job);
@@ -127,8 +132,8 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
     nlohmann::json record = {{"photo", photos[i]}};
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      session.prepare(photo, photos[i], editors.front()->space(), personalise);
-      const auto r = session.apply(p.edits, editors);
+      const auto r = l2mgan ? l2mgan->edit(photo, photos[i])
+                            : (session.prepare(photo, photos[i], editors.front()->space(), personalise), session.apply(p.edits, editors));
       io::write_image((out / output_name(i)).string(), r.photo);
       const auto summary = r.to_json();
       record.update({{"output", output_name(i)}, {"edits", summary["edits"]}, {"metrics", summary["metrics"]}});
