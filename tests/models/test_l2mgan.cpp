@@ -89,8 +89,8 @@ TEST(L2MGan, EditAtStrengthZeroIsTheReconstruction) {
   auto x = torch::rand({2, 3, 16, 16}) * 2 - 1;
   auto [rec, same] = m.edit(x, "Smile", 0.0);  // aliases apply
   EXPECT_TRUE(torch::equal(rec, same));
-  auto [rec2, edited] = m.edit(x, "male", -1.0);
-  EXPECT_TRUE(torch::equal(rec, rec2));
+  auto [rec2, edited] = m.edit(x, "male", -1.0);  // decoded beside the edit: a batch of 4, not 2
+  EXPECT_LT((rec - rec2).abs().max().item<double>(), 1e-5);
   EXPECT_GT((edited - rec).abs().max().item<double>(), 0.0);
   EXPECT_EQ(rec.sizes(), x.sizes());
 }
