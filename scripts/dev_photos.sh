@@ -6,7 +6,7 @@
 # methods always have equal counts and an interrupted run loses at most one photo per method.
 #   scripts/dev_photos.sh [OUT=out/dev_photos] [N=100] [ATTR=smiling] [STEP=10]
 # Needs the editors of scripts/compare.sh in $COMPARE (default out/compare): ifg_ATTR,
-# transformer_ATTR, l2m_ATTR (.safetensors). Writes OUT/eval_METHOD.json (+ .png) and OUT/report.html.
+# transformer_ATTR, l2m_ATTR (.safetensors); METHODS="... l2mgan" adds L2M-GAN (L2MGAN=FILE, default the shipped model). Writes OUT/eval_METHOD.json (+ .png) and OUT/report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/dev_photos}"
@@ -30,9 +30,10 @@ args_for() {
     transformer) echo "--method transformer --editor $C/transformer_$A.safetensors" ;;
     l2m) echo "--method l2m --editor $C/l2m_$A.safetensors" ;;
     pfsf) echo "--method pfsf" ;;
+    l2mgan) echo "--method l2m-gan --editor ${L2MGAN:-models/l2mgan-celebahq64.safetensors}" ;;
   esac
 }
-METHODS=(interfacegan transformer l2m pfsf)
+read -r -a METHODS <<<"${METHODS:-interfacegan transformer l2m pfsf}"  # METHODS="l2mgan" L2MGAN=FILE: the end-to-end editor
 for ((n = STEP; n <= N; n += STEP)); do
   find "$DEV" -name '*.jpg' | sort -V | sed -n "1,${n}p" | sed "s|^\([^/]\)|$PWD/\1|" >"$OUT/list.txt"
   for m in "${METHODS[@]}"; do

@@ -36,6 +36,7 @@ void add_evaluate_inversion_command(CLI::App& app, const GlobalOptions& global);
 void add_boundary_command(CLI::App& app, const GlobalOptions& global);
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global);
 void add_train_gan_command(CLI::App& app, const GlobalOptions& global);
+void add_train_l2mgan_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_gan_command(CLI::App& app, const GlobalOptions& global);
 
 // "0-15", "3,7,9", "0-3,10" -> seeds (errors name --seeds).

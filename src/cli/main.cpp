@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, global);
   add_train_editor_command(app, global);
   add_train_gan_command(app, global);
+  add_train_l2mgan_command(app, global);
   add_evaluate_gan_command(app, global);
   add_encode_command(app, global);
   add_edit_latents_command(app, global);

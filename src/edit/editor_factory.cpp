@@ -55,7 +55,7 @@ std::string lower(std::string s) {
 
 const std::vector<EditorKey>& editor_keys() {
   static const std::vector<EditorKey> keys = {
-      {"method", "method", "editing method: interfacegan, transformer, l2m or pfsf", false,
+      {"method", "method", "editing method: interfacegan, transformer, l2m or pfsf (photos also l2m-gan)", false,
        [](EditStep& s, const std::string& v) { s.editor.method = lower(v); }},
       {"boundary", "boundary", "interfacegan: boundary (.safetensors from `faceedit boundary`, or an official .npy)", false,
        [](EditStep& s, const std::string& v) { s.editor.boundary = v; }},
@@ -292,7 +292,9 @@ std::unique_ptr<Editor> open_editor(const EditorSpec& spec, std::shared_ptr<cons
   if (method == "transformer" || method == "l2m") return open_learned_editor(o, *g);
   if (method == "pfsf") return open_pfsf_editor(o, std::move(g), std::move(identity));
   if (method == "interfacegan") return open_interfacegan_editor(o, *g);
-  fail("method " + spec.method, "unknown editing method (available: interfacegan, transformer, l2m, pfsf)");
+  if (method == "l2m-gan")
+    fail("method l2m-gan", "edits photos and images with its own encoder and decoder (faceedit photo, evaluate-images), not a generator's latent codes");
+  fail("method " + spec.method, "unknown editing method (available: interfacegan, transformer, l2m, pfsf; l2m-gan for photos)");
 }
 
 }  // namespace faceedit::edit

@@ -18,6 +18,7 @@
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"
 #include "faceedit/pipeline/fuse.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 
 namespace faceedit::pipeline {
 
@@ -513,6 +514,8 @@ PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::share
                        std::vector<PhotoEdit> edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
   const auto t_start = Clock::now();
   if (edits.empty()) fail(name, "no edit given");
+  if (is_l2mgan_edit(edits))  // an image editor: no inversion (photo_l2mgan.h)
+    return L2MGanPhotoEditor(edits, params, g->device()).edit(photo, name, on_stage, keep);
   PhotoSession session(g, model_name, params, std::move(on_stage));
   session.open(edits);  // every editor opens (and fails on a bad spec) before any slow work
   session.prepare(photo, name, session.space_of(edits), wants_personalization(params, edits));

@@ -12,6 +12,7 @@
 #include "faceedit/io/json_checks.h"
 #include "faceedit/io/json_file.h"
 #include "faceedit/models/generator.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 #include "faceedit/progress.h"
 
 namespace faceedit::pipeline {
@@ -96,10 +97,14 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
 
   PhotoSession session(g, model_name, p.photo);
   auto edits = p.edits;
-  session.open(edits);  // a bad spec fails before any photo
-  const bool personalise = wants_personalization(p.photo, edits);
-  const auto space = session.space_of(edits);
-  const auto job = batch_job(*g, model_name, p, edits);
+  // l2m-gan edits the image with its own model (photo_l2mgan.h); the other methods edit latents.
+  std::unique_ptr<L2MGanPhotoEditor> l2mgan;
+  if (is_l2mgan_edit(edits)) l2mgan = std::make_unique<L2MGanPhotoEditor>(edits, p.photo, g->device());
+  if (!l2mgan) session.open(edits);  // a bad spec fails before any photo
+  const bool personalise = !l2mgan && wants_personalization(p.photo, edits);
+  const auto space = l2mgan ? models::LatentSpace::Z : session.space_of(edits);
+  auto job = batch_job(*g, model_name, p, l2mgan ? std::vector<PhotoEdit>{} : edits);
+  if (l2mgan) job["edits"] = l2mgan->describe();
   const fs::path job_path = out / "job.json";
   const auto claim = [&] { io::claim_job_file(job_path, job, "another batch (other model, edits or settings): use another -o directory"); };
   p.share.claim_job(claim);
@@ -118,8 +123,7 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
     nlohmann::json record = {{"photo", photos[i]}};
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      session.prepare(photo, photos[i], space, personalise);
-      const auto r = session.render(edits);
+      const auto r = l2mgan ? l2mgan->edit(photo, photos[i]) : (session.prepare(photo, photos[i], space, personalise), session.render(edits));
       io::write_image((out / output_name(i)).string(), r.photo);
       const auto summary = r.to_json();
       record.update({{"output", output_name(i)}, {"edits", summary["edits"]}, {"metrics", summary["metrics"]}});

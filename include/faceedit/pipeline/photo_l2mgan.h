@@ -1,0 +1,59 @@
+// faceedit — editing a real photo with L2M-GAN (models/l2mgan.h, method "l2m-gan"): no inversion.
+//
+// The photo is aligned as for every method, framed as CelebA-HQ's faces (the model's training
+// crops), and the aligned crop, downsampled to the model's resolution, goes through the model's
+// encoder; the edits render through its decoder. The change (edit - reconstruction) is added to the
+// photo's own crop by the existing fusion (PhotoParams::replace pastes the decoder's face instead),
+// so pixels outside the portrait mask stay the photo's own. Several edits apply in sequence, each
+// encoding the previous edit's image. Strength 0 gives the reconstruction itself: an empty change.
+//
+//   L2MGanPhotoEditor editor(edits, params, torch::kCPU);   // loads the model, checks attributes
+//   auto result = editor.edit(photo, "me.jpg");             // a PhotoResult as edit_photo() returns
+//
+// The model file is each edit's EditorSpec::editor_file (--editor), else the shipped
+// models/l2mgan-celebahq64.safetensors. --flip picks each edit's direction from our guide
+// classifier's reading of the reconstruction (the judges only measure).
+// Thread-safety: one editor per thread.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "faceedit/pipeline/photo.h"
+
+namespace faceedit::models {
+class L2MGan;
+class FaceClassifier;
+}  // namespace faceedit::models
+
+namespace faceedit::pipeline {
+
+inline constexpr const char* kL2MGanMethod = "l2m-gan";
+// True when the edits use method l2m-gan; an Error when l2m-gan is mixed with latent-code methods.
+bool is_l2mgan_edit(const std::vector<PhotoEdit>& edits);
+// The shipped model (models/l2mgan-celebahq64.safetensors).
+std::string default_l2mgan_model();
+
+class L2MGanPhotoEditor {
+ public:
+  L2MGanPhotoEditor(std::vector<PhotoEdit> edits, PhotoParams params, torch::Device device);
+  ~L2MGanPhotoEditor();
+  PhotoResult edit(const cv::Mat& photo, const std::string& name, const StageCallback& on_stage = {},
+                   const std::filesystem::path& keep_intermediates = {});
+  // What a batch's job.json records of the edits (model file, its config, strengths).
+  nlohmann::json describe() const;
+
+ private:
+  std::vector<PhotoEdit> edits_;
+  PhotoParams params_;
+  torch::Device device_;
+  std::string model_file_;
+  std::unique_ptr<models::L2MGan> model_;
+  std::shared_ptr<models::FaceClassifier> guide_;
+  std::unique_ptr<models::IdentityEmbedder> judge_;
+  std::unique_ptr<models::PortraitSegmenter> segmenter_;
+};
+
+}  // namespace faceedit::pipeline

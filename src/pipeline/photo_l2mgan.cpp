@@ -1,0 +1,188 @@
+#include "faceedit/pipeline/photo_l2mgan.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <cmath>
+
+#include "faceedit/error.h"
+#include "faceedit/io/image.h"
+#include "faceedit/models/face_classifier.h"
+#include "faceedit/models/judges.h"
+#include "faceedit/models/l2mgan.h"
+#include "faceedit/pipeline/fuse.h"
+#include "faceedit/pipeline/invert.h"
+
+namespace faceedit::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CelebA-HQ's crops relative to FFHQ's alignment quad (celebahq-64 is "close to FFHQ's framing, a
+// little tighter"): measured on celebahq-256-dev photos, whose frame is CelebA-HQ's own.
+constexpr double kCelebaHqZoom = 0.9, kCelebaHqShift = 0.0;
+
+}  // namespace
+
+bool is_l2mgan_edit(const std::vector<PhotoEdit>& edits) {
+  size_t n = 0;
+  for (const auto& e : edits) n += e.editor.method == kL2MGanMethod;
+  if (n > 0 && n < edits.size())
+    fail("method l2m-gan", "edits the image itself; it cannot be mixed with latent-code methods in one photo edit");
+  return n > 0;
+}
+
+std::string default_l2mgan_model() { return (models::bundled_models_dir() / "l2mgan-celebahq64.safetensors").string(); }
+
+L2MGanPhotoEditor::L2MGanPhotoEditor(std::vector<PhotoEdit> edits, PhotoParams params, torch::Device device)
+    : edits_(std::move(edits)), params_(std::move(params)), device_(device) {
+  if (edits_.empty()) fail("photo", "no edit given");
+  model_file_ = edits_.front().editor.editor_file.empty() ? default_l2mgan_model() : edits_.front().editor.editor_file;
+  for (const auto& e : edits_) {
+    const auto file = e.editor.editor_file.empty() ? default_l2mgan_model() : e.editor.editor_file;
+    if (file != model_file_) fail("method l2m-gan", "all edits of a photo use one model file");
+    if (!e.editor.boundary.empty() || !e.editor.conditions.empty())
+      fail("method l2m-gan", "takes a model file (--editor), not boundaries or conditions");
+    if (e.editor.attribute.empty()) fail("method l2m-gan", "needs attr (e.g. smiling)");
+    if (!std::isfinite(e.strength) || std::abs(e.strength) > 10)
+      fail("strength " + std::to_string(e.strength), "must be a finite number in [-10, 10] (sign: direction)");
+  }
+  if (!fs::exists(model_file_))
+    fail(model_file_, "no such L2M-GAN model (train one: faceedit train-l2mgan -o FILE, then --editor FILE)");
+  model_ = models::L2MGan::load(model_file_);
+  model_->to(device_);
+  for (const auto& e : edits_) model_->attribute_index(e.editor.attribute);  // an Error listing the trained ones
+  if (!params_.guide.empty() && params_.guide != "none") {
+    const auto path = models::is_trained_set(params_.guide) ? models::trained_classifier_path(params_.guide).string() : params_.guide;
+    guide_ = models::load_face_classifier(path);
+    guide_->to(device_);
+  }
+  if (params_.segmenter != "none") {
+    segmenter_ = models::open_segmenter(params_.segmenter);
+    segmenter_->to(device_);
+  }
+}
+
+L2MGanPhotoEditor::~L2MGanPhotoEditor() = default;
+
+nlohmann::json L2MGanPhotoEditor::describe() const {
+  nlohmann::json edits = nlohmann::json::array();
+  for (const auto& e : edits_)
+    edits.push_back({{"method", kL2MGanMethod}, {"attribute", e.editor.attribute}, {"strength", e.strength}, {"flip", e.flip}});
+  return {{"model", fs::path(model_file_).filename().string()}, {"config", model_->config().to_json()}, {"edits", edits}};
+}
+
+PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& name, const StageCallback& on_stage,
+                                    const fs::path& keep) {
+  const auto t_start = Clock::now();
+  auto stage = [&](const std::string& s, double seconds, nlohmann::json info = nlohmann::json::object()) {
+    if (on_stage) on_stage({s, seconds, std::move(info)});
+  };
+  if (photo.empty()) fail(name, "is an empty image");
+  torch::NoGradGuard no_grad;
+  PhotoResult out;
+  const int crop = params_.crop;
+  const int64_t res = model_->config().resolution;
+
+  // 1. Align, frame as CelebA-HQ, mask.
+  auto t0 = Clock::now();
+  const auto ffhq = align_single_face(photo, crop, name);
+  const double zoom = params_.zoom > 0 ? params_.zoom : kCelebaHqZoom, shift = params_.shift >= -0.5 ? params_.shift : kCelebaHqShift;
+  auto face = align_face(photo, reframe_quad(ffhq.quad, zoom, shift), crop);
+  face.landmarks = ffhq.landmarks;
+  const cv::Mat mask = edit_mask(face, segmenter_.get());
+  out.timings["align"] = seconds_since(t0);
+  stage("align", out.timings["align"], {{"crop", crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(mask)[0]}});
+
+  // 2. Encode and edit in sequence (each edit encodes the previous one's image).
+  t0 = Clock::now();
+  const auto crop_t = io::image_to_tensor(face.crop).to(device_);
+  const auto input = models::resize_images(crop_t, res, res).clamp(-1, 1);
+  torch::Tensor current = input, reconstruction;
+  for (const auto& e : edits_) {
+    AppliedEdit applied{kL2MGanMethod, e.editor.attribute, e.strength, {{"method", kL2MGanMethod}, {"model", model_file_}}, std::nullopt, ""};
+    if (e.flip) {
+      double p = 0.5;
+      if (guide_) {
+        auto [rec, unused] = model_->edit(current, e.editor.attribute, 0.0);
+        p = guide_->predict(rec.clamp(-1, 1))[0][guide_->column(e.editor.attribute)].item<double>();
+      }
+      applied.strength = (p > 0.5 ? -1.0 : 1.0) * std::abs(e.strength);
+    }
+    auto [rec, edited] = model_->edit(current, e.editor.attribute, applied.strength);
+    if (!reconstruction.defined()) reconstruction = rec;
+    current = edited;
+    out.edits.push_back(std::move(applied));
+  }
+  out.reconstruction = reconstruction;
+  out.edited_image = current;
+  out.timings["edit"] = seconds_since(t0);
+  nlohmann::json edit_info = nlohmann::json::array();
+  for (const auto& a : out.edits) edit_info.push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
+  stage("edit", out.timings["edit"], {{"edits", edit_info}});
+
+  // 3. Fuse the change into the photo's own crop.
+  t0 = Clock::now();
+  out.edited_crop = edited_crop(face.crop, out.reconstruction, out.edited_image, params_.replace);
+  FuseParams fp;
+  fp.poisson = params_.poisson;
+  out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+  out.timings["fusion"] = seconds_since(t0);
+  stage("fusion", out.timings["fusion"]);
+
+  // 4. Metrics: the reconstruction's PSNR, our guide's view, the independent identity judge.
+  t0 = Clock::now();
+  auto& m = out.metrics;
+  m["psnr"] = psnr(out.reconstruction.clamp(-1, 1), input);
+  if (guide_) {
+    const auto p = guide_->predict(torch::cat({out.reconstruction, out.edited_image}).clamp(-1, 1));
+    for (const auto& a : out.edits) {
+      const int64_t c = guide_->column(a.attribute);
+      m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
+      m["guide_prob_after"][a.attribute] = p[1][c].item<double>();
+    }
+  }
+  if (params_.identity_judge != "none") {
+    try {
+      if (!judge_) {
+        judge_ = models::open_embedder(params_.identity_judge);
+        judge_->to(device_);
+      }
+      const auto before = io::image_to_tensor(ffhq.crop).to(device_);
+      const auto after = io::image_to_tensor(align_face(out.photo, ffhq.quad, crop).crop).to(device_);
+      const auto e = judge_->embed(torch::cat({before, after}));
+      m["judge"] = judge_->name();
+      m["judge_identity_cosine_photo"] = (e[0] * e[1]).sum().item<double>();
+    } catch (const Error& err) {
+      m["judge_error"] = err.what();
+    }
+  }
+  out.timings["metrics"] = seconds_since(t0);
+  stage("metrics", out.timings["metrics"], m);
+
+  if (!keep.empty()) {
+    fs::create_directories(keep);
+    auto big = [&](const torch::Tensor& t) {
+      cv::Mat img = io::tensor_to_image(t[0].clamp(-1, 1).cpu()), up;
+      cv::resize(img, up, cv::Size(crop, crop), 0, 0, cv::INTER_NEAREST);
+      return up;
+    };
+    io::write_image((keep / "aligned.png").string(), face.crop);
+    io::write_image((keep / "reconstruction.png").string(), big(out.reconstruction));
+    io::write_image((keep / "edited_generator.png").string(), big(out.edited_image));
+    io::write_image((keep / "edited_crop.png").string(), out.edited_crop);
+    cv::Mat mask8, before_after;
+    mask.convertTo(mask8, CV_8U, 255.0);
+    io::write_image((keep / "mask.png").string(), mask8);
+    cv::hconcat(photo, out.photo, before_after);
+    io::write_image((keep / "before_after.jpg").string(), before_after);
+  }
+  out.timings["total"] = seconds_since(t_start);
+  return out;
+}
+
+}  // namespace faceedit::pipeline

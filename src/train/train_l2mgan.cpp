@@ -1,0 +1,365 @@
+#include "faceedit/train/train_l2mgan.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "faceedit/error.h"
+#include "faceedit/io/safetensors.h"
+#include "faceedit/models/face_analysis.h"
+#include "faceedit/models/face_classifier.h"
+#include "faceedit/models/judges.h"
+#include "faceedit/progress.h"
+#include "faceedit/runtime.h"
+#include "faceedit/train/checkpoint.h"
+#include "faceedit/train/gan_augment.h"
+
+namespace faceedit::train {
+
+namespace F = torch::nn::functional;
+using models::L2MGan;
+using models::L2MDiscriminator;
+
+torch::Tensor l2mgan_preservation_loss(const torch::Tensor& fake, const torch::Tensor& rec, int64_t pool) {
+  auto opts = F::AvgPool2dFuncOptions(pool);
+  return (F::avg_pool2d(fake, opts) - F::avg_pool2d(rec, opts)).abs().mean();
+}
+
+torch::Tensor l2mgan_sheet(L2MGan& model, const torch::Tensor& images, const torch::Tensor& labels) {
+  torch::NoGradGuard no_grad;
+  const auto& attrs = model.config().attributes;
+  const int64_t n = images.size(0), A = static_cast<int64_t>(attrs.size());
+  std::vector<torch::Tensor> cols = {images};
+  torch::Tensor rec;
+  for (int64_t a = 0; a < A; ++a) {
+    auto positive = labels.select(1, a).to(images.device()) > 0;
+    auto [r, to_pos] = model.edit(images, attrs[a], 1.0);
+    auto [r2, to_neg] = model.edit(images, attrs[a], -1.0);
+    if (a == 0) cols.push_back(r);
+    cols.push_back(torch::where(positive.reshape({-1, 1, 1, 1}), to_neg, to_pos));
+  }
+  return torch::stack(cols, 1).reshape({n * (2 + A), images.size(1), images.size(2), images.size(3)}).clamp(-1, 1);
+}
+
+namespace {
+
+uint64_t step_seed(uint64_t seed, int64_t step) {  // SplitMix64 of (seed, step), as train-gan
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) & 0x7fffffffffffffffull;
+}
+
+void set_requires_grad(const std::vector<torch::Tensor>& params, bool on) {
+  for (auto t : params) t.requires_grad_(on);
+}
+
+void validate(const TrainL2MGanParams& p, const LabelledFaces& faces) {
+  p.model.validate("l2mgan config");
+  if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
+  if (!(p.kimg > 0) || p.kimg > 1e6) fail("kimg", "must be in (0, 1e6]");
+  if (!(p.lr > 0) || !(p.d_lr > 0) || p.lr > 1 || p.d_lr > 1) fail("learning rates", "must be in (0, 1]");
+  for (double w : {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth, p.lambda_sty,
+                   p.lambda_cyc, p.r1_gamma})
+    if (!(w >= 0) || w > 1e6) fail("train-l2mgan", "loss weights and R1 gamma must be in [0, 1e6]");
+  if (p.r1_interval < 1) fail("r1_interval", "must be >= 1");
+  if (p.pres_pool < 1 || p.model.resolution % p.pres_pool) fail("pres_pool", "must divide the resolution");
+  if (!(p.ema_beta >= 0 && p.ema_beta < 1)) fail("ema_beta", "must be in [0, 1)");
+  if (p.checkpoint_every < 0 || !(p.snapshot_kimg > 0)) fail("train-l2mgan", "checkpoint_every >= 0, snapshot_kimg > 0");
+  if (faces.size() < 2) fail(faces.name, "holds fewer than 2 faces");
+  if (faces.images.size(2) != p.model.resolution || faces.images.size(3) != p.model.resolution || faces.images.size(1) != 3)
+    fail(faces.name, "faces are " + c10::str(faces.images.sizes()) + ", the model is RGB at " +
+                         std::to_string(p.model.resolution) + " px");
+  for (const auto& a : p.model.attributes)
+    if (!faces.labels.count(a)) fail(faces.name, "has no label '" + a + "'");
+}
+
+nlohmann::json fingerprint(const TrainL2MGanParams& p, const LabelledFaces& faces, const std::string& guide_file) {
+  return {{"model", p.model.to_json()},   {"faces", faces.size()},         {"data", faces.name},
+          {"guide", std::filesystem::path(guide_file).filename().string()},
+          {"batch", p.batch},             {"lr", p.lr},                    {"d_lr", p.d_lr},
+          {"lambda", {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth,
+                      p.lambda_sty, p.lambda_cyc}},
+          {"pres_pool", p.pres_pool},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
+          {"augment", AugmentPolicy::parse(p.augment).str()},              {"ema_beta", p.ema_beta},
+          {"mirror", p.mirror},           {"seed", p.seed},                {"device", p.device.str()}};
+}
+
+io::NamedTensors checkpoint_tensors(const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d) {
+  io::NamedTensors out;
+  for (const auto& t : model.named_parameters()) out.emplace_back("model." + t.key(), t.value().detach());
+  for (const auto& t : ema.named_parameters()) out.emplace_back("ema." + t.key(), t.value().detach());
+  for (const auto& t : d->named_parameters()) out.emplace_back("D." + t.key(), t.value().detach());
+  return out;
+}
+
+void load_checkpoint(const std::string& file, const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d) {
+  io::SafetensorsReader reader(file);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : checkpoint_tensors(model, ema, d)) {
+    if (!reader.contains(name)) fail(file, "checkpoint lacks " + name);
+    auto v = reader.load(name);
+    if (v.sizes() != t.sizes()) fail(file, name + " has shape " + c10::str(v.sizes()) + ", expected " + c10::str(t.sizes()));
+    t.copy_(v);
+  }
+}
+
+// Running means of the logged terms.
+struct Meter {
+  std::map<std::string, double> sum;
+  int64_t n = 0;
+  void add(const std::map<std::string, double>& v) {
+    for (const auto& [k, x] : v) sum[k] += x;
+    ++n;
+  }
+  nlohmann::json means() const {
+    nlohmann::json j;
+    for (const auto& [k, x] : sum) j[k] = n ? x / static_cast<double>(n) : 0.0;
+    return j;
+  }
+  void clear() { sum.clear(), n = 0; }
+};
+
+}  // namespace
+
+nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& faces, const std::string& out_path) {
+  validate(p, faces);
+  const auto dev = p.device;
+  const auto policy = AugmentPolicy::parse(p.augment);
+  const int64_t batch = p.batch, n_faces = faces.size(), A = static_cast<int64_t>(p.model.attributes.size());
+  const int64_t steps = static_cast<int64_t>(std::ceil(p.kimg * 1000.0 / static_cast<double>(batch)));
+
+  // The fixed critic: the guide classifier, eval mode, frozen.
+  const std::string guide_file = p.guide.size() > 12 && p.guide.substr(p.guide.size() - 12) == ".safetensors"
+                                     ? p.guide
+                                     : models::trained_classifier_path(p.guide).string();
+  auto guide = models::load_face_classifier(guide_file);
+  guide->net()->eval();
+  guide->to(dev);
+  for (auto t : guide->net()->parameters()) t.requires_grad_(false);
+  std::vector<int64_t> guide_cols;
+  {
+    const auto& heads = guide->config().heads;
+    const auto slices = guide->head_slices();
+    for (const auto& a : p.model.attributes) {
+      int64_t col = -1;
+      for (size_t h = 0; h < heads.size(); ++h)
+        if (heads[h].name == a && heads[h].classes.empty()) col = slices[h].first;
+      if (col < 0) fail(guide_file, "has no binary head '" + a + "' to guide the edits");
+      guide_cols.push_back(col);
+    }
+  }
+  const auto cols_t = torch::tensor(guide_cols, torch::kInt64).to(dev);
+
+  std::vector<torch::Tensor> label_cols;
+  for (const auto& a : p.model.attributes) label_cols.push_back(faces.labels.at(a));
+  const auto labels = torch::stack(label_cols, 1).clamp(0, 1);  // [N, A]
+
+  L2MGan model(p.model, p.seed), ema(p.model, p.seed);
+  torch::manual_seed(p.seed + 1);
+  L2MDiscriminator d(p.model);
+  model.to(dev), ema.to(dev), d->to(dev);
+  const auto g_params = model.parameters(), d_params = d->parameters(), ema_params = ema.parameters();
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < g_params.size(); ++i) ema_params[i].copy_(g_params[i]);
+  }
+  set_requires_grad(ema_params, false);
+  auto adam = [](const std::vector<torch::Tensor>& ps, double lr) {
+    return std::make_unique<torch::optim::Adam>(ps, torch::optim::AdamOptions(lr).betas({0.0, 0.99}).eps(1e-8));
+  };
+  auto g_opt = adam(g_params, p.lr), d_opt = adam(d_params, p.d_lr);
+
+  const auto fp = fingerprint(p, faces, guide_file);
+  const Checkpoint ckpt(out_path, fp);
+  int64_t first = 0;
+  double seconds_before = 0;
+  nlohmann::json history = nlohmann::json::array();
+  if (const auto state = ckpt.resume(p.resume, [&](const std::string& f) { load_checkpoint(f, model, ema, d); },
+                                     Optimizers{g_opt.get(), d_opt.get()})) {
+    first = state->at("step").get<int64_t>();
+    seconds_before = state->value("seconds", 0.0);
+    history = state->at("history");
+    log_line(log_text("train-l2mgan: resuming from ", ckpt.dir().string(), " after ", first * batch, " images (step ", first, ")"));
+  }
+  log_line(log_text("train-l2mgan: ", n_faces, " faces, attributes ", nlohmann::json(p.model.attributes).dump(), ", batch ",
+                    batch, ", ", steps, " steps (", p.kimg, " kimg), guide ", guide_file, ", augment ", policy.str(),
+                    ", on ", dev.str()));
+
+  const int64_t res = p.model.resolution;
+  auto augment = [&](const torch::Tensor& x, const AugmentDraw& draw) { return policy.any() ? apply_augment(x, draw) : x; };
+  auto draw = [&] { return draw_augment(batch, res, res, policy); };
+  auto check = [&](const torch::Tensor& loss, const char* what, int64_t step) {
+    const double v = loss.item<double>();
+    if (!std::isfinite(v))
+      fail("train-l2mgan", std::string(what) + " loss became " + std::to_string(v) + " at step " + std::to_string(step + 1) +
+                               " (lower the learning rates or raise R1 gamma)");
+    return v;
+  };
+  auto bce = [](const torch::Tensor& logits, const torch::Tensor& target) {
+    return F::binary_cross_entropy_with_logits(logits, target.to(logits.dtype()));
+  };
+
+  const int64_t snapshot_steps = std::max<int64_t>(1, std::llround(p.snapshot_kimg * 1000.0 / batch));
+  const int64_t history_every = std::max<int64_t>(1, std::min<int64_t>(snapshot_steps, steps / 50 + 1));
+  Progress progress("train-l2mgan", (steps - first) * batch, "img", p.progress);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  Meter meter, line_meter;
+  const auto arange_a = torch::arange(A, torch::kInt64).to(dev);
+
+  int64_t last_step = steps;
+  for (int64_t step = first; step < steps; ++step) {
+    torch::manual_seed(step_seed(p.seed, step));
+    std::map<std::string, double> L;
+    // The batch, and per row the attribute to edit and its target value.
+    const auto idx = torch::randint(0, n_faces, {batch}, torch::kInt64);
+    auto x = faces.images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
+    if (p.mirror) {
+      auto flip = (torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1});
+      x = torch::where(flip, x.flip({3}), x);
+    }
+    const auto y = labels.index_select(0, idx).to(dev);                     // [B, A]
+    const auto a = torch::randint(0, A, {batch}, torch::kInt64).to(dev);     // [B]
+    const auto y_a = y.gather(1, a.unsqueeze(1)).squeeze(1);
+    const auto v = 1 - y_a;
+    const auto fake_cols = (a * 2 + v).unsqueeze(1);
+    const auto real_cols = arange_a.unsqueeze(0) * 2 + y;                    // [B, A]
+    const auto g_draw = draw(), d_fake_draw = draw(), d_real_draw = draw();
+
+    // G and E.
+    set_requires_grad(d_params, false);
+    set_requires_grad(g_params, true);
+    torch::Tensor fake;
+    {
+      auto content = model.generator->encode(x);
+      auto s = model.style->forward(x);
+      models::L2MStyles st;
+      auto s_edit = model.edited_style(s, a, v, torch::ones({batch}, x.options()), &st);
+      auto both = model.generator->decode(torch::cat({content, content}), torch::cat({s, s_edit}));
+      auto rec = both.narrow(0, 0, batch);
+      fake = both.narrow(0, batch, batch);
+      auto adv = F::softplus(-d->forward(augment(fake, g_draw)).gather(1, fake_cols)).mean();
+      auto logits_fake = guide->head_logits(fake).index_select(1, cols_t);  // [B, A]
+      auto cls = bce(logits_fake.gather(1, a.unsqueeze(1)).squeeze(1), v);
+      auto flipped = ((logits_fake.gather(1, a.unsqueeze(1)).squeeze(1) > 0).to(torch::kLong) == v).to(torch::kFloat32).mean();
+      auto loss = adv * p.lambda_adv + cls * p.lambda_cls;
+      if (A > 1 && p.lambda_keep > 0) {
+        torch::Tensor p_x;
+        {
+          torch::NoGradGuard no_grad;
+          p_x = torch::sigmoid(guide->head_logits(x).index_select(1, cols_t));
+        }
+        auto others = (arange_a.unsqueeze(0) != a.unsqueeze(1)).to(torch::kFloat32);  // [B, A]
+        auto keep = (F::binary_cross_entropy_with_logits(logits_fake, p_x, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)) *
+                     others).sum() / others.sum();
+        loss = loss + keep * p.lambda_keep;
+        L["keep"] = check(keep, "keep", step);
+      }
+      auto rec_loss = (rec - x).abs().mean();
+      auto pres = l2mgan_preservation_loss(fake, rec.detach(), p.pres_pool);
+      auto orth = models::l2m_orthogonality_loss(st.s1, st.s2);
+      loss = loss + rec_loss * p.lambda_rec + pres * p.lambda_pres + orth * p.lambda_orth;
+      if (p.lambda_sty > 0 || p.lambda_cyc > 0) {
+        auto st_f = model.style->factorise(model.style->forward(fake), a);
+        auto sty = (st_f.s1 - st.s1.detach()).abs().mean();
+        loss = loss + sty * p.lambda_sty;
+        L["sty"] = check(sty, "style", step);
+        if (p.lambda_cyc > 0) {
+          auto back_style = st_f.s1 + model.style->transform(st_f.s2, a, y_a);
+          auto back = model.generator->decode(model.generator->encode(fake), back_style);
+          auto cyc = (back - x).abs().mean();
+          loss = loss + cyc * p.lambda_cyc;
+          L["cyc"] = check(cyc, "cycle", step);
+        }
+      }
+      L["adv"] = check(adv, "adversarial", step);
+      L["cls"] = check(cls, "attribute", step);
+      L["flip"] = flipped.item<double>();
+      L["rec"] = check(rec_loss, "reconstruction", step);
+      L["pres"] = check(pres, "preservation", step);
+      L["orth"] = check(orth, "orthogonality", step);
+      g_opt->zero_grad();
+      loss.backward();
+      g_opt->step();
+    }
+    // D (with R1 on the reals every r1_interval steps).
+    set_requires_grad(g_params, false);
+    set_requires_grad(d_params, true);
+    {
+      const bool r1 = p.r1_gamma > 0 && step % p.r1_interval == 0;
+      auto reals = r1 ? x.detach().requires_grad_(true) : x.detach();
+      auto real_logits = d->forward(augment(reals, d_real_draw)).gather(1, real_cols);
+      auto fake_logits = d->forward(augment(fake.detach(), d_fake_draw)).gather(1, fake_cols);
+      auto loss = F::softplus(fake_logits).mean() + F::softplus(-real_logits).mean();
+      L["D"] = check(loss, "discriminator", step);
+      if (r1) {
+        auto grad = torch::autograd::grad({real_logits.sum()}, {reals}, {}, true, true)[0];
+        auto penalty = grad.square().sum({1, 2, 3}).mean();
+        L["r1"] = check(penalty, "R1", step);
+        loss = loss + penalty * (p.r1_gamma / 2 * static_cast<double>(p.r1_interval));
+      }
+      d_opt->zero_grad();
+      loss.backward();
+      d_opt->step();
+    }
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < g_params.size(); ++i) ema_params[i].copy_(g_params[i].lerp(ema_params[i], p.ema_beta));
+    }
+
+    meter.add(L);
+    line_meter.add(L);
+    const double kimg_done = static_cast<double>((step + 1) * batch) / 1000.0;
+    {
+      const auto m = line_meter.means();
+      char extra[200];
+      std::snprintf(extra, sizeof extra, "kimg %.1f  adv %.2f cls %.2f flip %.2f rec %.3f pres %.3f D %.2f", kimg_done,
+                    m.value("adv", 0.0), m.value("cls", 0.0), m.value("flip", 0.0), m.value("rec", 0.0),
+                    m.value("pres", 0.0), m.value("D", 0.0));
+      progress.update((step + 1 - first) * batch, extra);
+      if (line_meter.n >= 50) line_meter.clear();
+    }
+    const bool out_of_time = p.max_seconds > 0 && elapsed() - seconds_before >= p.max_seconds && step + 1 < steps;
+    if ((step + 1) % history_every == 0 || step + 1 == steps || out_of_time) {
+      auto row = meter.means();
+      row["step"] = step + 1, row["kimg"] = kimg_done, row["seconds"] = elapsed();
+      history.push_back(row);
+      meter.clear();
+    }
+    if (p.on_snapshot && ((step + 1) % snapshot_steps == 0 || step + 1 == steps || out_of_time)) p.on_snapshot(ema, kimg_done);
+    const bool stop = (stop_requested() || (p.stop_after_step > 0 && step + 1 == p.stop_after_step)) && step + 1 < steps;
+    if (out_of_time) {
+      log_line(log_text("train-l2mgan: time limit of ", p.max_seconds, " s reached after ", (step + 1) * batch, " images"));
+      last_step = step + 1;
+    }
+    if (p.checkpoint_every > 0 && (stop || out_of_time || (step + 1) % p.checkpoint_every == 0 || step + 1 == steps)) {
+      ckpt.save([&](const std::string& file) {
+        io::write_safetensors(file, checkpoint_tensors(model, ema, d), {{"faceedit.arch", "train-l2mgan-checkpoint"}});
+      }, Optimizers{g_opt.get(), d_opt.get()}, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
+    }
+    if (stop)
+      fail("train-l2mgan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +
+                               std::to_string(step + 1) + " of " + std::to_string(steps) + ")" +
+                               (p.checkpoint_every > 0 ? "; rerun the same command to continue"
+                                                       : " (no checkpoints: a rerun starts over)"));
+    if (out_of_time) break;
+  }
+  progress.finish();
+
+  nlohmann::json report = {{"method", "L2M-GAN (Yang et al. 2021) at 64 px, guide classifier as attribute critic, faceedit train-l2mgan"},
+                           {"settings", fp},
+                           {"kimg", static_cast<double>(last_step * batch) / 1000.0},
+                           {"steps", last_step},
+                           {"seconds", elapsed()},
+                           {"threads", threads()},
+                           {"history", history}};
+  if (first > 0) report["resumed_from_step"] = first;
+  if (last_step < steps) report["stopped_at_time_limit"] = true;
+  ema.save(out_path, report);
+  log_line(log_text("train-l2mgan: wrote ", out_path, " after ", last_step * batch, " images in ",
+                    static_cast<int64_t>(elapsed()), " s"));
+  return report;
+}
+
+}  // namespace faceedit::train
