@@ -258,7 +258,7 @@ class RosinalityConverter(Case):
         cfg = json.loads(meta['faceedit.config'])
         ref = load_file(os.path.join(FIX, 'rosinality', 'rosinality-tiny32-reference.safetensors'))[0]
         k = torch.tensor([1., 3., 3., 1.])
-        k = torch.outer(k, k) / 16
+        k = torch.outer(k, k) / 64  # make_kernel: normalised to sum 1
 
         def fir(x, pad, up=1, gain=None):
             n, c, h, w = x.shape
