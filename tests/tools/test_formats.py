@@ -258,16 +258,16 @@ class RosinalityConverter(Case):
         cfg = json.loads(meta['faceedit.config'])
         ref = load_file(os.path.join(FIX, 'rosinality', 'rosinality-tiny32-reference.safetensors'))[0]
         k = torch.tensor([1., 3., 3., 1.])
-        k = torch.outer(k, k) / 16
+        k = torch.outer(k, k) / 64  # make_kernel: normalised to sum 1
 
-        def fir(x, pad, up=1):
+        def fir(x, pad, up=1, gain=None):
             n, c, h, w = x.shape
             if up > 1:
                 z = torch.zeros(n, c, h * up, w * up)
                 z[:, :, ::up, ::up] = x
                 x = z
             x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
-            return F.conv2d(x, (k * up * up)[None, None].repeat(c, 1, 1, 1), groups=c)
+            return F.conv2d(x, (k * (up * up if gain is None else gain))[None, None].repeat(c, 1, 1, 1), groups=c)
 
         def layer(x, ws, q, up):
             s = ws @ (t[q + '.affine.weight'] / math.sqrt(ws.shape[1])).t() + t[q + '.affine.bias']
@@ -277,7 +277,7 @@ class RosinalityConverter(Case):
             xx = x.reshape(1, n * i, *x.shape[2:])
             if up:
                 y = F.conv_transpose2d(xx, w.transpose(1, 2).reshape(n * i, o, 3, 3), stride=2, groups=n)
-                y = fir(y.reshape(n, o, *y.shape[2:]), (1, 1))
+                y = fir(y.reshape(n, o, *y.shape[2:]), (1, 1), gain=4)  # the blur after a 2x transposed conv
             else:
                 y = F.conv2d(xx, w.reshape(n * o, i, 3, 3), padding=1, groups=n).reshape(n, o, *x.shape[2:])
             y = y + t[q + '.noise_strength'] * t[q + '.noise_const']
