@@ -5,7 +5,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/face_analysis.h"
-#include "weights.h"
+#include "faceedit/models/weights.h"
 
 namespace faceedit::models {
 

@@ -8,6 +8,7 @@
 
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
+#include "faceedit/models/face_analysis.h"
 
 namespace faceedit::pipeline {
 
@@ -52,6 +53,15 @@ cv::Mat portrait_mask(const cv::Mat& crop, const Landmarks& lm, models::Portrait
   cv::min(mask, 1.0, mask);
   cv::threshold(mask, mask, 1.0 / 255, 0, cv::THRESH_TOZERO);  // a clean zero outside
   return mask;
+}
+
+cv::Mat add_change(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited, bool replace) {
+  torch::NoGradGuard no_grad;
+  const int size = crop.cols;
+  const auto crop_t = io::image_to_tensor(crop).to(edited.device());
+  const auto out = replace ? models::resize_images(edited, size, size)
+                           : crop_t + models::resize_images(edited - reconstruction, size, size);
+  return io::tensor_to_image(out[0].detach().cpu());
 }
 
 cv::Mat blend_crops(const cv::Mat& original, const cv::Mat& edited, const cv::Mat& mask) {

@@ -381,11 +381,7 @@ RenderedFace PhotoSession::render_face(const AlignedFace& face, const cv::Mat& m
     out.edited_image = images.narrow(0, 1, 1);
   }
   // The generator's change (edited - reconstruction) on the photo's own crop, or its face (replace).
-  const int size = face.crop.cols;
-  const auto crop_t = io::image_to_tensor(face.crop).to(g->device());
-  const auto change = s_->p.replace ? models::resize_images(out.edited_image, size, size)
-                                    : crop_t + models::resize_images(out.edited_image - out.reconstruction, size, size);
-  out.edited_crop = to_image(change[0]);
+  out.edited_crop = add_change(face.crop, out.reconstruction, out.edited_image, s_->p.replace);
   out.blended_crop = blend_crops(face.crop, out.edited_crop, mask);
   if (!photo.empty()) {
     FuseParams fp;

@@ -127,7 +127,7 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
 
   // 3. Fuse the change into the photo's own crop.
   t0 = Clock::now();
-  out.edited_crop = edited_crop(face.crop, out.reconstruction, out.edited_image, params_.replace);
+  out.edited_crop = add_change(face.crop, out.reconstruction, out.edited_image, params_.replace);
   FuseParams fp;
   fp.poisson = params_.poisson;
   out.photo = fuse(photo, face, out.edited_crop, mask, fp);

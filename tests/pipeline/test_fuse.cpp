@@ -125,3 +125,16 @@ TEST(Fuse, ReframedQuadKeepsOrientation) {
   EXPECT_LT(cv::norm(r.corners[0] - cv::Point2d(35, 45)), 1e-9);
   EXPECT_LT(cv::norm(r.corners[2] - cv::Point2d(85, 95)), 1e-9);
 }
+
+// add_change: the crop plus the network's change (closed form), resized to the crop; replace pastes
+// the network's face.
+TEST(AddChange, AddsTheChangeOrReplaces) {
+  const cv::Mat crop(16, 16, CV_8UC3, cv::Scalar(100, 50, 200));
+  const auto rec = torch::zeros({1, 3, 8, 8});
+  EXPECT_EQ(cv::norm(pipeline::add_change(crop, rec, rec, false), crop, cv::NORM_INF), 0);  // no change: the crop, bit for bit
+  const cv::Mat up = pipeline::add_change(crop, rec, rec + 2.0 / 127.5, false);             // +2 levels everywhere
+  EXPECT_EQ(cv::norm(up, cv::Mat(16, 16, CV_8UC3, cv::Scalar(102, 52, 202)), cv::NORM_INF), 0);
+  const cv::Mat face = pipeline::add_change(crop, rec, torch::full({1, 3, 8, 8}, -1.0), true);  // black face
+  EXPECT_EQ(face.size(), crop.size());
+  EXPECT_EQ(cv::norm(face, cv::NORM_INF), 0);
+}

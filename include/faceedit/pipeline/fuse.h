@@ -21,6 +21,7 @@
 #pragma once
 
 #include <opencv2/core.hpp>
+#include <torch/torch.h>
 
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/pipeline/align.h"
@@ -41,6 +42,11 @@ Landmarks landmarks_in_crop(const AlignedFace& face, int size);
 // CV_32FC1 mask in [0, 1] of the crop's size; segmenter may be null (hull only).
 cv::Mat portrait_mask(const cv::Mat& crop, const Landmarks& crop_landmarks, models::PortraitSegmenter* segmenter,
                       const FuseParams& params);
+
+// The aligned crop (8-bit BGR) with a network's change added: crop + resize(edited - reconstruction)
+// (both [1, 3, R, R] in [-1, 1], any R), or with `replace` the edited face itself, resized to the
+// crop. Every editor that renders a face (a generator's edit, L2M-GAN's decoder) lands through it.
+cv::Mat add_change(const cv::Mat& crop, const torch::Tensor& reconstruction, const torch::Tensor& edited, bool replace);
 
 // Closed-form blend of two same-sized 8-bit BGR crops through a CV_32FC1 mask.
 cv::Mat blend_crops(const cv::Mat& original, const cv::Mat& edited, const cv::Mat& mask);
