@@ -220,7 +220,7 @@ std::vector<pipeline::PhotoEdit> photo_edits_from_python(const py::handle& edits
     const auto step = edit_step_from_python(e, py::dict(), "pfsf");
     bool f = flip;
     if (py::isinstance<py::dict>(e) && e.cast<py::dict>().contains("flip")) f = e.cast<py::dict>()["flip"].cast<bool>();
-    out.push_back({step.editor, step.strength, f});
+    out.push_back({step.editor, step.strength, f, nullptr});
   };
   if (py::isinstance<py::str>(edits) || py::isinstance<py::dict>(edits)) {
     one(edits);
