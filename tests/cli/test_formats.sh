@@ -132,7 +132,7 @@ for space in w wplus; do
     [ -s "$T/ig_$space.png" ] && ok "rosinality: interfacegan $space" || bad "rosinality: interfacegan $space"
 done
 for space in w wplus; do
-  lc=(--samples "$T/s"); [ $space = wplus ] && lc=(--lc-samples 32)  # sample directories hold z and w codes
+  lc=(--samples "$T/s"); [ $space = wplus ] && lc=(--lc-samples 100)  # sample directories hold z and w codes
   if "$FACEEDIT" train-editor --method transformer --model "$ROS" --attr smiling "${lc[@]}" --classifier celebahq --space $space \
       --lc-epochs 1 --steps 4 --batch 8 --heldout 4 -o "$T/tr_$space.safetensors" >/dev/null 2>"$T/tr.err" &&
     "$FACEEDIT" edit --model "$ROS" --method transformer --editor "$T/tr_$space.safetensors" --seeds 0-1 --alpha=-1,1 -o "$T/tr_$space.png" >/dev/null 2>&1

@@ -183,7 +183,9 @@ def test_synthesize_gradients_match_finite_differences(request, which):
     c = codes.clone().requires_grad_(True)
     f(c).backward()
     assert c.grad is not None and c.grad.abs().sum() > 0
-    eps = 1e-6
+    # Leaky ReLU's kinks sit within 1e-6 of these codes along some directions (measured: the third one
+    # converges to autograd's value only below that); float64 keeps round-off small at 1e-7.
+    eps = 1e-7
     for k in range(3):
         d = torch.randn(codes.shape, generator=gen, dtype=torch.float64)
         with torch.no_grad():
@@ -210,7 +212,7 @@ def test_gradients_reach_the_generators_parameters(dcgan):
 # --- errors ---
 
 def test_wrong_dtype_shape_device_are_clear_errors(dcgan, tiny):
-    with pytest.raises(faceedit.Error, match="float64.*float32"):
+    with pytest.raises(faceedit.Error, match="got Double.*computes Float"):
         dcgan.synthesize(torch.zeros(1, 100, dtype=torch.float64))
     with pytest.raises(faceedit.Error, match="synthesize: codes"):
         dcgan.synthesize(torch.zeros(1, 99))
