@@ -3,28 +3,8 @@
 # (non-zero exit, an "error:" line naming the culprit, no output file left behind).
 set -u
 FACEEDIT="$1"
-SHARED="${FACEEDIT_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}"
 PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export FACEEDIT_CACHE="$T/cache"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
-
-# refuse NAME NEEDLE OUTFILE -- CMD...: CMD must exit non-zero, print NEEDLE on stderr, leave no OUTFILE.
-refuse() {
-  local name="$1" needle="$2" out="$3"
-  shift 4
-  "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
-  if ! grep -q -- "$needle" "$T/stderr"; then bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"; return; fi
-  if grep -q "Traceback\|terminate called\|Segmentation" "$T/stderr"; then bad "$name: crashed: $(cat "$T/stderr")"; return; fi
-  if [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then bad "$name: left $(ls "$out"*)"; return; fi
-  ok "$name"
-}
+source "$(dirname "$0")/lib.sh"
 
 # --- bad input that needs no shared data ---
 refuse "missing model file" "no such model file" "$T/g.png" -- "$FACEEDIT" generate --model "$T/nope.safetensors" --seeds 0 -o "$T/g.png"

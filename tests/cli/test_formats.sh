@@ -6,27 +6,9 @@
 # Exit 77 (skipped) without the shared fixtures, unless FACEEDIT_REQUIRE_SHARED=1.
 set -u
 FACEEDIT="$1"
-SHARED="${FACEEDIT_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}"
+source "$(dirname "$0")/lib.sh"
 FIX="$SHARED/fixtures"
 PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export FACEEDIT_CACHE="$T/cache"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
-refuse() {  # refuse NAME NEEDLE OUTFILE -- CMD...
-  local name="$1" needle="$2" out="$3"
-  shift 4
-  "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
-  if ! grep -q -- "$needle" "$T/stderr"; then bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"; return; fi
-  if grep -q "Traceback\|terminate called\|Segmentation" "$T/stderr"; then bad "$name: crashed: $(cat "$T/stderr")"; return; fi
-  if [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then bad "$name: left $(ls "$out"*)"; return; fi
-  ok "$name"
-}
 # close OUT KEY REF REFKEY BOUND [PYTHON-EXPR on a (ours) before comparing]
 close() {
   $PY - "$@" <<'PYEOF'

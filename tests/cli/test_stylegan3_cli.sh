@@ -5,20 +5,13 @@
 # fixture, unless FACEEDIT_REQUIRE_SHARED=1.
 set -u
 FACEEDIT="$1"
-SHARED="${FACEEDIT_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}"
+source "$(dirname "$0")/lib.sh"
 PKL="$SHARED/fixtures/stylegan3/network-snapshot-sg3t32.pkl"
 PKL_R="$SHARED/fixtures/stylegan3/network-snapshot-sg3r32.pkl"
 if [ ! -f "$PKL" ]; then
   [ "${FACEEDIT_REQUIRE_SHARED:-}" = 1 ] && { echo "FAILED: $PKL not found and FACEEDIT_REQUIRE_SHARED=1"; exit 1; }
   echo "skip: $PKL not found (set FACEEDIT_SHARED)"; exit 77
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export FACEEDIT_CACHE="$T/cache"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
 
 if "$FACEEDIT" info "$PKL" >"$T/info.json" 2>"$T/info.err" && grep -q '"arch": "stylegan3"' "$T/info.json" &&
   grep -q '"cfg": "stylegan3-t"' "$T/info.json" && grep -q '"num_ws": 16' "$T/info.json" &&
