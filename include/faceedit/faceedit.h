@@ -71,3 +71,5 @@
 #include "faceedit/train/train_encoder.h"
 #include "faceedit/train/train_gan.h"
 #include "faceedit/train/train_latent_classifier.h"
+#include "faceedit/fit/fit.h"
+#include "faceedit/edit/pack.h"

@@ -8,6 +8,7 @@
 //   kLatentClassifierSampleSeed + seed: latents sampled to train a latent classifier on the fly
 //   correlation(seed)   4.1e9 + seed: the transformer's attribute-correlation sample (+1: its held-out check)
 //   kEditorHeldoutSeed  4.2e9: train-editor's held-out faces for the report
+//   kCalibrationSeed    4.25e9: `fit`'s calibration faces
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,9 @@ namespace faceedit::seeds {
 inline constexpr uint64_t kEvaluationSeed = 1000000;
 inline constexpr uint64_t kLatentClassifierSampleSeed = 3900000000ull;
 inline constexpr uint64_t kEditorHeldoutSeed = 4200000000ull;
+// `faceedit fit`'s calibration faces (and its sweeps' first 4): apart from evaluate's held-out set,
+// so the calibration check on `evaluate`'s faces is not measured on the faces calibrated on.
+inline constexpr uint64_t kCalibrationSeed = 4250000000ull;
 
 // Batch `step` of a learned editor's training with user seed `seed`: a resumed run draws what an
 // uninterrupted one would.

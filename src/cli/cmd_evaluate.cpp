@@ -20,7 +20,7 @@ namespace faceedit::cli {
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("evaluate", "Edit held-out samples to flip an attribute at a sweep of strengths; judge the results");
   struct Options {
-    std::string model = "dcgan-celeba32", alphas = "0:3:7", output, shard;
+    std::string model = "dcgan-celeba32", alphas = "0:3:7", output, shard, pack;
     int64_t n = 500, batch = 50;
     uint64_t seed = seeds::kEvaluationSeed;
     edit::EditStep step;
@@ -34,20 +34,35 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a sweep grid PNG is written beside it)")->required();
   add_editor_options(cmd, o->step, {"strength"});
+  cmd->add_option("--pack", o->pack, "an editor pack from `faceedit fit`: --attr's editor (--method's, else the pack's best), "
+                                     "--alpha in calibrated units (1: the attribute flips on the median face)");
   cmd->add_option("--batch", o->batch, "faces per block (generated and judged together; the unit shared among processes)")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_option("--shard", o->shard,
                   "K/N: judge only task K's share of N (job arrays without MPI); a run without --shard then merges");
-  cmd->callback([o, &global] {
+  cmd->callback([o, cmd, &global] {
     stop_cleanly_on_signals();
+    use_pack_model(cmd, o->pack, o->model);
     const auto device = parse_device(global.device);
     std::shared_ptr<models::Generator> g = models::open_generator(o->model, device);
+    double pack_scale = 1.0;
+    nlohmann::json pack_info;
+    if (!o->pack.empty()) {
+      const auto pack = edit::load_pack(o->pack);
+      edit::check_pack_model(pack, *g);
+      if (o->step.editor.attribute.empty()) fail("--pack " + o->pack, "give --attr (the attribute whose editor to evaluate)");
+      const auto& e = pack.find(o->step.editor.attribute, cmd->count("--method") > 0 ? o->step.editor.method : "");
+      o->step.editor = edit::pack_editor_spec(e);
+      pack_scale = e.scale;
+      pack_info = {{"dir", o->pack}, {"method", e.method}, {"scale", e.scale}, {"unit", e.unit}, {"alphas", edit::parse_alphas(o->alphas)}};
+    }
     auto editor = edit::open_editor(o->step.editor, g);
     auto judges = models::open_judge_panel(o->judges);
     judges.attributes->to(device);
     const auto codes = g->sample_codes(o->n, o->seed, editor->space(), o->step.editor.truncation);
     eval::SweepParams sp;
     sp.alphas = edit::parse_alphas(o->alphas);
+    for (auto& a : sp.alphas) a *= pack_scale;  // pack units -> the method's own
     sp.judge_target = o->step.judge_target;
     sp.truncation = o->step.editor.truncation;
     // Blocks of faces are kept beside the output until it is written: an interrupted run (or the
@@ -59,6 +74,7 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
     if (!result.merged) return;  // another process merges
     result.json["model"] = o->model;
     result.json["seed"] = o->seed;
+    if (!pack_info.is_null()) result.json["pack"] = pack_info;
     write_evaluation(o->output, result.json, result.grid);
     std::error_code ec;
     std::filesystem::remove_all(sp.work_dir, ec);

@@ -17,15 +17,20 @@ namespace faceedit::cli {
 namespace {
 
 struct PhotoOptions {
-  std::string input, output, model = "dcgan-celeba32", keep, cache = "default", batch, shard;
+  std::string input, output, model = "dcgan-celeba32", keep, cache = "default", batch, shard, pack;
+  bool method_given = false;  // --method on the command line (else a pack picks each attribute's best)
   std::vector<std::string> edits;
   edit::EditStep step;  // the one-attribute form (--attr, --strength) and every edit's defaults
   bool flip = false, personalize = false, no_personalize = false;
   pipeline::PhotoParams params;
 };
 
-std::vector<pipeline::PhotoEdit> photo_edits(const PhotoOptions& o) {
+std::vector<pipeline::PhotoEdit> photo_edits(const PhotoOptions& o, const models::Generator& g) {
   std::vector<pipeline::PhotoEdit> edits;
+  if (!o.pack.empty()) {
+    for (const auto& step : pack_steps(o.pack, o.edits, o.step, o.method_given, g)) edits.push_back({step.editor, step.strength, o.flip});
+    return edits;
+  }
   for (const auto& e : o.edits) {
     const auto step = edit::parse_edit(e, o.step);
     edits.push_back({step.editor, step.strength, o.flip});
@@ -46,11 +51,11 @@ void run_photo_batch(const PhotoOptions& o, const GlobalOptions& global) {
   if (!o.keep.empty()) fail("--keep-intermediates", "is for one photo; a batch writes each photo's record beside it");
   stop_cleanly_on_signals();  // Ctrl-C stops between photos; rerun to continue
   const auto photos = pipeline::list_batch_photos(o.batch);
+  std::shared_ptr<models::Generator> g = models::open_generator(o.model, parse_device(global.device));
   pipeline::PhotoBatchParams p;
-  p.edits = photo_edits(o);
+  p.edits = photo_edits(o, *g);
   p.photo = photo_params(o);
   p.share = job_share(o.shard);
-  std::shared_ptr<models::Generator> g = models::open_generator(o.model, parse_device(global.device));
   const std::string who = p.share.label().empty() ? "photo" : "photo " + p.share.label();
   auto r = pipeline::edit_photo_batch(photos, g, o.model, p, o.output, [&](const pipeline::PhotoBatchItem& item) {
     nlohmann::json line = {{"photo", item.photo}, {"index", item.index}};
@@ -73,10 +78,10 @@ void run_photo(const PhotoOptions& o, const GlobalOptions& global) {
   }
   if (o.input.empty()) fail("photo", "give a photo (or --batch DIR|LIST)");
   if (!o.shard.empty()) fail("--shard", "is for --batch");
-  const auto edits = photo_edits(o);
   const auto params = photo_params(o);
   const cv::Mat photo = io::read_image(o.input);
   std::shared_ptr<models::Generator> g = models::open_generator(o.model, parse_device(global.device));
+  const auto edits = photo_edits(o, *g);
   const auto print_stage = [](const pipeline::PhotoStage& s) {
     auto line = s.info.is_object() ? s.info : nlohmann::json{{"info", s.info}};
     line["stage"] = s.name;
@@ -110,13 +115,18 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_flag("--flip", o->flip, "move the face to the other side of each attribute (the sign of the strengths is ignored)");
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
+  add_pack_option(cmd, o->pack);
   add_photo_options(cmd, p);
   cmd->add_flag("--personalize", o->personalize, "personalise for other methods too");
   cmd->add_flag("--no-personalize", o->no_personalize, "skip personalisation");
   cmd->add_option("--cache", o->cache, "where photo preparations (alignment, inversion, personalisation) are kept for instant re-edits: "
                                        "a directory, default (the model cache's photos/) or none")->capture_default_str();
   cmd->add_option("--keep-intermediates", o->keep, "directory for the aligned crop, reconstruction, edit, mask, before/after, walks, delta");
-  cmd->callback([o, &global] { run_photo(*o, global); });
+  cmd->callback([o, cmd, &global] {
+    o->method_given = cmd->count("--method") > 0;
+    use_pack_model(cmd, o->pack, o->model);
+    run_photo(*o, global);
+  });
 }
 
 }  // namespace faceedit::cli

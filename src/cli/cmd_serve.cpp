@@ -1,11 +1,13 @@
 // faceedit serve: parse, start the editor server (src/server/editor_server.h), wait.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
 #include "editor_options.h"
 #include "faceedit/edit/boundary.h"
+#include "faceedit/edit/pack.h"
 #include "faceedit/error.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/progress.h"
@@ -18,6 +20,7 @@ namespace {
 
 struct ServeOptions {
   std::vector<std::string> edits, boundary_dirs;
+  std::string pack;
   server::ServerOptions server;
 };
 
@@ -40,10 +43,29 @@ std::vector<edit::EditorSpec> boundaries_in(const std::filesystem::path& dir) {
   return specs;
 }
 
+// Every editor of a pack as a slider, in calibrated units: [-2, 2] where 1 flips the attribute on
+// the median face, [-3, 3] standard deviations for pose and unnamed directions.
+void add_pack_sliders(server::ServerOptions& s, const edit::Pack& pack) {
+  for (const auto& e : pack.editors) {
+    s.editors.push_back(edit::pack_editor_spec(e));
+    const double range = e.unit == "sample-std" ? 3 : 2;
+    s.calibrated[e.method + "/" + e.attribute] = {e.scale, -range, range};
+  }
+  for (const auto& a : pack.attributes())
+    if (pack.json.contains("best") && pack.json["best"].contains(a)) s.best[a] = pack.json["best"][a].get<std::string>();
+    else s.best[a] = pack.find(a).method;
+  s.pack = pack.dir;
+}
+
 void run_serve(ServeOptions o, const GlobalOptions& global) {
   auto& s = o.server;
   for (const auto& e : o.edits) s.editors.push_back(edit::parse_edit_step(e).editor);
-  if (o.boundary_dirs.empty() && o.edits.empty() && std::filesystem::is_directory("out/demo")) o.boundary_dirs.push_back("out/demo");
+  std::optional<edit::Pack> pack;
+  if (!o.pack.empty()) {
+    pack = edit::load_pack(o.pack);
+    add_pack_sliders(s, *pack);
+  }
+  if (o.boundary_dirs.empty() && o.edits.empty() && !pack && std::filesystem::is_directory("out/demo")) o.boundary_dirs.push_back("out/demo");
   for (const auto& d : o.boundary_dirs) {
     if (!std::filesystem::is_directory(d)) fail(d, "is not a directory");
     for (auto& spec : boundaries_in(d)) s.editors.push_back(spec);
@@ -55,6 +77,7 @@ void run_serve(ServeOptions o, const GlobalOptions& global) {
   for (const char* name : {"000157.jpg", "000004.jpg", "000009.jpg"})  // a few of the shared CelebA-HQ photos, when present
     if (const auto p = shared_root() / "data/celebahq-photos" / name; std::filesystem::exists(p)) s.samples.push_back(p);
   std::shared_ptr<models::Generator> g = models::open_generator(s.model_name, parse_device(global.device));
+  if (pack) edit::check_pack_model(*pack, *g);
   server::EditorServer srv(g, s);
   const int port = srv.bind();
   std::cout << nlohmann::json{{"url", "http://" + s.host + ":" + std::to_string(port) + "/"}, {"editors", s.editors.size()}}.dump()
@@ -79,6 +102,8 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--host", s.host, "address to listen on (127.0.0.1: this machine only)")->capture_default_str();
   cmd->add_option("--port", s.port, "port (0: any free one)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--model", s.model_name, "generator (file or known name)")->capture_default_str();
+  cmd->add_option("--pack", o->pack, "an editor pack from `faceedit fit`: every attribute as a slider in calibrated units, grouped, "
+                                     "each attribute's best method first (its model by default)");
   cmd->add_option("--boundaries", o->boundary_dirs, "directories of InterFaceGAN boundaries (default: out/demo, made by scripts/demo.sh)");
   cmd->add_option("--edit", o->edits, "an editor as key=value pairs, e.g. method=transformer,editor=smiling.safetensors (repeat)")
       ->allow_extra_args(false);
@@ -88,7 +113,10 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--max-queue", s.max_queue, "photos waiting for preparation")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--max-jobs-per-client", s.max_jobs_per_client, "photos in preparation per client address")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--ttl", s.session_ttl_seconds, "seconds an idle photo is kept")->capture_default_str()->check(CLI::Range(10, 86400 * 7));
-  cmd->callback([o, &global] { run_serve(*o, global); });
+  cmd->callback([o, cmd, &global] {
+    use_pack_model(cmd, o->pack, o->server.model_name);
+    run_serve(*o, global);
+  });
 }
 
 }  // namespace faceedit::cli

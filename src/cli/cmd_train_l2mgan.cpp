@@ -81,6 +81,10 @@ void add_train_l2mgan_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--lr", t.lr, "G and E learning rate")->capture_default_str();
   cmd->add_option("--dlr", t.d_lr, "D learning rate")->capture_default_str();
   cmd->add_option("--lambda-adv", t.lambda_adv, "adversarial weight")->capture_default_str();
+  cmd->add_option("--critic-pool", t.critic_pool, "pixels per side of the low-pass the critic sees (1: none)")
+      ->check(CLI::Range(1, 16))->capture_default_str();
+  cmd->add_option("--edit-after-kimg", t.edit_after_kimg, "reconstruction-only warm-up, thousands of images")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   cmd->add_option("--lambda-cls", t.lambda_cls, "guide critic weight (target attribute)")->capture_default_str();
   cmd->add_option("--lambda-keep", t.lambda_keep, "guide critic weight (other attributes unchanged)")->capture_default_str();
   cmd->add_option("--lambda-rec", t.lambda_rec, "reconstruction weight")->capture_default_str();

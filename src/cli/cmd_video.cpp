@@ -14,7 +14,8 @@ namespace faceedit::cli {
 namespace {
 
 struct VideoOptions {
-  std::string input, output, model = "dcgan-celeba32", work = "default", report;
+  std::string input, output, model = "dcgan-celeba32", work = "default", report, pack;
+  bool method_given = false;
   std::vector<std::string> edits;
   edit::EditStep step;
   bool flip = false, no_flow = false, cold = false, no_sbs = false, no_measure = false;
@@ -22,12 +23,17 @@ struct VideoOptions {
 };
 
 void run_video(const VideoOptions& o, const GlobalOptions& global) {
+  std::shared_ptr<models::Generator> g = models::open_generator(o.model, parse_device(global.device));
   std::vector<pipeline::PhotoEdit> edits;
-  for (const auto& e : o.edits) {
-    const auto step = edit::parse_edit(e, o.step);
-    edits.push_back({step.editor, step.strength, o.flip});
+  if (!o.pack.empty()) {
+    for (const auto& step : pack_steps(o.pack, o.edits, o.step, o.method_given, *g)) edits.push_back({step.editor, step.strength, o.flip});
+  } else {
+    for (const auto& e : o.edits) {
+      const auto step = edit::parse_edit(e, o.step);
+      edits.push_back({step.editor, step.strength, o.flip});
+    }
+    if (edits.empty()) edits.push_back({o.step.editor, o.step.strength, o.flip});
   }
-  if (edits.empty()) edits.push_back({o.step.editor, o.step.strength, o.flip});
   auto p = o.params;
   p.track.optical_flow = !o.no_flow;
   p.warm_start = !o.cold;
@@ -36,7 +42,6 @@ void run_video(const VideoOptions& o, const GlobalOptions& global) {
   if (o.work != "none") p.work_dir = o.work == "default" ? cache_dir() / "videos" : std::filesystem::path(o.work);
   const std::filesystem::path output(o.output);
   const std::filesystem::path report = o.report.empty() ? output.parent_path() / (output.stem().string() + ".json") : std::filesystem::path(o.report);
-  std::shared_ptr<models::Generator> g = models::open_generator(o.model, parse_device(global.device));
   stop_cleanly_on_signals();
   auto r = pipeline::edit_video(o.input, output, g, o.model, edits, p);
   auto j = r.to_json();
@@ -63,6 +68,7 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_flag("--flip", o->flip, "move the face to the other side of each attribute, as judged on the first frame with a face");
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
+  add_pack_option(cmd, o->pack);
   add_photo_options(cmd, p.photo, {"judge-identity"});
   cmd->add_option("--warm-steps", p.warm_steps, "inversion steps of a frame started from the previous frame's latent")
       ->capture_default_str()->check(CLI::Range(1, 100000));
@@ -86,7 +92,11 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--work-dir", o->work, "where per-frame results are kept to resume and re-edit: a directory, default (the model cache's "
                                          "videos/) or none")->capture_default_str();
   cmd->add_option("--report", o->report, "the per-frame JSON (default: OUT with .json)");
-  cmd->callback([o, &global] { run_video(*o, global); });
+  cmd->callback([o, cmd, &global] {
+    o->method_given = cmd->count("--method") > 0;
+    use_pack_model(cmd, o->pack, o->model);
+    run_video(*o, global);
+  });
 }
 
 }  // namespace faceedit::cli

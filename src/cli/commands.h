@@ -42,6 +42,7 @@ void add_evaluate_gan_command(CLI::App& app, const GlobalOptions& global);
 // "0-15", "3,7,9", "0-3,10" -> seeds (errors name --seeds).
 std::vector<uint64_t> parse_seeds(const std::string& text);
 void add_sample_command(CLI::App& app, const GlobalOptions& global);
+void add_fit_command(CLI::App& app, const GlobalOptions& global);
 void add_photo_command(CLI::App& app, const GlobalOptions& global);
 void add_video_command(CLI::App& app, const GlobalOptions& global);
 void add_serve_command(CLI::App& app, const GlobalOptions& global);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
@@ -56,6 +57,34 @@ void write_evaluation(const std::string& output, nlohmann::json json, const cv::
   const std::string text = json.dump(2);
   io::write_file_atomic(output, text.data(), text.size());
   std::cout << json.dump() << "\n";
+}
+
+void add_pack_option(CLI::App* cmd, std::string& pack_dir) {
+  cmd->add_option("--pack", pack_dir,
+                  "an editor pack from `faceedit fit` (its model by default): --edit ATTRIBUTE=STRENGTH in calibrated units "
+                  "(1: the attribute flips on the median face), each attribute's best method unless --method says");
+}
+
+void use_pack_model(const CLI::App* cmd, const std::string& pack_dir, std::string& model) {
+  if (pack_dir.empty()) return;
+  const auto pack = edit::load_pack(pack_dir);
+  if (cmd->count("--model") == 0) model = pack.model;
+}
+
+std::vector<edit::EditStep> pack_steps(const std::string& pack_dir, const std::vector<std::string>& edits, const edit::EditStep& one,
+                                       bool method_given, const models::Generator& g) {
+  const auto pack = edit::load_pack(pack_dir);
+  edit::check_pack_model(pack, g);
+  const std::string method = method_given ? one.editor.method : "";
+  std::vector<edit::EditStep> steps;
+  for (const auto& e : edits) steps.push_back(edit::pack_edit(pack, e, method));
+  if (edits.empty()) {
+    if (one.editor.attribute.empty()) fail("--pack " + pack_dir, "give --edit ATTRIBUTE=STRENGTH (or --attr and --strength)");
+    std::ostringstream text;
+    text << one.editor.attribute << "=" << one.strength;
+    steps.push_back(edit::pack_edit(pack, text.str(), method));
+  }
+  return steps;
 }
 
 }  // namespace faceedit::cli

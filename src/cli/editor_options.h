@@ -11,6 +11,7 @@
 #include <string>
 
 #include "faceedit/edit/editor_factory.h"
+#include "faceedit/edit/pack.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/pipeline/photo.h"
 
@@ -23,6 +24,16 @@ void add_editor_options(CLI::App* cmd, edit::EditStep& step, const std::set<std:
 // The photo pipeline's settings (pipeline::PhotoParams) as options, one table for photo, video, serve
 // and evaluate-photos: the same names, help and ranges everywhere (`skip`: keys a command sets itself).
 void add_photo_options(CLI::App* cmd, pipeline::PhotoParams& p, const std::set<std::string>& skip = {});
+
+// --pack PACK (edit/pack.h): edits in calibrated strengths, each attribute's editor from the pack.
+void add_pack_option(CLI::App* cmd, std::string& pack_dir);
+// With --pack: the model is the pack's unless --model was given (then it must be the pack's model).
+void use_pack_model(const CLI::App* cmd, const std::string& pack_dir, std::string& model);
+// The steps of `edits` ("ATTRIBUTE=STRENGTH", pack units) through the pack; with no edits, the
+// one-attribute form `one` (--attr, --strength). The method is the one given with --method, else
+// the pack's best for each attribute. Checks that the pack was made for `g`.
+std::vector<edit::EditStep> pack_steps(const std::string& pack_dir, const std::vector<std::string>& edits, const edit::EditStep& one,
+                                       bool method_given, const models::Generator& g);
 
 // Writes an evaluation result: `grid` as OUTPUT-stem.png beside `output` (its path goes into
 // json["grid_png"]), the JSON atomically to `output`, and one JSON line to stdout.

@@ -19,6 +19,7 @@ const std::string& editor_page() {
  progress{width:384px} #status{min-height:1.2em;color:#555} #error{color:#b00020}
  code{display:block;background:#f0f0f0;padding:8px;border-radius:4px;white-space:pre-wrap;word-break:break-all;max-width:560px;font-size:12px}
  button{padding:6px 12px}
+ #sliders{max-height:70vh;overflow-y:auto}
 </style></head>
 <body><header>faceedit &mdash; edit a face</header>
 <main>
@@ -40,30 +41,45 @@ const std::string& editor_page() {
 <script>
 "use strict";
 const stream = Math.random().toString(36).slice(2);
-let attributes = [], photoId = null, photoName = "photo.jpg", latestPreview = 0, lastUrl = null;
+let attributes = [], pack = "", photoId = null, photoName = "photo.jpg", latestPreview = 0, lastUrl = null;
 const $ = id => document.getElementById(id);
-function methods() { const m = new Set(); attributes.forEach(a => a.methods.forEach(x => m.add(x.method))); return [...m]; }
+function methods() {
+  const m = new Set(); attributes.forEach(a => a.methods.forEach(x => m.add(x.method)));
+  return (attributes.some(a => a.best) ? ["best"] : []).concat([...m]);
+}
+// The method a slider uses: the one chosen above, or with "best" the pack's best for that attribute.
+function methodOf(a) { const m = $("method").value; return m === "best" ? a.best : m; }
 function edits() {
   return [...document.querySelectorAll("#sliders input")].filter(s => +s.value !== 0)
-    .map(s => ({attribute: s.dataset.attribute, method: $("method").value, strength: +s.value}));
+    .map(s => ({attribute: s.dataset.attribute, method: s.dataset.method, strength: +s.value}));
 }
 function command() {
   const parts = ["faceedit photo " + photoName];
-  for (const e of edits()) {
-    const a = attributes.find(x => x.name === e.attribute), m = a.methods.find(x => x.method === e.method), d = m.editor || {};
-    const file = d.boundary ? ",boundary=" + d.boundary : d.editor ? ",editor=" + d.editor : ",attr=" + e.attribute;
-    parts.push("--edit method=" + e.method + file + ",strength=" + e.strength);
+  if (pack) {
+    parts.push("--pack " + pack + ($("method").value === "best" ? "" : " --method " + $("method").value));
+    for (const e of edits()) parts.push("--edit " + e.attribute + "=" + e.strength);
+  } else {
+    for (const e of edits()) {
+      const a = attributes.find(x => x.name === e.attribute), m = a.methods.find(x => x.method === e.method), d = m.editor || {};
+      const file = d.boundary ? ",boundary=" + d.boundary : d.editor ? ",editor=" + d.editor : ",attr=" + e.attribute;
+      parts.push("--edit method=" + e.method + file + ",strength=" + e.strength);
+    }
   }
   $("command").textContent = parts.join(" \\\n  ") + " \\\n  -o edited.jpg";
 }
 function buildSliders() {
-  const method = $("method").value, box = $("sliders");
+  const box = $("sliders");
   box.innerHTML = "";
+  let group = null;
   for (const a of attributes) {
-    const m = a.methods.find(x => x.method === method);
+    const method = methodOf(a), m = a.methods.find(x => x.method === method);
     if (!m) continue;
+    if (a.group && a.group !== group) {
+      group = a.group;
+      const h = document.createElement("h4"); h.textContent = group; h.style.margin = "10px 0 2px"; box.appendChild(h);
+    }
     const row = document.createElement("div"); row.className = "row";
-    row.innerHTML = `<label>${a.name}</label><input type="range" min="${m.min}" max="${m.max}" step="0.1" value="0" data-attribute="${a.name}" aria-label="${a.name}"><output>0</output>`;
+    row.innerHTML = `<label title="${method}">${a.name}</label><input type="range" min="${m.min}" max="${m.max}" step="0.1" value="0" data-attribute="${a.name}" data-method="${method}" aria-label="${a.name}"><output>0</output>`;
     const slider = row.querySelector("input");
     slider.addEventListener("input", () => { row.querySelector("output").textContent = (+slider.value).toFixed(1); command(); });
     slider.addEventListener("change", () => preview());
@@ -124,7 +140,7 @@ fetch("/api/samples").then(r => r.json()).then(j => {
   }
 });
 fetch("/api/attributes").then(r => r.json()).then(j => {
-  attributes = j.attributes;
+  attributes = j.attributes; pack = j.pack || "";
   for (const m of methods()) { const o = document.createElement("option"); o.textContent = m; $("method").appendChild(o); }
   buildSliders();
 });

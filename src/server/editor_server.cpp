@@ -1,5 +1,6 @@
 #include "editor_server.h"
 
+#include <algorithm>
 #include <httplib.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -69,6 +70,34 @@ struct Slot {
   bool busy() const { return state == "queued" || state == "aligning" || state == "inverting" || state == "personalising"; }
 };
 
+// The page's groups, in the order it shows them; an attribute outside the table is "other".
+const std::vector<std::string>& attribute_groups() {
+  static const std::vector<std::string> g = {"expression", "age and gender", "hair", "facial hair", "accessories and makeup",
+                                             "face", "pose", "other", "unnamed directions"};
+  return g;
+}
+
+std::string attribute_group(const std::string& a) {
+  static const std::map<std::string, std::string> table = {
+      {"smiling", "expression"}, {"mouth_slightly_open", "expression"}, {"narrow_eyes", "expression"},
+      {"male", "age and gender"}, {"young", "age and gender"},
+      {"bald", "hair"}, {"bangs", "hair"}, {"black_hair", "hair"}, {"blond_hair", "hair"}, {"brown_hair", "hair"},
+      {"gray_hair", "hair"}, {"receding_hairline", "hair"}, {"straight_hair", "hair"}, {"wavy_hair", "hair"},
+      {"5_o_clock_shadow", "facial hair"}, {"goatee", "facial hair"}, {"mustache", "facial hair"}, {"no_beard", "facial hair"},
+      {"sideburns", "facial hair"},
+      {"eyeglasses", "accessories and makeup"}, {"heavy_makeup", "accessories and makeup"},
+      {"wearing_earrings", "accessories and makeup"}, {"wearing_hat", "accessories and makeup"},
+      {"wearing_lipstick", "accessories and makeup"}, {"wearing_necklace", "accessories and makeup"},
+      {"wearing_necktie", "accessories and makeup"},
+      {"arched_eyebrows", "face"}, {"attractive", "face"}, {"bags_under_eyes", "face"}, {"big_lips", "face"}, {"big_nose", "face"},
+      {"blurry", "face"}, {"bushy_eyebrows", "face"}, {"chubby", "face"}, {"double_chin", "face"}, {"high_cheekbones", "face"},
+      {"oval_face", "face"}, {"pale_skin", "face"}, {"pointy_nose", "face"}, {"rosy_cheeks", "face"},
+      {"yaw", "pose"}, {"pitch", "pose"}, {"roll", "pose"}};
+  if (auto it = table.find(a); it != table.end()) return it->second;
+  if (a.rfind("sefa_", 0) == 0 || a.rfind("ganspace_", 0) == 0) return "unnamed directions";
+  return "other";
+}
+
 }  // namespace
 
 struct EditorServer::Impl {
@@ -90,6 +119,11 @@ struct EditorServer::Impl {
   std::thread worker, sweeper;
 
   Impl(std::shared_ptr<models::Generator> gen, ServerOptions opts);
+  // A slider's range: the pack's calibrated one, else the method's own.
+  edit::StrengthRange slider_range(const std::string& key, const std::string& method) const {
+    if (auto it = o.calibrated.find(key); it != o.calibrated.end()) return {it->second.min, it->second.max};
+    return edit::strength_range(method);
+  }
   void routes();
   std::shared_ptr<Slot> slot_of(const httplib::Request& req);
   nlohmann::json status_of(const Slot& s);
@@ -106,19 +140,33 @@ EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions o
   if (o.editors.empty()) fail("serve", "no editors: give boundaries or editor files (e.g. --editor smiling.safetensors)");
   o.photo.identity_judge = "none";
   std::map<std::string, nlohmann::json> by_attr;
+  std::vector<std::string> order;  // attributes in the order given
   for (const auto& spec : o.editors) {
     auto e = edit::open_editor(spec, g);
     const std::string key = e->method() + "/" + e->attribute();
+    if (std::find(order.begin(), order.end(), e->attribute()) == order.end()) order.push_back(e->attribute());
     if (editors.count(key)) {  // one slider per attribute and method: the first editor given wins
       log_line("serve: " + key + " given twice; using the first");
       continue;
     }
-    const auto range = edit::strength_range(e->method());
-    by_attr[e->attribute()].push_back({{"method", e->method()}, {"min", range.min}, {"max", range.max}, {"editor", e->describe()}});
+    const auto range = slider_range(key, e->method());
+    nlohmann::json entry = {{"method", e->method()}, {"min", range.min}, {"max", range.max}, {"editor", e->describe()}};
+    if (o.calibrated.count(key)) entry["scale"] = o.calibrated.at(key).scale;
+    by_attr[e->attribute()].push_back(entry);
     editors[key] = std::move(e);
     specs[key] = spec;
   }
-  for (auto& [name, methods] : by_attr) attributes.push_back({{"name", name}, {"methods", methods}});
+  // Grouped as a person looks for them (pack order inside a group), the best method first.
+  std::vector<std::pair<std::string, nlohmann::json>> ordered;
+  for (const auto& name : order) {
+    const auto& methods = by_attr[name];
+    nlohmann::json a = {{"name", name}, {"group", attribute_group(name)}, {"methods", methods}};
+    if (o.best.count(name)) a["best"] = o.best.at(name);
+    ordered.push_back({attribute_group(name), a});
+  }
+  for (const auto& group : attribute_groups())
+    for (const auto& [g_name, a] : ordered)
+      if (g_name == group) attributes.push_back(a);
   // Sessions own their personalised generators (the shared one never changes): personalise a photo
   // when a slider's method asks for it (a PFSF walk), as PhotoParams::personalize says.
   std::vector<pipeline::PhotoEdit> all;
@@ -204,6 +252,7 @@ std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::stri
     const std::string attr = models::canonical_attribute(e["attribute"].get<std::string>());
     std::string method = e.value("method", "");
     if (!method.empty() && !e["method"].is_string()) throw HttpError(400, "\"method\" must be a name");
+    if (method == "best") method = o.best.count(attr) ? o.best.at(attr) : "";
     std::shared_ptr<const edit::Editor> editor;
     std::string editor_key;
     for (const auto& [key, ed] : editors)
@@ -213,12 +262,13 @@ std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::stri
       }
     if (!editor) throw HttpError(400, "no editor for " + attr + (method.empty() ? "" : " with method " + method) + " (see /api/attributes)");
     const double strength = e["strength"].get<double>();
-    const auto range = edit::strength_range(editor->method());
+    const auto range = slider_range(editor_key, editor->method());
     if (!std::isfinite(strength) || strength < range.min || strength > range.max)
       throw HttpError(400, "strength of " + attr + " must be in [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
     if (strength == 0) continue;
     pipeline::PhotoEdit pe;
-    pe.strength = strength;
+    // A pack's slider unit is calibrated (1: the attribute flips on the median face): in the method's own unit here.
+    pe.strength = strength * (o.calibrated.count(editor_key) ? o.calibrated.at(editor_key).scale : 1.0);
     pe.editor = specs.at(editor_key);  // a walk is opened by the session on its own generator
     pe.opened = editor;
     edits.push_back(pe);
@@ -341,7 +391,9 @@ void EditorServer::Impl::routes() {
   });
   http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(editor_page(), "text/html; charset=utf-8"); });
   http.Get("/api/attributes", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, {{"attributes", attributes}, {"model", o.model_name}, {"preview_size", o.photo.crop}});
+    nlohmann::json j = {{"attributes", attributes}, {"model", o.model_name}, {"preview_size", o.photo.crop}};
+    if (!o.pack.empty()) j["pack"] = o.pack;
+    send_json(res, 200, j);
   });
   http.Post("/api/photos", guarded([this](const httplib::Request& req, httplib::Response& res) { upload(req, res); }));
   http.Get("/api/samples", [this](const httplib::Request&, httplib::Response& res) {

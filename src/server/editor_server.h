@@ -8,8 +8,10 @@
 //   GET    /api/photos/{id}            {"state": queued|aligning|inverting|ready|failed, "progress",
 //                                       "queue_position", "error"}
 //   GET    /api/photos/{id}/events     the same as Server-Sent Events until ready or failed
-//   GET    /api/attributes             editable attributes, their methods and strength ranges
+//   GET    /api/attributes             editable attributes, their group, methods and strength ranges
+//                                       (with a pack: calibrated units and each attribute's "best")
 //   POST   /api/photos/{id}/preview    {"edits": [{"attribute", "strength", "method"}]} -> image/jpeg crop
+//                                       (method "best" or none: the attribute's best, else the first)
 //                                       (header X-Preview-Stream: a page's id; a request overtaken by a
 //                                       newer one of its stream while waiting gets 409, not stale work)
 //   POST   /api/photos/{id}/render     same body -> image/jpeg, the whole photo edited
@@ -44,6 +46,15 @@ struct ServerOptions {
   std::string model_name = "dcgan-celeba32";
   pipeline::PhotoParams photo;              // crop (the preview size), inversion, guide, segmenter
   std::vector<edit::EditorSpec> editors;    // what the sliders edit (attribute + method each)
+  // From an editor pack (edit/pack.h; empty without one): per "method/attribute" the native
+  // strength of slider unit 1 and the slider's range in those units, per attribute the method the
+  // page shows first ("best"), and the pack's directory for the page's command line.
+  struct Calibrated {
+    double scale = 1, min = -2, max = 2;
+  };
+  std::map<std::string, Calibrated> calibrated;
+  std::map<std::string, std::string> best;
+  std::string pack;
   size_t max_upload_bytes = 20u << 20;
   int64_t max_pixels = 40'000'000;
   int max_queue = 8;                        // photos waiting for or in preparation

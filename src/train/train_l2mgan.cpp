@@ -80,7 +80,7 @@ nlohmann::json fingerprint(const TrainL2MGanParams& p, const LabelledFaces& face
           {"batch", p.batch},             {"lr", p.lr},                    {"d_lr", p.d_lr},
           {"lambda", {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth,
                       p.lambda_sty, p.lambda_cyc}},
-          {"pres_pool", p.pres_pool},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
+          {"pres_pool", p.pres_pool},     {"critic_pool", p.critic_pool},  {"edit_after_kimg", p.edit_after_kimg},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
           {"augment", AugmentPolicy::parse(p.augment).str()},              {"ema_beta", p.ema_beta},
           {"mirror", p.mirror},           {"seed", p.seed},                {"device", p.device.str()}};
 }
@@ -226,6 +226,14 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     const auto fake_cols = (a * 2 + v).unsqueeze(1);
     const auto real_cols = arange_a.unsqueeze(0) * 2 + y;                    // [B, A]
     const auto g_draw = draw(), d_fake_draw = draw(), d_real_draw = draw();
+    // Warm-up: no edit term reaches G and E until the decoder reconstructs faces.
+    const double editing = static_cast<double>(step * batch) >= p.edit_after_kimg * 1000.0 ? 1.0 : 0.0;
+    auto critic_view = [&](const torch::Tensor& img) {
+      auto v = augment(img, g_draw);
+      if (p.critic_pool <= 1) return v;
+      auto low = F::avg_pool2d(v, F::AvgPool2dFuncOptions(p.critic_pool));
+      return F::interpolate(low, F::InterpolateFuncOptions().size(std::vector<int64_t>{res, res}).mode(torch::kBilinear).align_corners(false));
+    };
 
     // G and E.
     set_requires_grad(d_params, false);
@@ -240,36 +248,36 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
       auto rec = both.narrow(0, 0, batch);
       fake = both.narrow(0, batch, batch);
       auto adv = F::softplus(-d->forward(augment(fake, g_draw)).gather(1, fake_cols)).mean();
-      auto logits_fake = guide->head_logits(fake).index_select(1, cols_t);  // [B, A]
+      auto logits_fake = guide->head_logits(critic_view(fake)).index_select(1, cols_t);  // [B, A]
       auto cls = bce(logits_fake.gather(1, a.unsqueeze(1)).squeeze(1), v);
       auto flipped = ((logits_fake.gather(1, a.unsqueeze(1)).squeeze(1) > 0).to(torch::kLong) == v).to(torch::kFloat32).mean();
-      auto loss = adv * p.lambda_adv + cls * p.lambda_cls;
+      auto loss = (adv * p.lambda_adv + cls * p.lambda_cls) * editing;
       if (A > 1 && p.lambda_keep > 0) {
         torch::Tensor p_x;
         {
           torch::NoGradGuard no_grad;
-          p_x = torch::sigmoid(guide->head_logits(x).index_select(1, cols_t));
+          p_x = torch::sigmoid(guide->head_logits(critic_view(x)).index_select(1, cols_t));
         }
         auto others = (arange_a.unsqueeze(0) != a.unsqueeze(1)).to(torch::kFloat32);  // [B, A]
         auto keep = (F::binary_cross_entropy_with_logits(logits_fake, p_x, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)) *
                      others).sum() / others.sum();
-        loss = loss + keep * p.lambda_keep;
+        loss = loss + keep * (p.lambda_keep * editing);
         L["keep"] = check(keep, "keep", step);
       }
       auto rec_loss = (rec - x).abs().mean();
       auto pres = l2mgan_preservation_loss(fake, rec.detach(), p.pres_pool);
       auto orth = models::l2m_orthogonality_loss(st.s1, st.s2);
-      loss = loss + rec_loss * p.lambda_rec + pres * p.lambda_pres + orth * p.lambda_orth;
+      loss = loss + rec_loss * p.lambda_rec + pres * (p.lambda_pres * editing) + orth * p.lambda_orth;
       if (p.lambda_sty > 0 || p.lambda_cyc > 0) {
         auto st_f = model.style->factorise(model.style->forward(fake), a);
         auto sty = (st_f.s1 - st.s1.detach()).abs().mean();
-        loss = loss + sty * p.lambda_sty;
+        loss = loss + sty * (p.lambda_sty * editing);
         L["sty"] = check(sty, "style", step);
         if (p.lambda_cyc > 0) {
           auto back_style = st_f.s1 + model.style->transform(st_f.s2, a, y_a);
           auto back = model.generator->decode(model.generator->encode(fake), back_style);
           auto cyc = (back - x).abs().mean();
-          loss = loss + cyc * p.lambda_cyc;
+          loss = loss + cyc * (p.lambda_cyc * editing);
           L["cyc"] = check(cyc, "cycle", step);
         }
       }

@@ -1,0 +1,74 @@
+// Calibrated strength: where the guide's label flips on the median held-out face.
+#include <cmath>
+
+#include "faceedit/eval/edit_metrics.h"
+#include "faceedit/eval/edit_sweep.h"
+#include "fit_internal.h"
+
+namespace faceedit::fit {
+
+namespace {
+
+// The guide's probabilities of `images`, `batch` at a time.
+torch::Tensor predict_in_batches(models::AttributeClassifier& guide, const torch::Tensor& images, int64_t batch) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < images.size(0); i += batch) parts.push_back(guide.predict(images.narrow(0, i, std::min(batch, images.size(0) - i))));
+  return torch::cat(parts);
+}
+
+}  // namespace
+
+nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
+                                const torch::Tensor& codes, double truncation, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const auto space = editor.space();
+  const auto original = eval::generate_in_batches(g, codes, space, truncation, batch);
+  const int64_t col = panel.attributes->column(editor.attribute());
+  const auto label0 = predict_in_batches(*panel.attributes, original, batch).select(1, col) >= 0.5;
+  // Each face moves towards the other side of its attribute as the editor sees it, as `evaluate`
+  // moves it, so the pack's strength 1 is what `evaluate --alpha 1` measures.
+  const auto sign = editor.flip_sign(codes).to(codes.dtype());
+  const auto edited_images = [&](double alpha) {
+    return eval::generate_in_batches(g, editor.edit(codes, sign * alpha), space, truncation, batch);
+  };
+  // The search needs only the guide's verdicts (cheap); identity and preservation are measured
+  // afterwards at a few calibrated strengths.
+  nlohmann::json probes = nlohmann::json::array();
+  const auto rate = [&](double alpha) {
+    if (alpha == 0) return 0.0;  // no edit, no flip
+    const auto label = predict_in_batches(*panel.attributes, edited_images(alpha), batch).select(1, col) >= 0.5;
+    const double r = (label != label0).to(torch::kDouble).mean().item<double>();
+    probes.push_back({{"alpha", alpha}, {"target_change", r}});
+    return r;
+  };
+  const auto crossing = find_crossing(rate, 0.5, 1.0, 64.0, 5);
+
+  const auto judged0 = eval::judge_images(original, panel, false, batch);
+  eval::EditMetricsParams mp;
+  mp.target = editor.attribute();
+  mp.batch = batch;
+  nlohmann::json measured = nlohmann::json::array();
+  nlohmann::json at_one;
+  double best = 0;
+  for (double s : {0.5, 1.0, 1.5, 2.0}) {
+    const auto m = eval::compare_judgments(judged0, eval::judge_images(edited_images(s * crossing.alpha), panel, false, batch),
+                                           panel.attributes->columns(), mp);
+    const nlohmann::json row = {{"strength", s},
+                                {"target_change", m.target_change_rate},
+                                {"identity", m.identity_preservation},
+                                {"attribute_preservation", m.attribute_preservation_rate}};
+    measured.push_back(row);
+    if (s == 1.0) at_one = row;
+    if (m.identity_preservation >= 0.9) best = std::max(best, m.target_change_rate);
+  }
+  return {{"scale", crossing.alpha},
+          {"unit", "guide-median-crossing"},
+          {"reached", crossing.reached},
+          {"n", codes.size(0)},
+          {"probes", probes},
+          {"measured", measured},
+          {"at_1", at_one},
+          {"best_target_at_identity_0.9", best}};
+}
+
+}  // namespace faceedit::fit
