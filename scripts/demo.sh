@@ -9,7 +9,8 @@
 #   writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
 #   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
 #   photo_interfacegan.jpg and their before/after strips; photo_smile_glasses.jpg: two edits at once,
-#   instant from the photo cache, 6. edits the first second of a real video (video_smiling*.mp4).
+#   instant from the photo cache, 6. edits the first second of a real video (video_smiling*.mp4),
+#   and builds the default editor pack (out/demo/pack: `faceedit fit`, all 40 attributes and pose).
 # Every step resumes: a rerun skips what exists. Models and data come from $FACEEDIT_SHARED
 # (default ../shared).
 set -euo pipefail
@@ -41,6 +42,10 @@ $F edit --model dcgan-celeba32 --seeds 0-7 --boundary $D/eyeglasses_cond.safeten
 have $D/eval_smiling.json ||
   $F evaluate --model dcgan-celeba32 --boundary $D/smiling.safetensors --n 200 --alpha 0:3:4 -o $D/eval_smiling.json >/dev/null
 $F report $D/eval_smiling.json --title "faceedit demo: InterFaceGAN smile on the CelebA DCGAN" -o $D/report.html
+# The default editor pack (docs/fit.md): all 40 attributes and head pose, InterFaceGAN and the Latent
+# Transformer, strengths calibrated so that 1 flips the attribute on the median face; `serve` shows it
+# as 40+ grouped sliders, `photo --pack out/demo/pack --edit bangs=+1` uses it.
+$F fit dcgan-celeba32 --n 10000 --methods interfacegan,transformer -o $D/pack >$D/pack.json
 # A frontal, unsmiling face: the added smile is what to look for.
 PHOTO="${FACEEDIT_SHARED:-../shared}/data/celebahq-photos/000157.jpg"
 # Raise the smile (--flip would follow each method's own verdict, and on the 32 px reconstruction the
@@ -52,6 +57,8 @@ $F photo "$PHOTO" --attr smiling --method interfacegan --boundary $D/smiling.saf
 # (the runs above made them), so this takes about a second.
 $F photo "$PHOTO" --edit method=interfacegan,boundary=$D/smiling.safetensors,strength=2 \
   --edit method=interfacegan,boundary=$D/eyeglasses_cond.safetensors,strength=2 -o $D/photo_smile_glasses.jpg >$D/photo_smile_glasses.jsonl
+# Calibrated edits from the pack: each attribute's best method, 1 = the attribute's crossing.
+$F photo "$PHOTO" --pack $D/pack --edit bangs=+1 --edit smile=+1 -o $D/photo_pack.jpg >$D/photo_pack.jsonl
 echo "demo: photo edits in $D/photo_*.jpg (before/after strips: $D/photo_*/before_after.jpg)"
 # 6. A real video: its first 24 frames (1 s) with the same smile walk, tracked without jitter,
 # warm-started inversions, side by side with the original (~3 min on 2 cores).

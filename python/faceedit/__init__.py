@@ -34,11 +34,13 @@ from ._faceedit import (  # noqa: F401
     cache_dir,
     edit_photo,
     edit_video,
+    fit,
     load_boundary,
     load_samples,
     load_tensors,
     open_editor,
     open_generator,
+    open_pack_editor,
     read_image,
     sample,
     save_tensors,
@@ -54,8 +56,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Boundary", "Editor", "Error", "Generator", "PhotoResult", "PhotoSession", "analyze", "cache_dir",
-    "edit_photo", "edit_video", "load_boundary", "load_samples", "load_tensors", "open_editor",
-    "open_generator", "read_image", "sample", "save_tensors", "set_threads", "shared_root", "threads",
+    "edit_photo", "edit_video", "fit", "load_boundary", "load_samples", "load_tensors", "open_editor",
+    "open_generator", "open_pack_editor", "read_image", "sample", "save_tensors", "set_threads", "shared_root", "threads",
     "to_images", "train_boundary", "write_image",
 ]
 

@@ -4,6 +4,8 @@
 
 #include "common.h"
 #include "faceedit/edit/boundary.h"
+#include "faceedit/edit/pack.h"
+#include "faceedit/fit/fit.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 
@@ -203,6 +205,52 @@ progress: a callable taking one dict ({"log": line} for each progress line).
         d["columns"] = s.columns;
         return d;
       }, py::arg("dir"), "Reads a finished samples directory -> {manifest, z, w (or None), scores [N, C], columns}.");
+
+  m.def("open_pack_editor", [](const std::string& pack_dir, const std::string& edit_text, const std::shared_ptr<GeneratorHandle>& g,
+                               const std::string& method) {
+        if (!g) throw Error("open_pack_editor: needs the generator it edits for");
+        const auto pack = edit::load_pack(pack_dir);
+        edit::check_pack_model(pack, *g->g);
+        auto h = std::make_shared<EditorHandle>();
+        h->step = edit::pack_edit(pack, edit_text, method);
+        h->g = g;
+        h->editor = LongCall::run(py::none(), [&] { return std::shared_ptr<edit::Editor>(edit::open_editor(h->step.editor, g->g)); });
+        return h;
+      }, py::arg("pack"), py::arg("edit"), py::arg("g"), py::arg("method") = "", R"doc(
+The editor of an editor pack (`faceedit fit`) for "ATTRIBUTE=STRENGTH" in calibrated units (1: the
+attribute flips on the median face): the pack's best method for the attribute unless `method` names
+one. The returned Editor's default strength (apply()) is the calibrated strength in the method's own
+unit. The pack must have been made for g (its content hash).
+
+    e = faceedit.open_pack_editor("out/demo/pack", "smile=+1", g)
+    images = e.apply(codes)
+)doc");
+
+  m.def("fit", [](const std::string& model, const std::string& output, int64_t n, const std::vector<std::string>& attributes,
+                  const std::vector<std::string>& methods, bool pose, int64_t editor_steps, int64_t calibration_n, int64_t directions,
+                  uint64_t seed, const py::object& device, const py::object& progress) {
+        fit::FitParams p;
+        p.model = model;
+        p.n = n;
+        p.attributes = attributes;
+        if (!methods.empty()) p.methods = methods;
+        p.pose = pose;
+        p.editor_steps = editor_steps;
+        p.calibration_n = calibration_n;
+        p.directions = directions;
+        p.seed = seed;
+        p.device = device_from_python(device);
+        return to_python(LongCall::run(progress, [&] { return fit::fit_pack(p, output); }));
+      }, py::arg("model"), py::arg("output"), py::kw_only(), py::arg("n") = 20000, py::arg("attributes") = std::vector<std::string>{},
+      py::arg("methods") = std::vector<std::string>{}, py::arg("pose") = true, py::arg("editor_steps") = 1000,
+      py::arg("calibration_n") = 100, py::arg("directions") = 5, py::arg("seed") = 0, py::arg("device") = "cpu",
+      py::arg("progress") = py::none(), R"doc(
+`faceedit fit`: every editor for `model` into the pack directory `output` (docs/fit.md): scored
+samples, InterFaceGAN (+ conditional) boundaries, Latent Transformers, L2M, SeFa and GANSpace
+directions, calibrated strengths, pack.json and report.html. attributes: [] = all the guide's and
+pose; methods: [] = interfacegan, conditional, transformer, sefa, ganspace. Resumable (the same call
+continues after an interruption). Returns the job's summary.
+)doc");
 }
 
 }  // namespace faceedit::python

@@ -61,6 +61,10 @@ void run_serve(ServeOptions o, const GlobalOptions& global) {
   auto& s = o.server;
   for (const auto& e : o.edits) s.editors.push_back(edit::parse_edit_step(e).editor);
   std::optional<edit::Pack> pack;
+  // The demo's pack (all 40 attributes and pose, calibrated) is the default, then its boundaries.
+  if (o.pack.empty() && o.edits.empty() && o.boundary_dirs.empty() && std::filesystem::exists("out/demo/pack/pack.json") &&
+      s.model_name == "dcgan-celeba32")
+    o.pack = "out/demo/pack";
   if (!o.pack.empty()) {
     pack = edit::load_pack(o.pack);
     add_pack_sliders(s, *pack);
@@ -103,7 +107,7 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--port", s.port, "port (0: any free one)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--model", s.model_name, "generator (file or known name)")->capture_default_str();
   cmd->add_option("--pack", o->pack, "an editor pack from `faceedit fit`: every attribute as a slider in calibrated units, grouped, "
-                                     "each attribute's best method first (its model by default)");
+                                     "each attribute's best method first (its model by default; default: out/demo/pack, made by scripts/demo.sh)");
   cmd->add_option("--boundaries", o->boundary_dirs, "directories of InterFaceGAN boundaries (default: out/demo, made by scripts/demo.sh)");
   cmd->add_option("--edit", o->edits, "an editor as key=value pairs, e.g. method=transformer,editor=smiling.safetensors (repeat)")
       ->allow_extra_args(false);

@@ -18,13 +18,23 @@ torch::Tensor predict_in_batches(models::AttributeClassifier& guide, const torch
 
 }  // namespace
 
-nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
-                                const torch::Tensor& codes, double truncation, int64_t batch) {
+HeldOut make_heldout(const models::Generator& g, models::JudgePanel& panel, const torch::Tensor& codes, models::LatentSpace space,
+                     double truncation, int64_t batch) {
   torch::NoGradGuard no_grad;
+  HeldOut h;
+  h.codes = codes;
+  h.space = space;
+  h.judged = eval::judge_images(eval::generate_in_batches(g, codes, space, truncation, batch), panel, false, batch);
+  return h;
+}
+
+nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
+                                const HeldOut& heldout, double truncation, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const auto& codes = heldout.codes;
   const auto space = editor.space();
-  const auto original = eval::generate_in_batches(g, codes, space, truncation, batch);
   const int64_t col = panel.attributes->column(editor.attribute());
-  const auto label0 = predict_in_batches(*panel.attributes, original, batch).select(1, col) >= 0.5;
+  const auto label0 = heldout.judged.probs.select(1, col) >= 0.5;
   // Each face moves towards the other side of its attribute as the editor sees it, as `evaluate`
   // moves it, so the pack's strength 1 is what `evaluate --alpha 1` measures.
   const auto sign = editor.flip_sign(codes).to(codes.dtype());
@@ -32,7 +42,7 @@ nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& 
     return eval::generate_in_batches(g, editor.edit(codes, sign * alpha), space, truncation, batch);
   };
   // The search needs only the guide's verdicts (cheap); identity and preservation are measured
-  // afterwards at a few calibrated strengths.
+  // afterwards at strengths 1 and 2.
   nlohmann::json probes = nlohmann::json::array();
   const auto rate = [&](double alpha) {
     if (alpha == 0) return 0.0;  // no edit, no flip
@@ -41,17 +51,16 @@ nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& 
     probes.push_back({{"alpha", alpha}, {"target_change", r}});
     return r;
   };
-  const auto crossing = find_crossing(rate, 0.5, 1.0, 64.0, 5);
+  const auto crossing = find_crossing(rate, 0.5, 1.0, 64.0, 3);
 
-  const auto judged0 = eval::judge_images(original, panel, false, batch);
   eval::EditMetricsParams mp;
   mp.target = editor.attribute();
   mp.batch = batch;
   nlohmann::json measured = nlohmann::json::array();
   nlohmann::json at_one;
   double best = 0;
-  for (double s : {0.5, 1.0, 1.5, 2.0}) {
-    const auto m = eval::compare_judgments(judged0, eval::judge_images(edited_images(s * crossing.alpha), panel, false, batch),
+  for (double s : {1.0, 2.0}) {
+    const auto m = eval::compare_judgments(heldout.judged, eval::judge_images(edited_images(s * crossing.alpha), panel, false, batch),
                                            panel.attributes->columns(), mp);
     const nlohmann::json row = {{"strength", s},
                                 {"target_change", m.target_change_rate},

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "faceedit/edit/boundary.h"
 #include "faceedit/edit/editor_factory.h"
@@ -118,6 +119,13 @@ double projection_std(const torch::Tensor& latents, const torch::Tensor& directi
   return latents.to(torch::kFloat64).mv(direction.to(torch::kFloat64)).std().item<double>();
 }
 
+// A boundary's report without its training clock, so a resumed job's files are byte-identical.
+edit::Boundary without_timings(edit::Boundary b) {
+  b.report.erase("train_seconds");
+  b.report.erase("total_seconds");
+  return b;
+}
+
 void save_direction(const torch::Tensor& d, const std::string& space, const std::string& name, const std::string& method,
                     int64_t rank, const fs::path& path) {
   edit::Boundary b;
@@ -196,7 +204,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       b.attribute = a;
       b.space = space_name;
       b.report["unscored_samples"] = rows.unscored;
-      edit::save_boundary(b, ifg_file(a).string());
+      edit::save_boundary(without_timings(b), ifg_file(a).string());
     });
   }
 
@@ -224,7 +232,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       std::vector<edit::Boundary> conds;
       for (const auto& c : conditions[a]) conds.push_back(edit::load_boundary(ifg_file(c).string()));
       auto b = edit::condition_boundary(edit::load_boundary(ifg_file(a).string()), conds);
-      edit::save_boundary(b, cond_file(a).string());
+      edit::save_boundary(without_timings(b), cond_file(a).string());
     });
   }
 
@@ -236,6 +244,11 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     tp.resume = true;
     tp.progress = false;
     tp.truncation = p.truncation;
+    // A resumed job writes the bytes an uninterrupted one would: no clock in the files.
+    tp.finalize = [](const edit::Editor&, nlohmann::json& report) {
+      report.erase("seconds");
+      report.erase("resumed_from_step");
+    };
     return tp;
   };
   if (wants(p, "transformer")) {
@@ -340,7 +353,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     if (e.unit == "guide-median-crossing") named.push_back(key);
   }
   const auto cal_file = [&](const std::string& key) { return job.file("calibration", key, ".json"); };
-  torch::Tensor heldout;
+  std::optional<HeldOut> heldout;
   job.stage("calibration", named, cal_file, [&](const std::string& key) {
     if (!job.panel.attributes) {
       job.panel.attributes = models::open_classifier(p.guide);
@@ -349,8 +362,10 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       job.panel.identity->to(p.device);
     }
     auto editor = edit::open_editor(edit::pack_editor_spec(*by_key[key]), job.g);
-    if (!heldout.defined()) heldout = g.sample_codes(p.calibration_n, seeds::kCalibrationSeed, editor->space(), p.truncation);
-    io::write_json_file(cal_file(key), calibrate_editor(g, *editor, job.panel, heldout, p.truncation, p.batch));
+    if (!heldout || heldout->space != editor->space())
+      heldout = make_heldout(g, job.panel, g.sample_codes(p.calibration_n, seeds::kCalibrationSeed, editor->space(), p.truncation),
+                             editor->space(), p.truncation, p.batch);
+    io::write_json_file(cal_file(key), calibrate_editor(g, *editor, job.panel, *heldout, p.truncation, p.batch));
   });
   for (auto& e : pack.editors) {
     const auto key = e.method + "-" + e.attribute;
@@ -364,6 +379,25 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       e.calibration = {{"unit", "sample-std"}, {"samples", S.latents.size(0)}};
     }
     if (!(e.scale > 0)) e.scale = 1.0;  // a direction the samples do not spread along (never seen; kept openable)
+  }
+  // An editor that flips fewer than half the faces even at the largest strength tried has no
+  // strength 1: it stays out of the pack (listed in pack.json with what it reached).
+  nlohmann::json unreached = nlohmann::json::array();
+  {
+    std::vector<edit::PackEditor> kept;
+    for (auto& e : pack.editors) {
+      if (e.unit == "guide-median-crossing" && !e.calibration.value("reached", true)) {
+        double most = 0;
+        for (const auto& probe : e.calibration["probes"]) most = std::max(most, probe["target_change"].get<double>());
+        unreached.push_back({{"attribute", e.attribute}, {"method", e.method}, {"largest_target_change", most},
+                             {"at_native_strength", e.scale}});
+        continue;
+      }
+      kept.push_back(std::move(e));
+    }
+    pack.editors = std::move(kept);
+    by_key.clear();
+    for (auto& e : pack.editors) by_key[e.method + "-" + e.attribute] = &e;
   }
 
   // 8. Sweeps at pack strengths -2..2 on 4 held-out faces.
@@ -403,6 +437,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     if (pick) best[a] = pick->method;
   }
   pack.json = {{"best", best},
+               {"unreached", unreached},
                {"samples", {{"n", p.n}, {"seed", p.seed}, {"space", space_name}, {"columns", S.columns}}},
                {"calibration", {{"n", p.calibration_n}, {"seed", seeds::kCalibrationSeed}, {"guide", p.guide}}}};
   pack.model_hash = edit::generator_hash(g);

@@ -10,6 +10,7 @@
 
 #include "faceedit/edit/editor.h"
 #include "faceedit/edit/pack.h"
+#include "faceedit/eval/edit_metrics.h"
 #include "faceedit/fit/fit.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/models/judges.h"
@@ -25,10 +26,20 @@ torch::Tensor first_layer_rows(const models::Generator& g);
 // unit rows [k, dim]: the directions of largest output variance of a linear layer fed isotropic codes.
 torch::Tensor right_singular_directions(const torch::Tensor& rows, int64_t k);
 
-// Calibration of one editor on held-out codes (its space): the native strength where the guide's
-// label flips on half the faces, with each probe's target change, identity and preservation.
+// The held-out faces of a calibration, judged once (guide columns and identity) for every editor.
+struct HeldOut {
+  torch::Tensor codes;
+  models::LatentSpace space = models::LatentSpace::Z;
+  eval::Judgments judged;
+};
+HeldOut make_heldout(const models::Generator& g, models::JudgePanel& panel, const torch::Tensor& codes, models::LatentSpace space,
+                     double truncation, int64_t batch);
+
+// Calibration of one editor on held-out faces of its space: the native strength where the guide's
+// label flips on half the faces (doubling, 3 bisection steps, interpolation), then target change,
+// identity and preservation at strengths 1 and 2.
 nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
-                                const torch::Tensor& codes, double truncation, int64_t batch);
+                                const HeldOut& heldout, double truncation, int64_t batch);
 
 // report.html from the pack's editors (calibration and scores filled in).
 void write_report(const edit::Pack& pack, const std::string& path);

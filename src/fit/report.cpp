@@ -48,7 +48,7 @@ void write_report(const edit::Pack& pack, const std::string& path) {
     << "editor is calibrated: the guide's label flips on half of the held-out faces (each moved towards its other "
        "side). The table compares the methods at that matched target: identity (cosine of the judges' identity "
        "embedding) and the other attributes' preservation. <b>Bold</b>: the method the pack uses by default "
-       "(largest target change at identity &ge; 0.9 among strengths 0.5, 1, 1.5, 2; where none keeps 0.9, the best identity at strength 1). Sweeps: 4 faces at strengths "
+       "(largest target change at identity &ge; 0.9 at strength 1 or 2; where none keeps 0.9, the best identity at strength 1). Sweeps: 4 faces at strengths "
        "-2, -1, 0, 1, 2.</p>\n";
   std::map<std::string, std::vector<const edit::PackEditor*>> named, unnamed;
   std::vector<std::string> order;

@@ -337,3 +337,22 @@ def test_ctrl_c_stops_a_long_call_with_keyboard_interrupt(tmp_path):
     assert lines == ["interrupted", "works (1, 3, 32, 32)"], (out, err)
     assert child.returncode == 0, err
     assert stopped_in < 30, stopped_in
+
+
+def test_fit_and_a_pack_editor_mean_what_the_cli_means(tmp_path, dcgan):
+    """faceedit.fit makes a pack; open_pack_editor's default strength is the calibrated one (pack
+    strength x the editor's scale in pack.json), and a pack of another model is refused."""
+    import json
+    summary = faceedit.fit("dcgan-celeba32", str(tmp_path / "pack"), n=600, attributes=["male"], methods=["interfacegan"],
+                           pose=False, calibration_n=40, directions=1)
+    assert summary["complete"]
+    pack = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    scale = next(e["calibration"]["scale"] for e in pack["editors"] if e["attribute"] == "male")
+    e = faceedit.open_pack_editor(str(tmp_path / "pack"), "gender=+0.5", dcgan)
+    assert e.method == "interfacegan" and e.attribute == "male"
+    assert e.strength == pytest.approx(0.5 * scale)
+    with pytest.raises(faceedit.Error, match="has no editor for 'smiling'"):
+        faceedit.open_pack_editor(str(tmp_path / "pack"), "smile=1", dcgan)
+    tiny = faceedit.open_generator(str(require(SHARED / "fixtures/stylegan2-ada/tiny32.pkl")))
+    with pytest.raises(faceedit.Error, match="was made for model"):
+        faceedit.open_pack_editor(str(tmp_path / "pack"), "male=1", tiny)

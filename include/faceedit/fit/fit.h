@@ -18,7 +18,7 @@
 //                   held-out faces (each moved towards its other side), found by doubling and bisection
 //                   on `calibration_n` faces of their own seed (the guide's verdicts only); then target
 //                   change, identity (the judges' embedding) and the other attributes' preservation
-//                   measured at pack strengths 0.5, 1, 1.5 and 2
+//                   measured at pack strengths 1 and 2
 //   sweeps/         a sweep grid per editor at pack strengths -2..2
 //   pack.json, report.html   written last, by the merging process
 // Work items of every stage are shared among processes as the sample job's shards (distributed.h):
@@ -53,7 +53,7 @@ struct FitParams {
   bool pose = true;
   int64_t editor_steps = 1000;     // transformer / l2m training steps
   int lc_epochs = 10;              // latent classifier
-  int64_t calibration_n = 200;     // held-out faces per calibration probe
+  int64_t calibration_n = 100;     // held-out faces per calibration probe
   int64_t directions = 5;          // per unsupervised method
   int64_t batch = 64;
   bool progress = true;
