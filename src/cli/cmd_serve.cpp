@@ -75,7 +75,8 @@ void run_serve(ServeOptions o, const GlobalOptions& global) {
     for (auto& spec : boundaries_in(d)) s.editors.push_back(spec);
   }
   if (s.editors.empty())
-    fail("serve", "no editors: run scripts/demo.sh (its boundaries in out/demo are the default), or give --boundaries DIR or --edit SPEC");
+    fail("serve", "no editors: run scripts/demo.sh (its pack out/demo/pack, else its boundaries in out/demo, are the default), "
+                  "or give --pack PACK, --boundaries DIR or --edit SPEC");
   if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1")
     std::cerr << "serve: listening on " << s.host << ": anyone who can reach it can upload photos (limits apply)\n";
   for (const char* name : {"000157.jpg", "000004.jpg", "000009.jpg"})  // a few of the shared CelebA-HQ photos, when present
