@@ -78,9 +78,10 @@ fi
 # serve --pack: every attribute grouped, the best method named, calibrated ranges.
 "$FACEEDIT" serve --pack "$T/a" --port 0 >"$T/serve.out" 2>"$T/serve.err" &
 spid=$!
-for _ in $(seq 100); do grep -q url "$T/serve.out" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 300); do grep -q url "$T/serve.out" 2>/dev/null && break; sleep 0.2; done
 url=$(/usr/bin/python3 -c "import json; print(json.loads(open('$T/serve.out').readline())['url'])" 2>/dev/null)
-if [ -n "$url" ] && curl -s "${url}api/attributes" >"$T/attrs.json" && /usr/bin/python3 -c "
+if [ -n "$url" ] && /usr/bin/python3 -c "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('${url}api/attributes').read().decode())" \
+    >"$T/attrs.json" && /usr/bin/python3 -c "
 import json, sys; j = json.load(open('$T/attrs.json')); a = {x['name']: x for x in j['attributes']}
 assert j['pack'], j
 assert a['male']['group'] == 'age and gender' and a['male']['best'] in ('interfacegan', 'conditional', 'transformer'), a['male']
