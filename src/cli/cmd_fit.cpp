@@ -6,7 +6,6 @@
 #include "faceedit/distributed.h"
 #include "faceedit/error.h"
 #include "faceedit/fit/fit.h"
-#include "faceedit/models/face_analysis.h"
 
 namespace faceedit::cli {
 
@@ -17,7 +16,8 @@ void add_fit_command(CLI::App& app, const GlobalOptions& global) {
       "Latent Transformers, L2M, SeFa and GANSpace directions, calibrated strengths; writes PACK/pack.json and report.html");
   struct Options {
     fit::FitParams p;
-    std::string out, shard, attributes = "all", learned;
+    std::string out, shard;
+    std::vector<std::string> attributes = {"all"}, learned;
     bool quiet = false, no_pose = false;
   };
   auto o = std::make_shared<Options>();
@@ -25,10 +25,12 @@ void add_fit_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("-o,--output", o->out, "pack directory (created; an existing one of the same job is resumed)")->required();
   cmd->add_option("--n", o->p.n, "scored samples for the boundaries and the latent classifier")
       ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{100000000}));
-  cmd->add_option("--attributes", o->attributes, "all (the guide's 40 and pose) or a comma-separated list")->capture_default_str();
+  attribute_option(cmd->add_option("--attributes", o->attributes, "all (the guide's 40 and pose) or a comma-separated list")
+                       ->delimiter(',')->capture_default_str());
   cmd->add_option("--methods", o->p.methods, "from interfacegan, conditional, transformer, l2m, sefa, ganspace")
       ->delimiter(',')->capture_default_str();
-  cmd->add_option("--learned-attributes", o->learned, "attributes that get transformer/l2m editors (default: every attribute but pose)");
+  attribute_option(cmd->add_option("--learned-attributes", o->learned, "attributes that get transformer/l2m editors (default: every attribute but pose)")
+                       ->delimiter(','));
   cmd->add_option("--guide", o->p.guide, "the classifier that scores samples and calibrates (never a judge)")->capture_default_str();
   cmd->add_flag("--no-pose", o->no_pose, "no yaw/pitch scores and boundaries (pose needs a face detection per sample)");
   cmd->add_option("--editor-steps", o->p.editor_steps, "training steps per transformer / l2m editor")
@@ -50,20 +52,8 @@ void add_fit_command(CLI::App& app, const GlobalOptions& global) {
     p.progress = !o->quiet;
     p.share = job_share(o->shard);
     p.pose = !o->no_pose;
-    auto split = [](const std::string& s) {
-      std::vector<std::string> out;
-      size_t start = 0;
-      while (start <= s.size()) {
-        const auto end = s.find(',', start);
-        const auto item = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (!item.empty()) out.push_back(models::canonical_attribute(item));
-        if (end == std::string::npos) break;
-        start = end + 1;
-      }
-      return out;
-    };
-    p.attributes = o->attributes == "all" ? std::vector<std::string>{} : split(o->attributes);
-    p.learned_attributes = split(o->learned);
+    p.attributes = o->attributes == std::vector<std::string>{"all"} ? std::vector<std::string>{} : o->attributes;
+    p.learned_attributes = o->learned;
     const auto summary = fit::fit_pack(p, o->out);
     std::cout << summary.dump() << "\n";
   });

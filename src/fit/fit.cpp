@@ -71,10 +71,6 @@ struct Job {
                     {"computed_here", computed},
                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   }
-
-  bool all_exist(const std::vector<std::string>& items, const std::function<fs::path(const std::string&)>& output) const {
-    return std::all_of(items.begin(), items.end(), [&](const std::string& i) { return fs::exists(output(i)); });
-  }
 };
 
 // The job's settings: a rerun must be the same job (else an error naming the differing setting).
