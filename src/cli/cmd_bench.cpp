@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "commands.h"
+#include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
+#include "faceedit/models/judges.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan2.h"
 #include "faceedit/models/stylegan3.h"
@@ -48,12 +50,43 @@ std::unique_ptr<models::Generator> bench_generator(const std::string& spec, torc
   return g;
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Sampling's unit of work (edit/sampling.h: map, synthesise, score with the guide) on full images
+// against the early exit at synthesis_size, alternated in the same run so the ratio is fair.
+nlohmann::json bench_scoring(const models::Generator& g, int batch, int repeat, int64_t synthesis_size) {
+  auto guide = models::open_classifier(models::kDefaultGuide);
+  guide->to(g.device());
+  const auto columns = edit::probability_columns(*guide);
+  const auto z = g.sample_z(batch, 0);
+  auto time_ms = [&](int64_t size) {
+    const auto t0 = std::chrono::steady_clock::now();
+    edit::generate_and_score(g, *guide, columns, z, 1.0, size);
+    if (g.device().is_cuda()) torch::cuda::synchronize();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  time_ms(0), time_ms(synthesis_size);  // warm-up
+  std::vector<double> full, early;
+  for (int i = 0; i < repeat; ++i) full.push_back(time_ms(0)), early.push_back(time_ms(synthesis_size));
+  const double f = median_of(full), e = median_of(early);
+  return {{"full_ms_median", f},
+          {"early_ms_median", e},
+          {"synthesis_resolution", g.preview_resolution(synthesis_size)},
+          {"speedup", f / e},
+          {"samples_per_s_full", batch * 1000.0 / f},
+          {"samples_per_s_early", batch * 1000.0 / e}};
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const GlobalOptions& global) {
   struct Options {
     std::string model;
     int batch = 1, repeat = 5;
+    int64_t synthesis_size = 64;
     std::string mode = "synth";
   };
   auto o = std::make_shared<Options>();
@@ -63,10 +96,23 @@ void add_bench_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--repeat", o->repeat, "timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_option("--mode", o->mode,
                   "synth: synthesis without gradients; invert: synthesis forward + backward w.r.t. the W+ codes "
-                  "(MSE to a fixed image, const noise); tune: the same backward w.r.t. the synthesis weights")
-      ->capture_default_str()->check(CLI::IsMember({"synth", "invert", "tune"}));
+                  "(MSE to a fixed image, const noise); tune: the same backward w.r.t. the synthesis weights; score: "
+                  "see --synthesis-size")
+      ->capture_default_str()->check(CLI::IsMember({"synth", "invert", "tune", "score"}));
+  cmd->add_option("--synthesis-size", o->synthesis_size,
+                  "score mode: sampling's step (map, synthesise, guide scores) on full images against the early exit "
+                  "at the first resolution >= this, alternated in one run")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->callback([o, &global] {
     auto g = bench_generator(o->model, parse_device(global.device));
+    if (o->mode == "score") {
+      torch::NoGradGuard no_grad;
+      auto out = bench_scoring(*g, o->batch, o->repeat, o->synthesis_size);
+      out["model"] = o->model, out["arch"] = g->arch(), out["mode"] = "score", out["batch"] = o->batch;
+      out["resolution"] = g->resolution(), out["threads"] = torch::get_num_threads(), out["device"] = g->device().str();
+      std::cout << out.dump() << "\n";
+      return;
+    }
     const bool synth = o->mode == "synth";
     torch::Tensor codes, target;
     {

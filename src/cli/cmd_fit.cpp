@@ -42,6 +42,10 @@ void add_fit_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{64}));
   cmd->add_option("--seed", o->p.seed, "seed of the samples")->capture_default_str();
   cmd->add_option("--truncation", o->p.truncation, "truncation psi of samples and edits")->capture_default_str()->check(CLI::Range(0.0, 2.0));
+  cmd->add_option("--synthesis-size", o->p.synthesis_size,
+                  "score samples on images synthesised only up to the first resolution >= this (a StyleGAN2 above it "
+                  "stops early); 0: full images")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{4096}));
   cmd->add_option("--batch", o->p.batch, "images per forward pass")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_option("--shard", o->shard, "K/N: only task K's share of N (job arrays without MPI); a run without --shard completes the pack");
   cmd->add_flag("--quiet,-q", o->quiet, "no progress lines");

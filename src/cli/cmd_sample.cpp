@@ -34,6 +34,11 @@ void add_sample_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--batch", o->job.batch, "images per forward pass")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->capture_default_str();
+  cmd->add_option("--synthesis-size", o->job.synthesis_size,
+                  "score images synthesised only up to the first resolution >= this (a StyleGAN2 stops early: "
+                  "64 = the guide's input size); 0: full")
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}))
+      ->capture_default_str();
   cmd->add_option("-o,--output", o->out, "sample directory (created; an existing one is resumed)")->required();
   cmd->add_flag("--quiet,-q", o->quiet, "no progress lines");
   cmd->add_option("--shard", o->shard,

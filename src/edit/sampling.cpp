@@ -38,11 +38,13 @@ ProbabilityColumns probability_columns(const models::AttributeClassifier& clf) {
 }
 
 ScoredBatch generate_and_score(const models::Generator& g, models::AttributeClassifier& clf,
-                               const ProbabilityColumns& columns, const torch::Tensor& z, double truncation) {
+                               const ProbabilityColumns& columns, const torch::Tensor& z, double truncation,
+                               int64_t synthesis_size) {
   torch::NoGradGuard no_grad;
   ScoredBatch out;
   out.codes = g.map(z.to(g.device()), truncation);
-  auto images = g.synthesize(out.codes, models::NoiseMode::Const);
+  auto images = synthesis_size > 0 ? g.synthesize_preview(out.codes, synthesis_size, models::NoiseMode::Const)
+                                   : g.synthesize(out.codes, models::NoiseMode::Const);
   auto idx = torch::tensor(columns.index, torch::kLong).to(images.device());
   out.scores = clf.predict(images).index_select(1, idx);
   return out;
@@ -91,6 +93,8 @@ nlohmann::ordered_json make_manifest(const SampleJobParams& p, const models::Gen
   m["columns"] = columns;
   m["z_dim"] = g.z_dim();
   m["w_dim"] = g.w_dim();
+  if (p.synthesis_size > 0 && g.preview_resolution(p.synthesis_size) < g.resolution())
+    m["synthesis_resolution"] = g.preview_resolution(p.synthesis_size);
   return m;
 }
 
@@ -155,7 +159,9 @@ std::string sample_command(const nlohmann::json& m, const std::string& dir) {
   cmd << "faceedit sample --model " << shell_quote(m.value("model", std::string("?"))) << " --n " << m.value("n", int64_t{0});
   for (const auto& c : m.value("classifiers", std::vector<std::string>{})) cmd << " --classifier " << shell_quote(c);
   cmd << " --seed " << m.value("seed", uint64_t{0}) << " --truncation " << nlohmann::json(m.value("truncation", 1.0)).dump()
-      << " --shard-size " << m.value("shard_size", int64_t{0}) << " -o " << shell_quote(dir);
+      << " --shard-size " << m.value("shard_size", int64_t{0});
+  if (m.contains("synthesis_resolution")) cmd << " --synthesis-size " << m.value("synthesis_resolution", int64_t{0});
+  cmd << " -o " << shell_quote(dir);
   return cmd.str();
 }
 
@@ -231,7 +237,7 @@ nlohmann::json run_sample_job(const SampleJobParams& p, const std::string& dir_s
         fail(dir_str, "interrupted at " + std::to_string(done_samples) + " of " + std::to_string(mine) +
                           " samples (complete shards are kept); rerun the same command to resume");
       const int64_t m = std::min(p.batch, k - b);
-      auto batch = generate_and_score(*g, clf, columns, z_all.narrow(0, first + b, m), p.truncation);
+      auto batch = generate_and_score(*g, clf, columns, z_all.narrow(0, first + b, m), p.truncation, p.synthesis_size);
       if (g->w_dim() > 0) ws.push_back(batch.codes.select(1, 0).to(torch::kCPU));
       scores.push_back(batch.scores.to(torch::kCPU, torch::kFloat32));
       done_samples += m;

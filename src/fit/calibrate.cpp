@@ -16,6 +16,22 @@ torch::Tensor predict_in_batches(models::AttributeClassifier& guide, const torch
   return torch::cat(parts);
 }
 
+// Images for the guide's verdicts: synthesised only up to synthesis_size where the model can stop
+// early, else the full images.
+torch::Tensor verdict_images(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
+                             double truncation, int64_t batch, int64_t synthesis_size) {
+  if (synthesis_size <= 0 || g.preview_resolution(synthesis_size) >= g.resolution())
+    return eval::generate_in_batches(g, codes, space, truncation, batch);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  for (int64_t b = 0; b < codes.size(0); b += batch) {
+    const auto part = codes.narrow(0, b, std::min(batch, codes.size(0) - b));
+    out.push_back(g.synthesize_preview(g.to_synthesis_codes(part.to(g.device()), space, models::Generator::truncation_for(space, truncation)),
+                                       synthesis_size));
+  }
+  return torch::cat(out);
+}
+
 }  // namespace
 
 HeldOut make_heldout(const models::Generator& g, models::JudgePanel& panel, const torch::Tensor& codes, models::LatentSpace space,
@@ -29,12 +45,15 @@ HeldOut make_heldout(const models::Generator& g, models::JudgePanel& panel, cons
 }
 
 nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
-                                const HeldOut& heldout, double truncation, int64_t batch) {
+                                const HeldOut& heldout, double truncation, int64_t batch, int64_t synthesis_size) {
   torch::NoGradGuard no_grad;
   const auto& codes = heldout.codes;
   const auto space = editor.space();
   const int64_t col = panel.attributes->column(editor.attribute());
-  const auto label0 = heldout.judged.probs.select(1, col) >= 0.5;
+  const bool early = synthesis_size > 0 && g.preview_resolution(synthesis_size) < g.resolution();
+  const auto label0 = (early ? predict_in_batches(*panel.attributes, verdict_images(g, codes, space, truncation, batch, synthesis_size), batch)
+                             : heldout.judged.probs)
+                          .select(1, col) >= 0.5;
   // Each face moves towards the other side of its attribute as the editor sees it, as `evaluate`
   // moves it, so the pack's strength 1 is what `evaluate --alpha 1` measures.
   const auto sign = editor.flip_sign(codes).to(codes.dtype());
@@ -46,7 +65,8 @@ nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& 
   nlohmann::json probes = nlohmann::json::array();
   const auto rate = [&](double alpha) {
     if (alpha == 0) return 0.0;  // no edit, no flip
-    const auto label = predict_in_batches(*panel.attributes, edited_images(alpha), batch).select(1, col) >= 0.5;
+    const auto images = verdict_images(g, editor.edit(codes, sign * alpha), space, truncation, batch, synthesis_size);
+    const auto label = predict_in_batches(*panel.attributes, images, batch).select(1, col) >= 0.5;
     const double r = (label != label0).to(torch::kDouble).mean().item<double>();
     probes.push_back({{"alpha", alpha}, {"target_change", r}});
     return r;

@@ -74,14 +74,18 @@ struct Job {
 };
 
 // The job's settings: a rerun must be the same job (else an error naming the differing setting).
-void claim_settings(const FitParams& p, const fs::path& dir) {
-  const nlohmann::json settings = {{"format", "faceedit.fit/1"}, {"model", p.model},   {"n", p.n},
+void claim_settings(const FitParams& p, const models::Generator& g, const fs::path& dir) {
+  nlohmann::json settings = {{"format", "faceedit.fit/1"}, {"model", p.model},   {"n", p.n},
                                    {"seed", p.seed},               {"truncation", p.truncation},
                                    {"attributes", p.attributes},   {"methods", p.methods},
                                    {"learned_attributes", p.learned_attributes},
                                    {"guide", p.guide},             {"pose", p.pose},
                                    {"editor_steps", p.editor_steps}, {"lc_epochs", p.lc_epochs},
                                    {"calibration_n", p.calibration_n}, {"directions", p.directions}};
+  // Recorded only where it changes the scores (a generator that stops early), so packs of the
+  // other models keep their settings.
+  if (p.synthesis_size > 0 && g.preview_resolution(p.synthesis_size) < g.resolution())
+    settings["synthesis_resolution"] = g.preview_resolution(p.synthesis_size);
   const auto path = dir / "fit.json";
   p.share.claim_job([&] {
     if (auto old = io::read_json_file_if_exists(path, "a fit job's settings")) {
@@ -139,8 +143,8 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
   const fs::path dir = fs::absolute(dir_name);
   fs::create_directories(dir);
   JobLock lock(dir, p.share, "faceedit fit");
-  claim_settings(p, dir);
   Job job{p, dir, models::open_generator(p.model, p.device), {}, {}, {}, nlohmann::json::object(), {}};
+  claim_settings(p, *job.g, dir);
   auto& g = *job.g;
   const auto t_start = std::chrono::steady_clock::now();
 
@@ -158,6 +162,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     sp.seed = p.seed;
     sp.truncation = p.truncation;
     sp.batch = p.batch;
+    sp.synthesis_size = p.synthesis_size;
     sp.progress = p.progress;
     sp.device = p.device;
     sp.share = p.share;
@@ -361,7 +366,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     if (!heldout || heldout->space != editor->space())
       heldout = make_heldout(g, job.panel, g.sample_codes(p.calibration_n, seeds::kCalibrationSeed, editor->space(), p.truncation),
                              editor->space(), p.truncation, p.batch);
-    io::write_json_file(cal_file(key), calibrate_editor(g, *editor, job.panel, *heldout, p.truncation, p.batch));
+    io::write_json_file(cal_file(key), calibrate_editor(g, *editor, job.panel, *heldout, p.truncation, p.batch, p.synthesis_size));
   });
   for (auto& e : pack.editors) {
     const auto key = e.method + "-" + e.attribute;

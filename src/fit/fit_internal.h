@@ -37,9 +37,11 @@ HeldOut make_heldout(const models::Generator& g, models::JudgePanel& panel, cons
 
 // Calibration of one editor on held-out faces of its space: the native strength where the guide's
 // label flips on half the faces (doubling, 3 bisection steps, interpolation), then target change,
-// identity and preservation at strengths 1 and 2.
+// identity and preservation at strengths 1 and 2. synthesis_size > 0: the search's verdicts come from
+// images synthesised up to that size (Generator::synthesize_preview; a 1024-px StyleGAN2 stops at
+// 64 px), the measures at 1 and 2 from full images.
 nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& editor, models::JudgePanel& panel,
-                                const HeldOut& heldout, double truncation, int64_t batch);
+                                const HeldOut& heldout, double truncation, int64_t batch, int64_t synthesis_size);
 
 // report.html from the pack's editors (calibration and scores filled in).
 void write_report(const edit::Pack& pack, const std::string& path);

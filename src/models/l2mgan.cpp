@@ -223,7 +223,7 @@ torch::Tensor L2MStyleEncoderImpl::transform(const torch::Tensor& s2, const torc
 L2MDiscriminatorImpl::L2MDiscriminatorImpl(const L2MGanConfig& c) {
   int64_t ch = 0;
   auto seq = down_to_vector(c, ch);
-  seq->push_back(conv(ch, c.domains(), 1));
+  seq->push_back(conv(ch, c.domains() + static_cast<int64_t>(c.attributes.size()), 1));
   main = register_module("main", seq);
 }
 

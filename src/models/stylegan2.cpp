@@ -206,13 +206,14 @@ struct Synthesis : torch::nn::Module {
     for (int64_t res = 4; res <= c.img_resolution; res *= 2)
       blocks.push_back(register_module("b" + std::to_string(res), std::make_shared<SynthesisBlock>(c, res)));
   }
-  torch::Tensor forward(const torch::Tensor& ws_in, NoiseMode mode) const {
-    const auto& ws = ws_in;
+  // Blocks up to and including the one at resolution `stop` (the image's size: the last block's).
+  torch::Tensor forward(const torch::Tensor& ws, NoiseMode mode, int64_t stop) const {
     torch::Tensor x, img;
     int64_t w_idx = 0;
     for (const auto& block : blocks) {
       block->forward(x, img, ws.narrow(1, w_idx, block->num_conv() + 1), mode);
       w_idx += block->num_conv();
+      if (img.size(-1) >= stop) break;
     }
     return img.contiguous();  // the fast path works channels-last; callers get plain NCHW
   }
@@ -284,7 +285,17 @@ torch::Tensor StyleGAN2::truncate(const torch::Tensor& w, double psi, int cutoff
 }
 
 torch::Tensor StyleGAN2::synthesize(const torch::Tensor& ws, NoiseMode noise) const {
-  return impl_->root->synthesis->forward(ws, noise);
+  return impl_->root->synthesis->forward(ws, noise, impl_->config.img_resolution);
+}
+
+int64_t StyleGAN2::preview_resolution(int64_t min_size) const {
+  int64_t res = 4;
+  while (res < min_size && res < impl_->config.img_resolution) res *= 2;
+  return res;
+}
+
+torch::Tensor StyleGAN2::synthesize_preview(const torch::Tensor& ws, int64_t min_size, NoiseMode noise) const {
+  return impl_->root->synthesis->forward(ws, noise, preview_resolution(min_size));
 }
 
 std::vector<torch::Tensor> StyleGAN2::parameters() const { return impl_->root->parameters(); }

@@ -59,7 +59,7 @@ void validate(const TrainL2MGanParams& p, const LabelledFaces& faces) {
   if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");
   if (!(p.kimg > 0) || p.kimg > 1e6) fail("kimg", "must be in (0, 1e6]");
   if (!(p.lr > 0) || !(p.d_lr > 0) || p.lr > 1 || p.d_lr > 1) fail("learning rates", "must be in (0, 1]");
-  for (double w : {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth, p.lambda_sty,
+  for (double w : {p.lambda_adv, p.lambda_dcls, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth, p.lambda_sty,
                    p.lambda_cyc, p.r1_gamma})
     if (!(w >= 0) || w > 1e6) fail("train-l2mgan", "loss weights and R1 gamma must be in [0, 1e6]");
   if (p.r1_interval < 1) fail("r1_interval", "must be >= 1");
@@ -78,6 +78,7 @@ nlohmann::json fingerprint(const TrainL2MGanParams& p, const LabelledFaces& face
   return {{"model", p.model.to_json()},   {"faces", faces.size()},         {"data", faces.name},
           {"guide", std::filesystem::path(guide_file).filename().string()},
           {"batch", p.batch},             {"lr", p.lr},                    {"d_lr", p.d_lr},
+          {"lambda_dcls", p.lambda_dcls},
           {"lambda", {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth,
                       p.lambda_sty, p.lambda_cyc}},
           {"pres_pool", p.pres_pool},     {"critic_pool", p.critic_pool},  {"edit_after_kimg", p.edit_after_kimg},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
@@ -247,11 +248,13 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
       auto both = model.generator->decode(torch::cat({content, content}), torch::cat({s, s_edit}));
       auto rec = both.narrow(0, 0, batch);
       fake = both.narrow(0, batch, batch);
-      auto adv = F::softplus(-d->forward(augment(fake, g_draw)).gather(1, fake_cols)).mean();
+      auto d_fake = d->forward(augment(fake, g_draw));
+      auto adv = F::softplus(-d_fake.gather(1, fake_cols)).mean();
+      auto dcls = bce(d_fake.narrow(1, 2 * A, A).gather(1, a.unsqueeze(1)).squeeze(1), v);
       auto logits_fake = guide->head_logits(critic_view(fake)).index_select(1, cols_t);  // [B, A]
       auto cls = bce(logits_fake.gather(1, a.unsqueeze(1)).squeeze(1), v);
       auto flipped = ((logits_fake.gather(1, a.unsqueeze(1)).squeeze(1) > 0).to(torch::kLong) == v).to(torch::kFloat32).mean();
-      auto loss = (adv * p.lambda_adv + cls * p.lambda_cls) * editing;
+      auto loss = (adv * p.lambda_adv + dcls * p.lambda_dcls + cls * p.lambda_cls) * editing;
       if (A > 1 && p.lambda_keep > 0) {
         torch::Tensor p_x;
         {
@@ -283,6 +286,7 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
       }
       L["adv"] = check(adv, "adversarial", step);
       L["cls"] = check(cls, "attribute", step);
+      L["dcls"] = check(dcls, "D attribute", step);
       L["flip"] = flipped.item<double>();
       L["rec"] = check(rec_loss, "reconstruction", step);
       L["pres"] = check(pres, "preservation", step);
@@ -297,10 +301,16 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     {
       const bool r1 = p.r1_gamma > 0 && step % p.r1_interval == 0;
       auto reals = r1 ? x.detach().requires_grad_(true) : x.detach();
-      auto real_logits = d->forward(augment(reals, d_real_draw)).gather(1, real_cols);
+      auto d_real = d->forward(augment(reals, d_real_draw));
+      auto real_logits = d_real.gather(1, real_cols);
       auto fake_logits = d->forward(augment(fake.detach(), d_fake_draw)).gather(1, fake_cols);
       auto loss = F::softplus(fake_logits).mean() + F::softplus(-real_logits).mean();
       L["D"] = check(loss, "discriminator", step);
+      if (p.lambda_dcls > 0) {
+        auto real_cls = bce(d_real.narrow(1, 2 * A, A), y);
+        L["Dcls"] = check(real_cls, "D attribute", step);
+        loss = loss + real_cls * p.lambda_dcls;
+      }
       if (r1) {
         auto grad = torch::autograd::grad({real_logits.sum()}, {reals}, {}, true, true)[0];
         auto penalty = grad.square().sum({1, 2, 3}).mean();
@@ -322,9 +332,9 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     {
       const auto m = line_meter.means();
       char extra[200];
-      std::snprintf(extra, sizeof extra, "kimg %.1f  adv %.2f cls %.2f flip %.2f rec %.3f pres %.3f D %.2f", kimg_done,
-                    m.value("adv", 0.0), m.value("cls", 0.0), m.value("flip", 0.0), m.value("rec", 0.0),
-                    m.value("pres", 0.0), m.value("D", 0.0));
+      std::snprintf(extra, sizeof extra, "kimg %.1f  adv %.2f dcls %.2f cls %.2f flip %.2f rec %.3f pres %.3f D %.2f Dcls %.2f", kimg_done,
+                    m.value("adv", 0.0), m.value("dcls", 0.0), m.value("cls", 0.0), m.value("flip", 0.0), m.value("rec", 0.0),
+                    m.value("pres", 0.0), m.value("D", 0.0), m.value("Dcls", 0.0));
       progress.update((step + 1 - first) * batch, extra);
       if (line_meter.n >= 50) line_meter.clear();
     }

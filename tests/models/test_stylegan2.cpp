@@ -322,3 +322,36 @@ TEST(StyleGAN2, Bf16InferenceStaysNearTheOfficialOutputs) {
   EXPECT_EQ(models::parse_precision("bf16"), models::Precision::BFloat16);
   EXPECT_THROW(models::parse_precision("int8"), Error);
 }
+
+// Early exit (edit/sampling.h, `fit`): the preview of a 64-px model at 16 px is exactly what a 16-px
+// model made of the same blocks (mapping, b4..b16) synthesises: the skip image after block 16.
+TEST(StyleGAN2, PreviewEqualsTheModelCutAtThatBlock) {
+  auto c = tiny_config();
+  c.img_resolution = 64;
+  c.channel_base = 256;
+  StyleGAN2 big(c, 3);
+  auto cut = c;
+  cut.img_resolution = 16;
+  StyleGAN2 small(cut, 5);
+  {
+    torch::NoGradGuard no_grad;
+    auto from = big.named_tensors();
+    for (auto& t : small.named_tensors()) {
+      ASSERT_TRUE(from.contains(t.key())) << t.key();
+      t.value().copy_(from[t.key()]);
+    }
+  }
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(big.preview_resolution(10), 16);
+  EXPECT_EQ(big.preview_resolution(16), 16);
+  EXPECT_EQ(big.preview_resolution(1000), 64);
+  auto ws = big.map(big.sample_z(3, 1));
+  auto preview = big.synthesize_preview(ws, 10);
+  auto reference = small.synthesize(ws.narrow(1, 0, cut.num_ws()));
+  ASSERT_EQ(preview.sizes(), reference.sizes());
+  EXPECT_LE((preview - reference).abs().max().item<double>(), 1e-6);
+  // The full image is not the preview upsampled (the finer blocks add to it), and asking for the
+  // model's own size (or more) is the full synthesis.
+  EXPECT_TRUE(torch::equal(big.synthesize_preview(ws, 64), big.synthesize(ws)));
+  EXPECT_TRUE(torch::equal(big.synthesize_preview(ws, 4096), big.synthesize(ws)));
+}

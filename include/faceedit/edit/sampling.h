@@ -65,8 +65,11 @@ struct ScoredBatch {
   torch::Tensor scores;  // [b, C] the Probability columns, on the generator's device
 };
 // z [b, z_dim] -> codes = map(z, psi), images = synthesize(codes, const noise), scores. No gradients.
+// synthesis_size > 0: the images come from Generator::synthesize_preview(codes, synthesis_size) (a
+// StyleGAN2 stops at the first block whose skip image is at least that size).
 ScoredBatch generate_and_score(const models::Generator& generator, models::AttributeClassifier& classifier,
-                               const ProbabilityColumns& columns, const torch::Tensor& z, double truncation);
+                               const ProbabilityColumns& columns, const torch::Tensor& z, double truncation,
+                               int64_t synthesis_size = 0);
 
 // --- the resumable job ---
 
@@ -78,6 +81,10 @@ struct SampleJobParams {
   double truncation = 1.0;
   int64_t shard_size = 1000;
   int64_t batch = 64;  // images per forward pass (not part of the manifest)
+  // > 0: score images synthesised only up to the first resolution >= this (the scorers' input size:
+  // 64 for the guide), recorded in the manifest as "synthesis_resolution" when the model stops
+  // early (StyleGAN2 above that size); 0: the full image.
+  int64_t synthesis_size = 0;
   bool progress = true;  // progress lines and one line per shard on stderr
   torch::Device device = torch::kCPU;
   // This process's share of the shards (distributed.h: MPI rank or --shard K/N; default: all).

@@ -56,6 +56,10 @@ struct FitParams {
   int64_t calibration_n = 100;     // held-out faces per calibration probe
   int64_t directions = 5;          // per unsupervised method
   int64_t batch = 64;
+  // Samples are scored on images synthesised up to the first resolution >= this (the guide's input
+  // size): a 1024-px StyleGAN2 stops at its 64-px block (edit/sampling.h). 0: full images.
+  // Calibration always judges full images.
+  int64_t synthesis_size = 64;
   bool progress = true;
   torch::Device device = torch::kCPU;
   WorkShare share;

@@ -71,6 +71,21 @@ class Generator {
   // The synthesis network's input codes: W+ for StyleGAN2, Z for the DCGAN -> NCHW images,
   // float32, unclamped (about [-1, 1]).
   virtual torch::Tensor synthesize(const torch::Tensor& codes, NoiseMode noise = NoiseMode::Const) const = 0;
+  // Early exit for scoring: the image at the first resolution >= min_size the network can stop at,
+  // and that resolution. StyleGAN2 (skip architecture) returns the running RGB skip image after the
+  // first block whose output is at least min_size: the final image without the finer blocks'
+  // details, and a fraction of the cost (at 1024 px, 64 px is ~1% of the synthesis). Networks with
+  // no intermediate image (StyleGAN3: its layers carry features, the only RGB is the last layer's
+  // output; the DCGAN) synthesise the full image. Scorers resize to their input anyway.
+  virtual torch::Tensor synthesize_preview(const torch::Tensor& codes, int64_t min_size,
+                                           NoiseMode noise = NoiseMode::Const) const {
+    (void)min_size;
+    return synthesize(codes, noise);
+  }
+  virtual int64_t preview_resolution(int64_t min_size) const {
+    (void)min_size;
+    return resolution();
+  }
 
   // Any space -> images: z is mapped (with truncation), w broadcast to W+ (with truncation), W+
   // truncated per code. Checks the latent's shape and throws faceedit::Error if it is wrong.

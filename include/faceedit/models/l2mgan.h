@@ -127,7 +127,10 @@ TORCH_MODULE(L2MStyleEncoder);
 class L2MDiscriminatorImpl : public torch::nn::Module {
  public:
   explicit L2MDiscriminatorImpl(const L2MGanConfig& config);
-  torch::Tensor forward(const torch::Tensor& x);  // [N, domains] logits, column 2a + v
+  // [N, domains + A] logits: column 2a + v is real-vs-edited for domain (a, v) (the authors'
+  // per-domain outputs); column domains + a classifies attribute a (trained on real labels only,
+  // StarGAN's auxiliary classifier: a critic that keeps learning, which a fixed network is not).
+  torch::Tensor forward(const torch::Tensor& x);
 
  private:
   torch::nn::Sequential main{nullptr};

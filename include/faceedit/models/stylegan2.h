@@ -52,6 +52,8 @@ class StyleGAN2 : public Generator {
   torch::Tensor map(const torch::Tensor& z, double truncation_psi = 1.0, int cutoff = -1) const override;
   torch::Tensor truncate(const torch::Tensor& w, double truncation_psi, int cutoff = -1) const override;
   torch::Tensor synthesize(const torch::Tensor& ws, NoiseMode noise = NoiseMode::Const) const override;
+  torch::Tensor synthesize_preview(const torch::Tensor& ws, int64_t min_size, NoiseMode noise = NoiseMode::Const) const override;
+  int64_t preview_resolution(int64_t min_size) const override;
   std::vector<torch::Tensor> parameters() const override;
   std::unique_ptr<Generator> clone() const override;
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32) override;

@@ -6,6 +6,8 @@
 //   rec  = G.decode(c, s),   fake = G.decode(c, s')
 // G and E minimise (weights lambda_*):
 //   adv    softplus(-D(aug(fake))[2a + v])                 non-saturating, per-domain D
+//   dcls   BCE(D(aug(fake))[domains + a], v)               D's attribute head (trained on the reals'
+//                                                          labels below): the paper's attribute loss
 //   cls    BCE(guide_a(view(fake)), v)                     the project's guide classifier as a FIXED
 //                                                          attribute critic (never trained here; the
 //                                                          judges that measure edits stay independent)
@@ -19,7 +21,8 @@
 //   orth   cos^2(s1, s2)                                   (models::l2m_orthogonality_loss)
 //   sty    |T1_a(E(fake)) - s1|_1                          the irrelevant part survives the edit
 //   cyc    |G.decode(G.encode(fake), T1_a(E(fake)) + T2_{a,y}(s2_fake)) - x|_1   (0: skipped, saves time)
-// D minimises softplus(D(aug(fake))[2a + v]) + mean_a softplus(-D(aug(x))[2a + y_a]) and lazy R1 on
+// D minimises softplus(D(aug(fake))[2a + v]) + mean_a softplus(-D(aug(x))[2a + y_a])
+// + lambda_dcls mean_a BCE(D(aug(x))[domains + a], y_a) and lazy R1 on
 // the reals every r1_interval steps ((gamma / 2) |grad|^2 x interval), DiffAugment as train-gan.
 // For the first edit_after_kimg thousand images G and E learn only to reconstruct (rec, orth): an
 // editor whose decoder cannot yet draw a face satisfies the critic and D with colour shifts instead.
@@ -47,7 +50,7 @@ struct TrainL2MGanParams {
   int64_t batch = 8;
   double kimg = 100;
   double lr = 1e-4, d_lr = 1e-4;
-  double lambda_adv = 1, lambda_cls = 1, lambda_keep = 0.5, lambda_rec = 1, lambda_pres = 1, lambda_orth = 1,
+  double lambda_adv = 1, lambda_dcls = 1, lambda_cls = 0.1, lambda_keep = 0.5, lambda_rec = 1, lambda_pres = 1, lambda_orth = 1,
          lambda_sty = 1, lambda_cyc = 0;
   int64_t pres_pool = 4;  // pixels per side of the preservation term's average pool
   int64_t critic_pool = 2;      // pixels per side of the low-pass before the critic (1: none)
