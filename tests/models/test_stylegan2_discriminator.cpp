@@ -95,3 +95,24 @@ TEST(StyleGAN2Discriminator, Refusals) {
   EXPECT_NE(test::error_of([&] { StyleGAN2Discriminator::load(test::converted(kPkl)); }).find("discriminator"),
             std::string::npos);
 }
+
+// A StyleGAN3 snapshot's D is networks_stylegan2.Discriminator (its pickle embeds that source):
+// the same converter and network, checked against the logits NVIDIA's code gave for both configs.
+TEST(StyleGAN2Discriminator, ReproducesOfficialLogitsOfStyleGAN3Snapshots) {
+  for (const std::string cfg : {"t", "r"}) {
+    const std::string pkl_rel = "fixtures/stylegan3/network-snapshot-sg3" + cfg + "32.pkl";
+    FACEEDIT_REQUIRE_SHARED(ref_path, "fixtures/stylegan3/sg3" + cfg + "32-reference.safetensors");
+    FACEEDIT_REQUIRE_SHARED(pkl, pkl_rel);
+    auto d = StyleGAN2Discriminator::load(test::converted(pkl_rel, "D"));
+    EXPECT_EQ(d->config().img_resolution, 32) << cfg;
+    EXPECT_EQ(d->config().mbstd_group_size, 4) << cfg;
+    io::SafetensorsReader ref(ref_path);
+    torch::NoGradGuard no_grad;
+    const auto expected = ref.load("d_logits_of_img_psi1_const");
+    const auto got = d->forward(ref.load("img_psi1_const"));
+    ASSERT_EQ(got.sizes(), expected.sizes()) << cfg;
+    const double err = test::relative_max_error(got, expected);
+    std::cout << "SG3-" << cfg << " D logits: max|err|/max|ref| = " << err << "\n";
+    EXPECT_LE(err, 1e-4) << cfg;
+  }
+}
