@@ -87,6 +87,8 @@ void add_train_l2mgan_command(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   cmd->add_option("--lambda-dcls", t.lambda_dcls, "D's attribute head: its weight on the reals' labels and on the edit")
       ->capture_default_str();
+  cmd->add_option("--d-pretrain-kimg", t.d_pretrain_kimg, "D's attribute head trained alone on the reals first (thousands of images)")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   cmd->add_option("--lambda-cls", t.lambda_cls, "guide critic weight (target attribute)")->capture_default_str();
   cmd->add_option("--lambda-keep", t.lambda_keep, "guide critic weight (other attributes unchanged)")->capture_default_str();
   cmd->add_option("--lambda-rec", t.lambda_rec, "reconstruction weight")->capture_default_str();

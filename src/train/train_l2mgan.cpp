@@ -65,6 +65,7 @@ void validate(const TrainL2MGanParams& p, const LabelledFaces& faces) {
   if (p.r1_interval < 1) fail("r1_interval", "must be >= 1");
   if (p.pres_pool < 1 || p.model.resolution % p.pres_pool) fail("pres_pool", "must divide the resolution");
   if (!(p.ema_beta >= 0 && p.ema_beta < 1)) fail("ema_beta", "must be in [0, 1)");
+  if (!(p.d_pretrain_kimg >= 0) || p.d_pretrain_kimg > 1e6) fail("d_pretrain_kimg", "must be in [0, 1e6]");
   if (p.checkpoint_every < 0 || !(p.snapshot_kimg > 0)) fail("train-l2mgan", "checkpoint_every >= 0, snapshot_kimg > 0");
   if (faces.size() < 2) fail(faces.name, "holds fewer than 2 faces");
   if (faces.images.size(2) != p.model.resolution || faces.images.size(3) != p.model.resolution || faces.images.size(1) != 3)
@@ -81,7 +82,8 @@ nlohmann::json fingerprint(const TrainL2MGanParams& p, const LabelledFaces& face
           {"lambda_dcls", p.lambda_dcls},
           {"lambda", {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth,
                       p.lambda_sty, p.lambda_cyc}},
-          {"pres_pool", p.pres_pool},     {"critic_pool", p.critic_pool},  {"edit_after_kimg", p.edit_after_kimg},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
+          {"pres_pool", p.pres_pool},     {"critic_pool", p.critic_pool},  {"edit_after_kimg", p.edit_after_kimg},
+          {"d_pretrain_kimg", p.d_pretrain_kimg},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
           {"augment", AugmentPolicy::parse(p.augment).str()},              {"ema_beta", p.ema_beta},
           {"mirror", p.mirror},           {"seed", p.seed},                {"device", p.device.str()}};
 }
@@ -208,6 +210,33 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   Meter meter, line_meter;
   const auto arange_a = torch::arange(A, torch::kInt64).to(dev);
+
+  if (first == 0 && p.d_pretrain_kimg > 0) {
+    // D's attribute head alone on the reals (its own seeds, apart from the steps').
+    const int64_t n_pre = static_cast<int64_t>(std::ceil(p.d_pretrain_kimg * 1000.0 / static_cast<double>(batch)));
+    Progress pre("train-l2mgan: D pretraining", n_pre * batch, "img", p.progress);
+    Meter pm;
+    for (int64_t i = 0; i < n_pre; ++i) {
+      torch::manual_seed(step_seed(p.seed + 0x5EED, i));
+      const auto idx = torch::randint(0, n_faces, {batch}, torch::kInt64);
+      auto x = faces.images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
+      if (p.mirror) x = torch::where((torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1}), x.flip({3}), x);
+      const auto y = labels.index_select(0, idx).to(dev);
+      auto logits = d->forward(augment(x, draw())).narrow(1, 2 * A, A);
+      auto loss = bce(logits, y);
+      pm.add({{"Dcls", check(loss, "D pretraining", i)},
+              {"acc", ((logits > 0).to(torch::kLong) == y).to(torch::kFloat32).mean().item<double>()}});
+      d_opt->zero_grad();
+      loss.backward();
+      d_opt->step();
+      const auto m = pm.means();
+      char extra[80];
+      std::snprintf(extra, sizeof extra, "Dcls %.3f acc %.3f", m.value("Dcls", 0.0), m.value("acc", 0.0));
+      pre.update((i + 1) * batch, extra);
+      if (pm.n >= 100) pm.clear();
+    }
+    pre.finish();
+  }
 
   int64_t last_step = steps;
   for (int64_t step = first; step < steps; ++step) {

@@ -55,6 +55,10 @@ struct TrainL2MGanParams {
   int64_t pres_pool = 4;  // pixels per side of the preservation term's average pool
   int64_t critic_pool = 2;      // pixels per side of the low-pass before the critic (1: none)
   double edit_after_kimg = 0;   // reconstruction-only warm-up (thousands of images)
+  // Before step 0 (a fresh run only): D's attribute head (and trunk) trained alone on the reals'
+  // labels for this many thousand images, so the attribute critic knows the attribute before G
+  // starts editing (measured: trained jointly from scratch it stayed at chance for 20k images).
+  double d_pretrain_kimg = 0;
   double r1_gamma = 1;
   int64_t r1_interval = 4;
   std::string augment = "color,translation";  // AugmentPolicy::parse
