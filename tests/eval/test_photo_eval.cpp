@@ -66,7 +66,8 @@ TEST_F(PhotoEval, StrengthZeroChangesNothingAndAFacelessPhotoFailsAlone) {
   EXPECT_EQ(r.json["failed"][0]["photo"], grey);
   EXPECT_NE(r.json["failed"][0]["error"].get<std::string>().find("grey.jpg"), std::string::npos) << r.json["failed"].dump();
   EXPECT_EQ(r.json["judge_target"], "smiling");
-  EXPECT_EQ(r.grid.cols, 4 * 64);  // two pairs in a row of 4
+  EXPECT_GE(r.grid.cols, 4 * 64);  // two (before, after) pairs: one row of 4 tiles
+  EXPECT_LT(r.grid.rows, 2 * 64);
 
   // At strength 0 the generator's change is 0: the photo comes back as it was (up to 8-bit rounding
   // in the fusion), so no label flips, the identity stays, the background stays.
