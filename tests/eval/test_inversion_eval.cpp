@@ -1,6 +1,6 @@
-// eval::evaluate_inversions on faces the DCGAN drew itself (so a perfect inversion exists): more
-// steps reconstruct better, the encoder's row at 0 steps is its code's reconstruction computed
-// directly, and bad input is refused by name.
+// eval::evaluate_inversions on faces the DCGAN drew itself (framed as the DCGAN frames CelebA-HQ
+// faces, so close to but not exactly its images): more steps reconstruct better, the encoder's row
+// at 0 steps is its code's reconstruction computed directly, and bad input is refused by name.
 #include <gtest/gtest.h>
 
 #include "faceedit/error.h"
