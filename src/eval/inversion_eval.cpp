@@ -11,7 +11,7 @@ namespace faceedit::eval {
 nlohmann::json evaluate_inversions(const models::Generator& g, const torch::Tensor& faces,
                                    const pipeline::InversionGuides& guides, const models::Encoder* encoder,
                                    const InversionEvalParams& p) {
-  if (faces.dim() != 4 || faces.size(0) < 1 || faces.scalar_type() != torch::kUInt8)
+  if (faces.dim() != 4 || faces.size(0) < 1 || faces.size(1) != 3 || faces.scalar_type() != torch::kUInt8)
     fail("evaluate-inversion", "faces must be uint8 [N, 3, H, W]");
   if (p.steps.empty() || p.starts < 1) fail("evaluate-inversion", "give at least one step count, and starts >= 1");
   const auto space = g.inversion_space();
