@@ -211,6 +211,15 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
   Meter meter, line_meter;
   const auto arange_a = torch::arange(A, torch::kInt64).to(dev);
 
+  // A batch of real faces in [-1, 1] (random mirror flips) and their labels, from torch's global
+  // generator (seeded per step by the caller).
+  auto draw_reals = [&] {
+    const auto idx = torch::randint(0, n_faces, {batch}, torch::kInt64);
+    auto x = faces.images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
+    if (p.mirror) x = torch::where((torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1}), x.flip({3}), x);
+    return std::make_pair(x, labels.index_select(0, idx).to(dev));
+  };
+
   if (first == 0 && p.d_pretrain_kimg > 0) {
     // D's attribute head alone on the reals (its own seeds, apart from the steps').
     const int64_t n_pre = static_cast<int64_t>(std::ceil(p.d_pretrain_kimg * 1000.0 / static_cast<double>(batch)));
@@ -218,10 +227,7 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     Meter pm;
     for (int64_t i = 0; i < n_pre; ++i) {
       torch::manual_seed(step_seed(p.seed + 0x5EED, i));
-      const auto idx = torch::randint(0, n_faces, {batch}, torch::kInt64);
-      auto x = faces.images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
-      if (p.mirror) x = torch::where((torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1}), x.flip({3}), x);
-      const auto y = labels.index_select(0, idx).to(dev);
+      const auto [x, y] = draw_reals();
       auto logits = d->forward(augment(x, draw())).narrow(1, 2 * A, A);
       auto loss = bce(logits, y);
       pm.add({{"Dcls", check(loss, "D pretraining", i)},
@@ -243,13 +249,7 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     torch::manual_seed(step_seed(p.seed, step));
     std::map<std::string, double> L;
     // The batch, and per row the attribute to edit and its target value.
-    const auto idx = torch::randint(0, n_faces, {batch}, torch::kInt64);
-    auto x = faces.images.index_select(0, idx).to(dev).to(torch::kFloat32) / 127.5 - 1.0;
-    if (p.mirror) {
-      auto flip = (torch::rand({batch}) < 0.5).to(dev).reshape({-1, 1, 1, 1});
-      x = torch::where(flip, x.flip({3}), x);
-    }
-    const auto y = labels.index_select(0, idx).to(dev);                     // [B, A]
+    const auto [x, y] = draw_reals();                                        // y: [B, A]
     const auto a = torch::randint(0, A, {batch}, torch::kInt64).to(dev);     // [B]
     const auto y_a = y.gather(1, a.unsqueeze(1)).squeeze(1);
     const auto v = 1 - y_a;

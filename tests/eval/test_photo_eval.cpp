@@ -3,10 +3,9 @@
 // faceless photo is listed as failed (by name) while the others are measured.
 #include <gtest/gtest.h>
 
-#include <opencv2/imgcodecs.hpp>
 
 #include "closed_form_judges.h"
-#include "faceedit/edit/boundary.h"
+#include "photo_fixtures.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/photo_eval.h"
 #include "test_support.h"
@@ -23,23 +22,12 @@ class PhotoEval : public ::testing::Test {
     FACEEDIT_REQUIRE_SHARED(b, "data/celebahq-photos/000009.jpg");
     model = test::converted("models/dcgan-celeba32/generator.pt");
     g = models::load_generator(model);
-    grey = (test::temp_dir() / "grey.jpg").string();
-    cv::imwrite(grey, cv::Mat(256, 256, CV_8UC3, cv::Scalar(128, 128, 128)));
+    grey = test::write_faceless_photo();
     photos = {a, grey, b};
-    params.photo.crop = 128;
-    params.photo.inversion_steps = 8;
-    params.photo.starts = 1;
-    params.photo.guide = "none";
-    params.photo.segmenter = "none";
-    params.photo.identity_judge = "none";
+    test::use_fast_photo_params(params.photo);
     params.photo.cache_dir = test::temp_dir() / "photo-eval-cache";
     params.size = 64;
-    const auto boundary = (test::temp_dir() / "photo-eval-smiling.safetensors").string();
-    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 21), boundary);
-    pipeline::PhotoEdit e;
-    e.editor.method = "interfacegan";
-    e.editor.boundary = boundary;
-    params.edits = {e};
+    params.edits = {test::random_boundary_edit("photo-eval-smiling.safetensors", "smiling", 21)};
   }
   std::string model, grey;
   std::shared_ptr<models::Generator> g;

@@ -8,10 +8,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
-#include "faceedit/edit/boundary.h"
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/pipeline/photo_batch.h"
+#include "photo_fixtures.h"
 #include "test_support.h"
 
 namespace faceedit {
@@ -39,22 +39,9 @@ class PhotoBatch : public ::testing::Test {
     FACEEDIT_REQUIRE_SHARED(b, "data/celebahq-photos/000009.jpg");
     model = test::converted("models/dcgan-celeba32/generator.pt");
     g = models::load_generator(model);
-    const auto grey = (test::temp_dir() / "grey.jpg").string();
-    cv::imwrite(grey, cv::Mat(256, 256, CV_8UC3, cv::Scalar(128, 128, 128)));
-    photos = {a, grey, (test::temp_dir() / "missing.png").string(), b};
-    params.photo.crop = 128;
-    params.photo.inversion_steps = 8;
-    params.photo.starts = 1;
-    params.photo.guide = "none";
-    params.photo.segmenter = "none";
-    params.photo.identity_judge = "none";
-    const auto boundary = (test::temp_dir() / "batch-smiling.safetensors").string();
-    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 31), boundary);
-    pipeline::PhotoEdit e;
-    e.editor.method = "interfacegan";
-    e.editor.boundary = boundary;
-    e.strength = 2.0;
-    params.edits = {e};
+    photos = {a, test::write_faceless_photo(), (test::temp_dir() / "missing.png").string(), b};
+    test::use_fast_photo_params(params.photo);
+    params.edits = {test::random_boundary_edit("batch-smiling.safetensors", "smiling", 31, 2.0)};
   }
   std::string model;
   std::shared_ptr<models::Generator> g;
