@@ -74,6 +74,15 @@ void add_train_l2mgan_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--style-width", m.style_width, "style encoder and D channels at full size")->capture_default_str();
   cmd->add_option("--style-max-width", m.style_max_width, "style encoder and D channel cap")->capture_default_str();
   cmd->add_option("--style-dim", m.style_dim, "style code size")->capture_default_str();
+  cmd->add_option("--relevant", m.relevant,
+                  "the relevant part: learned (the paper's T1/T2 MLPs, image-space critics) or labelled (attribute "
+                  "codes in the style, a latent adversary on the content: Fader Networks' recipe)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"learned", "labelled"}));
+  cmd->add_option("--lambda-attr", t.lambda_attr, "labelled: weight of the style head's attribute logits")->capture_default_str();
+  cmd->add_option("--lambda-lat", t.lambda_lat, "labelled: latent adversary weight")->capture_default_str();
+  cmd->add_option("--lat-ramp-kimg", t.lat_ramp_kimg, "labelled: the latent adversary's weight ramps in over this many kimg")
+      ->capture_default_str();
   cmd->add_option("--guide", t.guide, "the fixed attribute critic: a trained classifier set name or .safetensors (never a judge)")
       ->capture_default_str();
   cmd->add_option("--batch", t.batch, "images per step")->capture_default_str();

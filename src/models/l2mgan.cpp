@@ -62,7 +62,8 @@ nn::Sequential down_to_vector(const L2MGanConfig& c, int64_t& out_channels) {
 nlohmann::json L2MGanConfig::to_json() const {
   return {{"resolution", resolution}, {"width", width},       {"max_width", max_width},
           {"downs", downs},           {"bottleneck", bottleneck}, {"style_width", style_width},
-          {"style_max_width", style_max_width}, {"style_dim", style_dim}, {"attributes", attributes}};
+          {"style_max_width", style_max_width}, {"style_dim", style_dim}, {"attributes", attributes},
+          {"relevant", relevant}};
 }
 
 L2MGanConfig L2MGanConfig::from_json(const nlohmann::json& j, const std::string& what) {
@@ -78,6 +79,7 @@ L2MGanConfig L2MGanConfig::from_json(const nlohmann::json& j, const std::string&
     c.style_max_width = j.at("style_max_width").get<int64_t>();
     c.style_dim = j.at("style_dim").get<int64_t>();
     c.attributes = j.at("attributes").get<std::vector<std::string>>();
+    c.relevant = j.value("relevant", std::string("learned"));  // files before the labelled form
   } catch (const nlohmann::json::exception& e) {
     fail(what, std::string("malformed l2mgan config: ") + e.what());
   }
@@ -94,6 +96,11 @@ void L2MGanConfig::validate(const std::string& what) const {
   if (downs < 1 || (resolution >> downs) < 2) fail(what, "downs " + std::to_string(downs) + " leaves no content map");
   if (bottleneck < 0 || bottleneck > 8) fail(what, "bottleneck must be in 0..8");
   if (attributes.empty()) fail(what, "names no attributes");
+  if (relevant != "learned" && relevant != "labelled")
+    fail(what, "relevant part '" + relevant + "' is neither 'learned' nor 'labelled'");
+  if (labelled() && style_dim <= static_cast<int64_t>(attributes.size()))
+    fail(what, "style_dim " + std::to_string(style_dim) + " leaves no room beside the " +
+                   std::to_string(attributes.size()) + " attribute codes");
   for (size_t i = 0; i < attributes.size(); ++i)
     for (size_t k = 0; k < i; ++k)
       if (attributes[i] == attributes[k]) fail(what, "names attribute " + attributes[i] + " twice");
@@ -191,22 +198,46 @@ torch::Tensor L2MGeneratorImpl::decode(const torch::Tensor& content, const torch
   return to_rgb_conv(lrelu(to_rgb_norm(h)));
 }
 
-L2MStyleEncoderImpl::L2MStyleEncoderImpl(const L2MGanConfig& c) {
+L2MStyleEncoderImpl::L2MStyleEncoderImpl(const L2MGanConfig& c)
+    : labelled_(c.labelled()), style_dim_(c.style_dim), attributes_(static_cast<int64_t>(c.attributes.size())) {
   int64_t ch = 0;
   shared = register_module("shared", down_to_vector(c, ch));
   head = register_module("head", nn::Linear(ch, c.style_dim));
   t1 = register_module("t1", nn::ModuleList());
   t2 = register_module("t2", nn::ModuleList());
-  for (size_t a = 0; a < c.attributes.size(); ++a) {
+  for (size_t a = 0; a < (labelled_ ? 0 : c.attributes.size()); ++a) {
     t1->push_back(mlp(c.style_dim));
     t2->push_back(mlp(c.style_dim));  // 2a: towards "not a"
     t2->push_back(mlp(c.style_dim));  // 2a + 1: towards "a"
   }
 }
 
-torch::Tensor L2MStyleEncoderImpl::forward(const torch::Tensor& x) { return head(shared->forward(x).flatten(1)); }
+torch::Tensor L2MStyleEncoderImpl::raw(const torch::Tensor& x) { return head(shared->forward(x).flatten(1)); }
+
+torch::Tensor L2MStyleEncoderImpl::forward(const torch::Tensor& x) {
+  auto s = raw(x);
+  if (!labelled_) return s;
+  return with_codes(s, 2 * torch::sigmoid(s.narrow(1, style_dim_ - attributes_, attributes_)) - 1);
+}
+
+torch::Tensor L2MStyleEncoderImpl::with_codes(const torch::Tensor& s, const torch::Tensor& codes) const {
+  if (!labelled_) fail("l2m-gan", "attribute codes exist only in the labelled form");
+  return torch::cat({s.narrow(1, 0, style_dim_ - attributes_), codes.to(s.dtype())}, 1);
+}
+
+namespace {
+// "labelled": a [N, style_dim] mask that is 1 on each row's attribute coordinate.
+torch::Tensor code_mask(const torch::Tensor& s, const torch::Tensor& attribute, int64_t style_dim, int64_t attributes) {
+  auto column = (attribute.to(s.device()) + (style_dim - attributes)).reshape({-1, 1});
+  return torch::zeros_like(s).scatter_(1, column, 1.0);
+}
+}  // namespace
 
 L2MStyles L2MStyleEncoderImpl::factorise(const torch::Tensor& s, const torch::Tensor& attribute) {
+  if (labelled_) {
+    auto s2 = s * code_mask(s, attribute, style_dim_, attributes_);
+    return {s, s - s2, s2};
+  }
   std::vector<torch::Tensor> all;
   for (const auto& m : *t1) all.push_back(m->as<nn::SequentialImpl>()->forward(s));
   auto s1 = all.size() == 1 ? all[0] : pick(torch::stack(all, 1), attribute);
@@ -215,6 +246,10 @@ L2MStyles L2MStyleEncoderImpl::factorise(const torch::Tensor& s, const torch::Te
 
 torch::Tensor L2MStyleEncoderImpl::transform(const torch::Tensor& s2, const torch::Tensor& attribute,
                                              const torch::Tensor& target) {
+  if (labelled_) {  // the domain's code on the attribute's coordinate
+    auto code = (2 * target.to(s2.device()) - 1).to(s2.dtype()).reshape({-1, 1});
+    return code_mask(s2, attribute, style_dim_, attributes_) * code;
+  }
   std::vector<torch::Tensor> all;
   for (const auto& m : *t2) all.push_back(m->as<nn::SequentialImpl>()->forward(s2));
   return pick(torch::stack(all, 1), attribute * 2 + target);

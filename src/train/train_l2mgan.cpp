@@ -66,6 +66,8 @@ void validate(const TrainL2MGanParams& p, const LabelledFaces& faces) {
   if (p.pres_pool < 1 || p.model.resolution % p.pres_pool) fail("pres_pool", "must divide the resolution");
   if (!(p.ema_beta >= 0 && p.ema_beta < 1)) fail("ema_beta", "must be in [0, 1)");
   if (!(p.d_pretrain_kimg >= 0) || p.d_pretrain_kimg > 1e6) fail("d_pretrain_kimg", "must be in [0, 1e6]");
+  for (double w : {p.lambda_attr, p.lambda_lat, p.lat_ramp_kimg})
+    if (!(w >= 0) || w > 1e6) fail("train-l2mgan", "lambda_attr, lambda_lat and lat_ramp_kimg must be in [0, 1e6]");
   if (p.checkpoint_every < 0 || !(p.snapshot_kimg > 0)) fail("train-l2mgan", "checkpoint_every >= 0, snapshot_kimg > 0");
   if (faces.size() < 2) fail(faces.name, "holds fewer than 2 faces");
   if (faces.images.size(2) != p.model.resolution || faces.images.size(3) != p.model.resolution || faces.images.size(1) != 3)
@@ -83,23 +85,48 @@ nlohmann::json fingerprint(const TrainL2MGanParams& p, const LabelledFaces& face
           {"lambda", {p.lambda_adv, p.lambda_cls, p.lambda_keep, p.lambda_rec, p.lambda_pres, p.lambda_orth,
                       p.lambda_sty, p.lambda_cyc}},
           {"pres_pool", p.pres_pool},     {"critic_pool", p.critic_pool},  {"edit_after_kimg", p.edit_after_kimg},
-          {"d_pretrain_kimg", p.d_pretrain_kimg},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
+          {"d_pretrain_kimg", p.d_pretrain_kimg},
+          {"labelled", {p.lambda_attr, p.lambda_lat, p.lat_ramp_kimg}},     {"r1_gamma", p.r1_gamma},        {"r1_interval", p.r1_interval},
           {"augment", AugmentPolicy::parse(p.augment).str()},              {"ema_beta", p.ema_beta},
           {"mirror", p.mirror},           {"seed", p.seed},                {"device", p.device.str()}};
 }
 
-io::NamedTensors checkpoint_tensors(const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d) {
+// The latent adversary of the "labelled" form: reads the attributes from the content map and the
+// style's irrelevant coordinates (conv 3x3, LReLU, avg-pool 2, then two linear layers).
+struct LatentAdversaryImpl : torch::nn::Module {
+  LatentAdversaryImpl(int64_t content_channels, int64_t content_size, int64_t rest_dim, int64_t attributes) {
+    const int64_t ch = 64, pooled = std::max<int64_t>(1, content_size / 2);
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(content_channels, ch, 3).padding(1)));
+    fc1 = register_module("fc1", torch::nn::Linear(ch * pooled * pooled + rest_dim, 256));
+    fc2 = register_module("fc2", torch::nn::Linear(256, attributes));
+  }
+  torch::Tensor forward(const torch::Tensor& content, const torch::Tensor& rest) {
+    auto lrelu = [](const torch::Tensor& t) { return F::leaky_relu(t, F::LeakyReLUFuncOptions().negative_slope(0.2)); };
+    auto h = lrelu(conv(content));
+    if (h.size(2) > 1) h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2));
+    return fc2(lrelu(fc1(torch::cat({h.flatten(1), rest}, 1))));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(LatentAdversary);
+
+io::NamedTensors checkpoint_tensors(const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d,
+                                    const LatentAdversary& lat) {
   io::NamedTensors out;
+  if (lat)
+    for (const auto& t : lat->named_parameters()) out.emplace_back("C." + t.key(), t.value().detach());
   for (const auto& t : model.named_parameters()) out.emplace_back("model." + t.key(), t.value().detach());
   for (const auto& t : ema.named_parameters()) out.emplace_back("ema." + t.key(), t.value().detach());
   for (const auto& t : d->named_parameters()) out.emplace_back("D." + t.key(), t.value().detach());
   return out;
 }
 
-void load_checkpoint(const std::string& file, const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d) {
+void load_checkpoint(const std::string& file, const L2MGan& model, const L2MGan& ema, const L2MDiscriminator& d,
+                     const LatentAdversary& lat) {
   io::SafetensorsReader reader(file);
   torch::NoGradGuard no_grad;
-  for (auto& [name, t] : checkpoint_tensors(model, ema, d)) {
+  for (auto& [name, t] : checkpoint_tensors(model, ema, d, lat)) {
     if (!reader.contains(name)) fail(file, "checkpoint lacks " + name);
     auto v = reader.load(name);
     if (v.sizes() != t.sizes()) fail(file, name + " has shape " + c10::str(v.sizes()) + ", expected " + c10::str(t.sizes()));
@@ -161,6 +188,14 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
   L2MGan model(p.model, p.seed), ema(p.model, p.seed);
   torch::manual_seed(p.seed + 1);
   L2MDiscriminator d(p.model);
+  const bool labelled = p.model.labelled();
+  const int64_t style_dim = p.model.style_dim, rest_dim = style_dim - A;
+  LatentAdversary lat{nullptr};
+  if (labelled) {
+    const int64_t content_channels = std::min(p.model.width << p.model.downs, p.model.max_width);
+    lat = LatentAdversary(content_channels, p.model.resolution >> p.model.downs, rest_dim, A);
+    lat->to(dev);
+  }
   model.to(dev), ema.to(dev), d->to(dev);
   const auto g_params = model.parameters(), d_params = d->parameters(), ema_params = ema.parameters();
   {
@@ -172,14 +207,17 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     return std::make_unique<torch::optim::Adam>(ps, torch::optim::AdamOptions(lr).betas({0.0, 0.99}).eps(1e-8));
   };
   auto g_opt = adam(g_params, p.lr), d_opt = adam(d_params, p.d_lr);
+  auto c_opt = labelled ? adam(lat->parameters(), p.d_lr) : nullptr;
+  Optimizers optimizers{g_opt.get(), d_opt.get()};
+  if (c_opt) optimizers.push_back(c_opt.get());
 
   const auto fp = fingerprint(p, faces, guide_file);
   const Checkpoint ckpt(out_path, fp);
   int64_t first = 0;
   double seconds_before = 0;
   nlohmann::json history = nlohmann::json::array();
-  if (const auto state = ckpt.resume(p.resume, [&](const std::string& f) { load_checkpoint(f, model, ema, d); },
-                                     Optimizers{g_opt.get(), d_opt.get()})) {
+  if (const auto state = ckpt.resume(p.resume, [&](const std::string& f) { load_checkpoint(f, model, ema, d, lat); },
+                                     optimizers)) {
     first = state->at("step").get<int64_t>();
     seconds_before = state->value("seconds", 0.0);
     history = state->at("history");
@@ -220,7 +258,7 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     return std::make_pair(x, labels.index_select(0, idx).to(dev));
   };
 
-  if (first == 0 && p.d_pretrain_kimg > 0) {
+  if (first == 0 && p.d_pretrain_kimg > 0 && !labelled) {
     // D's attribute head alone on the reals (its own seeds, apart from the steps').
     const int64_t n_pre = static_cast<int64_t>(std::ceil(p.d_pretrain_kimg * 1000.0 / static_cast<double>(batch)));
     Progress pre("train-l2mgan: D pretraining", n_pre * batch, "img", p.progress);
@@ -265,6 +303,38 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
       return F::interpolate(low, F::InterpolateFuncOptions().size(std::vector<int64_t>{res, res}).mode(torch::kBilinear).align_corners(false));
     };
 
+    if (labelled) {
+      // G and E against the latent adversary, then the adversary (Fader Networks' order).
+      const double ramp = p.lat_ramp_kimg > 0 ? std::min(1.0, static_cast<double>(step * batch) / (p.lat_ramp_kimg * 1000.0)) : 1.0;
+      const auto yf = y.to(torch::kFloat32);
+      set_requires_grad(g_params, true);
+      set_requires_grad(lat->parameters(), false);
+      auto content = model.generator->encode(x);
+      auto raw = model.style->raw(x);
+      auto rest = raw.narrow(1, 0, rest_dim);
+      auto logits = raw.narrow(1, rest_dim, A);
+      auto rec = model.generator->decode(content, model.style->with_codes(raw, 2 * yf - 1));
+      auto rec_loss = (rec - x).abs().mean();
+      auto attr = bce(logits, yf);
+      auto fool = bce(lat->forward(content, rest), 1 - yf);
+      auto loss = rec_loss * p.lambda_rec + attr * p.lambda_attr + fool * (p.lambda_lat * ramp);
+      L["rec"] = check(rec_loss, "reconstruction", step);
+      L["attr"] = check(attr, "attribute code", step);
+      L["acc"] = ((logits > 0).to(torch::kLong) == y).to(torch::kFloat32).mean().item<double>();
+      L["fool"] = check(fool, "latent adversary (G)", step);
+      g_opt->zero_grad();
+      loss.backward();
+      g_opt->step();
+      set_requires_grad(g_params, false);
+      set_requires_grad(lat->parameters(), true);
+      auto lat_logits = lat->forward(content.detach(), rest.detach());
+      auto lat_loss = bce(lat_logits, yf);
+      L["C"] = check(lat_loss, "latent adversary", step);
+      L["Cacc"] = ((lat_logits > 0).to(torch::kLong) == y).to(torch::kFloat32).mean().item<double>();
+      c_opt->zero_grad();
+      lat_loss.backward();
+      c_opt->step();
+    } else {
     // G and E.
     set_requires_grad(d_params, false);
     set_requires_grad(g_params, true);
@@ -350,6 +420,7 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
       loss.backward();
       d_opt->step();
     }
+    }
     {
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < g_params.size(); ++i) ema_params[i].copy_(g_params[i].lerp(ema_params[i], p.ema_beta));
@@ -361,6 +432,11 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     {
       const auto m = line_meter.means();
       char extra[200];
+      if (labelled)
+        std::snprintf(extra, sizeof extra, "kimg %.1f  rec %.3f attr %.3f acc %.2f fool %.3f C %.3f Cacc %.2f", kimg_done,
+                      m.value("rec", 0.0), m.value("attr", 0.0), m.value("acc", 0.0), m.value("fool", 0.0), m.value("C", 0.0),
+                      m.value("Cacc", 0.0));
+      else
       std::snprintf(extra, sizeof extra, "kimg %.1f  adv %.2f dcls %.2f cls %.2f flip %.2f rec %.3f pres %.3f D %.2f Dcls %.2f", kimg_done,
                     m.value("adv", 0.0), m.value("dcls", 0.0), m.value("cls", 0.0), m.value("flip", 0.0), m.value("rec", 0.0),
                     m.value("pres", 0.0), m.value("D", 0.0), m.value("Dcls", 0.0));
@@ -382,8 +458,8 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
     }
     if (p.checkpoint_every > 0 && (stop || out_of_time || (step + 1) % p.checkpoint_every == 0 || step + 1 == steps)) {
       ckpt.save([&](const std::string& file) {
-        io::write_safetensors(file, checkpoint_tensors(model, ema, d), {{"faceedit.arch", "train-l2mgan-checkpoint"}});
-      }, Optimizers{g_opt.get(), d_opt.get()}, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
+        io::write_safetensors(file, checkpoint_tensors(model, ema, d, lat), {{"faceedit.arch", "train-l2mgan-checkpoint"}});
+      }, optimizers, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
     }
     if (stop)
       fail("train-l2mgan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +

@@ -220,3 +220,151 @@ TEST(TrainL2MGan, TrainsAndResumesBitForBit) {
   unlabelled.labels.erase("male");
   EXPECT_NE(test::error_of([&] { train::train_l2mgan(p, unlabelled, straight); }).find("'male'"), std::string::npos);
 }
+
+// The "labelled" form (Fader Networks' recipe on the same networks): the attributes' codes are the
+// last coordinates of s, by closed form.
+namespace {
+L2MGanConfig tiny_labelled() {
+  auto c = tiny_config();
+  c.relevant = "labelled";
+  return c;
+}
+}  // namespace
+
+TEST(L2MGan, LabelledFormFactorisesByCoordinates) {
+  L2MGan m(tiny_labelled(), 4);
+  m.to(torch::kFloat64);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(m.style->t1->is_empty() && m.style->t2->is_empty());  // no MLPs to train or store
+  auto x = torch::rand({3, 3, 16, 16}, torch::kFloat64) * 2 - 1;
+  auto raw = m.style->raw(x), s = m.style->forward(x);
+  // style_dim 6, 2 attributes: coordinates 4 and 5 are codes 2 sigmoid(l) - 1, the rest untouched.
+  EXPECT_TRUE(torch::equal(s.narrow(1, 0, 4), raw.narrow(1, 0, 4)));
+  EXPECT_LT((s.narrow(1, 4, 2) - (2 / (1 + torch::exp(-raw.narrow(1, 4, 2))) - 1)).abs().max().item<double>(), 1e-15);
+  auto attribute = torch::tensor({0, 1, 0}, torch::kInt64), target = torch::tensor({1, 0, 0}, torch::kInt64);
+  auto st = m.style->factorise(s, attribute);
+  for (int64_t i = 0; i < 3; ++i) {
+    const int64_t col = 4 + attribute[i].item<int64_t>();
+    for (int64_t k = 0; k < 6; ++k) {
+      EXPECT_EQ(st.s2[i][k].item<double>(), k == col ? s[i][k].item<double>() : 0.0) << i << "," << k;
+      EXPECT_EQ(st.s1[i][k].item<double>(), k == col ? 0.0 : s[i][k].item<double>()) << i << "," << k;
+    }
+  }
+  EXPECT_EQ(models::l2m_orthogonality_loss(st.s1, st.s2).item<double>(), 0.0);  // orthogonal by construction
+  // T2 sets the coordinate to the domain's code 2v - 1; s(t) moves the code from its value towards it.
+  auto t2 = m.style->transform(st.s2, attribute, target);
+  EXPECT_EQ(t2[0][4].item<double>(), 1.0);
+  EXPECT_EQ(t2[1][5].item<double>(), -1.0);
+  EXPECT_EQ(t2[2][4].item<double>(), -1.0);
+  EXPECT_EQ(t2.abs().sum().item<double>(), 3.0);
+  auto half = m.edited_style(s, attribute, target, torch::full({3}, 0.5, torch::kFloat64));
+  auto full = m.edited_style(s, attribute, target, torch::ones({3}, torch::kFloat64));
+  for (int64_t i = 0; i < 3; ++i) {
+    const int64_t col = 4 + attribute[i].item<int64_t>();
+    const double code = s[i][col].item<double>(), goal = 2.0 * target[i].item<int64_t>() - 1;
+    EXPECT_NEAR(full[i][col].item<double>(), goal, 1e-15);
+    EXPECT_NEAR(half[i][col].item<double>(), 0.5 * (code + goal), 1e-15);
+    EXPECT_TRUE(torch::equal(full[i] * (1 - st.s2[i].ne(0).to(torch::kFloat64)), st.s1[i]));  // the rest untouched
+  }
+  // with_codes replaces exactly the codes.
+  auto codes = torch::tensor({{1.0, -1.0}, {0.0, 0.5}, {-1.0, 1.0}}, torch::kFloat64);
+  auto w = m.style->with_codes(raw, codes);
+  EXPECT_TRUE(torch::equal(w.narrow(1, 4, 2), codes) && torch::equal(w.narrow(1, 0, 4), raw.narrow(1, 0, 4)));
+  // The learned form has no codes to set.
+  L2MGan learned(tiny_config(), 4);
+  EXPECT_NE(test::error_of([&] { learned.style->with_codes(raw.to(torch::kFloat32), codes); }).find("labelled"), std::string::npos);
+}
+
+// The labelled trainer's generator terms (reconstruction from the labels' codes, the head's BCE)
+// differentiate as central differences say, through with_codes and the sigmoid codes.
+TEST(L2MGan, LabelledLossGradientsMatchFiniteDifferences) {
+  L2MGan m(tiny_labelled(), 6);
+  m.to(torch::kFloat64);
+  auto x = torch::rand({2, 3, 16, 16}, torch::kFloat64) * 2 - 1;
+  auto weights = torch::randn({2, 3, 16, 16}, torch::kFloat64);
+  auto y = torch::tensor({{1.0, 0.0}, {0.0, 1.0}}, torch::kFloat64);
+  auto loss_fn = [&] {
+    auto raw = m.style->raw(x);
+    auto rec = m.generator->decode(m.generator->encode(x), m.style->with_codes(raw, 2 * y - 1));
+    auto edit = m.generator->decode(m.generator->encode(x), m.style->forward(x));
+    return (rec * weights).sum() + (edit * weights).mean() +
+           torch::nn::functional::binary_cross_entropy_with_logits(raw.narrow(1, 4, 2), y);
+  };
+  auto params = m.named_parameters();
+  m.zero_grad();
+  loss_fn().backward();
+  const double h = 1e-6;
+  for (const char* name : {"style.head.weight", "style.head.bias", "generator.decoder.1.norm2.fc.weight"}) {
+    auto p = params[name];
+    ASSERT_TRUE(p.defined()) << name;
+    auto flat = p.view(-1);
+    auto grad = p.grad().view(-1);
+    for (int64_t k : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
+      torch::NoGradGuard no_grad;
+      const double v = flat[k].item<double>();
+      flat[k].fill_(v + h);
+      const double up = loss_fn().item<double>();
+      flat[k].fill_(v - h);
+      const double down = loss_fn().item<double>();
+      flat[k].fill_(v);
+      EXPECT_NEAR(grad[k].item<double>(), (up - down) / (2 * h), 1e-5 * std::max(1.0, std::abs((up - down) / (2 * h))))
+          << name << "[" << k << "]";
+    }
+  }
+}
+
+TEST(L2MGan, LabelledFilesAndRefusals) {
+  const auto dir = test::temp_dir();
+  const auto path = (dir / "labelled.safetensors").string();
+  L2MGan m(tiny_labelled(), 2);
+  m.save(path);
+  auto back = L2MGan::load(path);
+  EXPECT_EQ(back->config().relevant, "labelled");
+  for (const auto& t : m.named_parameters()) EXPECT_TRUE(torch::equal(t.value(), back->named_parameters()[t.key()])) << t.key();
+  // A config written before the labelled form is the learned one.
+  auto j = tiny_config().to_json();
+  j.erase("relevant");
+  EXPECT_EQ(L2MGanConfig::from_json(j, "old").relevant, "learned");
+  auto c = tiny_labelled();
+  c.relevant = "mixed";
+  EXPECT_NE(test::error_of([&] { c.validate("cfg"); }).find("'mixed'"), std::string::npos);
+  c = tiny_labelled();
+  c.style_dim = 2;  // no room beside two codes
+  EXPECT_NE(test::error_of([&] { c.validate("cfg"); }).find("no room"), std::string::npos);
+}
+
+TEST(TrainL2MGan, LabelledTrainsAndResumesBitForBit) {
+  torch::manual_seed(1);
+  train::LabelledFaces faces;
+  faces.name = "synthetic";
+  faces.images = torch::randint(0, 256, {12, 3, 16, 16}, torch::kInt64).to(torch::kUInt8);
+  faces.labels["smiling"] = torch::randint(0, 2, {12}, torch::kInt64);
+  faces.labels["male"] = torch::randint(0, 2, {12}, torch::kInt64);
+  train::TrainL2MGanParams p;
+  p.model = tiny_labelled();
+  p.batch = 4;
+  p.kimg = 0.024;  // 6 steps
+  p.lat_ramp_kimg = 0.008;
+  p.checkpoint_every = 0;
+  p.progress = false;
+  const auto dir = test::temp_dir();
+  const auto straight = (dir / "labelled-straight.safetensors").string(), resumed = (dir / "labelled-resumed.safetensors").string();
+  const auto report = train::train_l2mgan(p, faces, straight);
+  EXPECT_EQ(report["steps"].get<int64_t>(), 6);
+  for (const auto& row : report["history"])
+    for (const char* k : {"rec", "attr", "fool", "C", "Cacc"})
+      EXPECT_TRUE(row.contains(k) && std::isfinite(row[k].get<double>())) << k;
+  EXPECT_EQ(L2MGan::load(straight)->config().relevant, "labelled");
+  auto stopped = p;
+  stopped.checkpoint_every = 2;
+  stopped.stop_after_step = 3;
+  EXPECT_NE(test::error_of([&] { train::train_l2mgan(stopped, faces, resumed); }).find("step 3 of 6"), std::string::npos);
+  stopped.stop_after_step = 0;
+  train::train_l2mgan(stopped, faces, resumed);
+  io::SafetensorsReader a(straight), b(resumed);
+  ASSERT_EQ(a.entries().size(), b.entries().size());
+  for (const auto& e : a.entries()) EXPECT_TRUE(torch::equal(a.load(e.name), b.load(e.name))) << e.name;
+  auto other = stopped;
+  other.lambda_lat = 0.5;
+  EXPECT_NE(test::error_of([&] { train::train_l2mgan(other, faces, resumed); }).find("labelled"), std::string::npos);
+}

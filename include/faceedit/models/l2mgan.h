@@ -12,6 +12,18 @@
 //   Discriminator  conv3x3, residual blocks down to 4x4, conv4x4, one logit per domain (a, v):
 //                  column 2a + v (the authors' per-domain outputs, one pair per attribute).
 //
+// The relevant part comes in two forms (config.relevant):
+//   "learned"   the paper's: T1_a and T2_{a,v} are MLPs trained through the decoder by the image-space
+//               losses (adversarial, attribute critic, cycle, orthogonality).
+//   "labelled"  the last A coordinates of s are the attributes' codes: the style head's logit l_a,
+//               read as c_a = 2 sigmoid(l_a) - 1; s2 holds attribute a's coordinate, s1 = s - s2
+//               (orthogonal by construction), and T2_{a,v}(s2) sets that coordinate to the domain's
+//               code 2v - 1. The trainer decodes reconstructions from the labels' codes and makes the
+//               content map and s1 blind to the attributes with a latent adversary (Fader Networks,
+//               Lample et al. 2017), so the decoder has to draw the attribute from its code: no
+//               image-space critic is in play to be fooled by patterns (what every "learned" run here
+//               measured; docs/l2mgan.md).
+//
 // Editing attribute a with strength t (t > 0 towards the attribute, t < 0 away from it, v = t > 0):
 //   s(t) = s + |t| (T2_{a,v}(s2) - s2)      (t = 1: s1 + T2(s2), the paper's edit; t = 0: s)
 //   edit = decode(encode(x), s(t)),  reconstruction = decode(encode(x), s)
@@ -44,11 +56,13 @@ struct L2MGanConfig {
   int64_t style_width = 16, style_max_width = 128;  // style encoder and discriminator channels
   int64_t style_dim = 64;
   std::vector<std::string> attributes = {"smiling"};  // canonical names (the guide's columns)
+  std::string relevant = "learned";      // "learned" | "labelled" (above)
 
   nlohmann::json to_json() const;
   static L2MGanConfig from_json(const nlohmann::json& j, const std::string& what_for_errors);
   void validate(const std::string& what_for_errors) const;
   int64_t domains() const { return 2 * static_cast<int64_t>(attributes.size()); }
+  bool labelled() const { return relevant == "labelled"; }
 };
 
 // StarGAN v2's residual block: [IN] LReLU conv3x3(in, in) [avgpool] [IN] LReLU conv3x3(in, out), plus
@@ -113,6 +127,11 @@ class L2MStyleEncoderImpl : public torch::nn::Module {
  public:
   explicit L2MStyleEncoderImpl(const L2MGanConfig& config);
   torch::Tensor forward(const torch::Tensor& x);  // images -> s [N, style_dim]
+  // The head's raw output: for "labelled" its last A coordinates are the attributes' logits
+  // (forward() returns them as codes 2 sigmoid(l) - 1); for "learned" the same as forward().
+  torch::Tensor raw(const torch::Tensor& x);
+  // "labelled": the style with the attributes' coordinates replaced by codes [N, A] in [-1, 1].
+  torch::Tensor with_codes(const torch::Tensor& s, const torch::Tensor& codes) const;
   // attribute: [N] int64 indices into config.attributes (one per row).
   L2MStyles factorise(const torch::Tensor& s, const torch::Tensor& attribute);
   // T2_{a,v}(s2) per row: attribute and target value [N] int64.
@@ -120,7 +139,11 @@ class L2MStyleEncoderImpl : public torch::nn::Module {
 
   torch::nn::Sequential shared{nullptr};
   torch::nn::Linear head{nullptr};
-  torch::nn::ModuleList t1{nullptr}, t2{nullptr};  // t1[a], t2[2a + v]
+  torch::nn::ModuleList t1{nullptr}, t2{nullptr};  // t1[a], t2[2a + v] ("learned" only)
+
+ private:
+  bool labelled_;
+  int64_t style_dim_, attributes_;
 };
 TORCH_MODULE(L2MStyleEncoder);
 

@@ -28,6 +28,17 @@
 // editor whose decoder cannot yet draw a face satisfies the critic and D with colour shifts instead.
 // Adam (betas 0, 0.99) for G+E and D; an exponential moving average of G+E (ema_beta) is the output.
 //
+// With model.relevant = "labelled" (Fader Networks' recipe on these networks; models/l2mgan.h) the
+// step is instead: rec = G.decode(c, s with the attributes' codes set from the labels, 2y - 1), and
+// G and E minimise
+//   rec    |rec - x|_1
+//   attr   BCE(l, y)                  the style head's attribute logits l learn the labels
+//   lat    BCE(C(c, s1), 1 - y)       the latent adversary C (trained on BCE(C(c, s1), y)) must not
+//                                     read the attributes from the content map c or the rest s1,
+//                                     weight ramped from 0 over lat_ramp_kimg
+// so the decoder learns to draw each attribute from its code. D, the guide critic and the edit
+// terms above take no part (their weights are ignored); the edit is made only when used.
+//
 // Step i's randomness comes from torch's global generator seeded with (seed, i), so a run resumed
 // from its checkpoint (OUT.ckpt/, train/checkpoint.h) continues bit for bit.
 // Thread-safety: one training per process (torch's global RNG).
@@ -59,6 +70,8 @@ struct TrainL2MGanParams {
   // labels for this many thousand images, so the attribute critic knows the attribute before G
   // starts editing (measured: trained jointly from scratch it stayed at chance for 20k images).
   double d_pretrain_kimg = 0;
+  // "labelled" form only: the attribute logits' weight, the latent adversary's and its ramp.
+  double lambda_attr = 1, lambda_lat = 0.1, lat_ramp_kimg = 10;
   double r1_gamma = 1;
   int64_t r1_interval = 4;
   std::string augment = "color,translation";  // AugmentPolicy::parse
