@@ -81,6 +81,7 @@ void add_train_l2mgan_command(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::IsMember({"learned", "labelled"}));
   cmd->add_option("--lambda-attr", t.lambda_attr, "labelled: weight of the style head's attribute logits")->capture_default_str();
   cmd->add_option("--lambda-lat", t.lambda_lat, "labelled: latent adversary weight")->capture_default_str();
+  cmd->add_option("--clr", t.c_lr, "labelled: the latent adversary's learning rate")->capture_default_str();
   cmd->add_option("--lat-ramp-kimg", t.lat_ramp_kimg, "labelled: the latent adversary's weight ramps in over this many kimg")
       ->capture_default_str();
   cmd->add_option("--guide", t.guide, "the fixed attribute critic: a trained classifier set name or .safetensors (never a judge)")

@@ -71,7 +71,7 @@ struct TrainL2MGanParams {
   // starts editing (measured: trained jointly from scratch it stayed at chance for 20k images).
   double d_pretrain_kimg = 0;
   // "labelled" form only: the attribute logits' weight, the latent adversary's and its ramp.
-  double lambda_attr = 1, lambda_lat = 0.1, lat_ramp_kimg = 10;
+  double lambda_attr = 1, lambda_lat = 1, lat_ramp_kimg = 5, c_lr = 4e-4;
   double r1_gamma = 1;
   int64_t r1_interval = 4;
   std::string augment = "color,translation";  // AugmentPolicy::parse
