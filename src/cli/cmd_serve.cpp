@@ -13,6 +13,7 @@
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
 #include "../server/editor_server.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 
 namespace faceedit::cli {
 
@@ -21,6 +22,7 @@ namespace {
 struct ServeOptions {
   std::vector<std::string> edits, boundary_dirs;
   std::string pack;
+  std::string l2mgan = "default";
   server::ServerOptions server;
 };
 
@@ -74,7 +76,13 @@ void run_serve(ServeOptions o, const GlobalOptions& global) {
     if (!std::filesystem::is_directory(d)) fail(d, "is not a directory");
     for (auto& spec : boundaries_in(d)) s.editors.push_back(spec);
   }
-  if (s.editors.empty())
+  // The shipped L2M-GAN's sliders join the default editors (not explicit --edit / --boundaries lists).
+  if (o.l2mgan == "default")
+    o.l2mgan = o.edits.empty() && o.boundary_dirs.empty() && std::filesystem::exists(pipeline::default_l2mgan_model())
+                   ? pipeline::default_l2mgan_model()
+                   : "none";
+  if (o.l2mgan != "none") s.l2mgan_model = o.l2mgan;
+  if (s.editors.empty() && s.l2mgan_model.empty())
     fail("serve", "no editors: run scripts/demo.sh (its pack out/demo/pack, else its boundaries in out/demo, are the default), "
                   "or give --pack PACK, --boundaries DIR or --edit SPEC");
   if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1")
@@ -112,6 +120,9 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--boundaries", o->boundary_dirs, "directories of InterFaceGAN boundaries (default: out/demo, made by scripts/demo.sh)");
   cmd->add_option("--edit", o->edits, "an editor as key=value pairs, e.g. method=transformer,editor=smiling.safetensors (repeat)")
       ->allow_extra_args(false);
+  cmd->add_option("--l2mgan", o->l2mgan, "an L2M-GAN model's sliders (method l2m-gan, each attribute's first): a file, or none "
+                                         "(default: the shipped models/l2mgan-celebahq64.safetensors unless --edit or --boundaries is given)")
+      ->capture_default_str();
   add_photo_options(cmd, s.photo, {"judge-identity"});  // previews are not measured
   cmd->add_option("--max-upload-bytes", s.max_upload_bytes, "largest upload accepted")->capture_default_str()->check(CLI::Range(1024, 1 << 30));
   cmd->add_option("--max-pixels", s.max_pixels, "largest photo accepted (width x height)")->capture_default_str()->check(CLI::Range(1024, 400'000'000));

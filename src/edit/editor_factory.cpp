@@ -146,6 +146,7 @@ std::string spec_key(const EditorSpec& s) {
 StrengthRange strength_range(const std::string& method) {
   if (method == "interfacegan") return {-3, 3};
   if (method == "l2m") return {-2, 2};
+  if (method == "l2m-gan") return {-3, 3};  // 2: the smile the judges see on half of real photos (docs/l2mgan.md)
   return {-1.5, 1.5};  // transformer, pfsf: 1 = the attribute's crossing
 }
 

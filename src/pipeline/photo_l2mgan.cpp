@@ -42,7 +42,18 @@ L2MGanPhotoEditor::L2MGanPhotoEditor(std::vector<PhotoEdit> edits, PhotoParams p
     : edits_(std::move(edits)), params_(std::move(params)), device_(device) {
   if (edits_.empty()) fail("photo", "no edit given");
   model_file_ = edits_.front().editor.editor_file.empty() ? default_l2mgan_model() : edits_.front().editor.editor_file;
-  for (const auto& e : edits_) {
+  check(edits_);
+  load();
+  for (const auto& e : edits_) model_->attribute_index(e.editor.attribute);  // an Error listing the trained ones
+}
+
+L2MGanPhotoEditor::L2MGanPhotoEditor(std::string model_file, PhotoParams params, torch::Device device)
+    : params_(std::move(params)), device_(device), model_file_(std::move(model_file)) {
+  load();
+}
+
+void L2MGanPhotoEditor::check(const std::vector<PhotoEdit>& edits) const {
+  for (const auto& e : edits) {
     const auto file = e.editor.editor_file.empty() ? default_l2mgan_model() : e.editor.editor_file;
     if (file != model_file_) fail("method l2m-gan", "all edits of a photo use one model file");
     if (!e.editor.boundary.empty() || !e.editor.conditions.empty())
@@ -51,11 +62,19 @@ L2MGanPhotoEditor::L2MGanPhotoEditor(std::vector<PhotoEdit> edits, PhotoParams p
     if (!std::isfinite(e.strength) || std::abs(e.strength) > 10)
       fail("strength " + std::to_string(e.strength), "must be a finite number in [-10, 10] (sign: direction)");
   }
+}
+
+void L2MGanPhotoEditor::set_edits(std::vector<PhotoEdit> edits) {
+  check(edits);
+  for (const auto& e : edits) model_->attribute_index(e.editor.attribute);
+  edits_ = std::move(edits);
+}
+
+void L2MGanPhotoEditor::load() {
   if (!fs::exists(model_file_))
     fail(model_file_, "no such L2M-GAN model (train one: faceedit train-l2mgan -o FILE, then --editor FILE)");
   model_ = models::L2MGan::load(model_file_);
   model_->to(device_);
-  for (const auto& e : edits_) model_->attribute_index(e.editor.attribute);  // an Error listing the trained ones
   if (!params_.guide.empty() && params_.guide != "none") {
     const auto path = models::is_trained_set(params_.guide) ? models::trained_classifier_path(params_.guide).string() : params_.guide;
     guide_ = models::load_face_classifier(path);
@@ -83,6 +102,7 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
     if (on_stage) on_stage({s, seconds, std::move(info)});
   };
   if (photo.empty()) fail(name, "is an empty image");
+  if (edits_.empty()) fail("method l2m-gan", "no edit given");
   torch::NoGradGuard no_grad;
   PhotoResult out;
   const int crop = params_.crop;

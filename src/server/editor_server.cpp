@@ -18,7 +18,10 @@
 #include "faceedit/io/image.h"
 #include "faceedit/io/image_header.h"
 #include "faceedit/models/face_analysis.h"
+#include "faceedit/pipeline/align.h"
 #include "faceedit/pipeline/fuse.h"
+#include "faceedit/models/l2mgan.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 #include "faceedit/progress.h"
 
 namespace faceedit::server {
@@ -109,6 +112,8 @@ struct EditorServer::Impl {
   std::map<std::string, edit::EditorSpec> specs;  // the same keys: what each editor was opened from
   nlohmann::json attributes = nlohmann::json::array();
   bool personalize = false;  // each photo's session personalises its own copy of g
+  std::unique_ptr<pipeline::L2MGanPhotoEditor> l2mgan;  // options.l2mgan_model, used under l2mgan_m
+  std::mutex l2mgan_m;
 
   std::mutex m;  // slots, queue, stopping
   std::condition_variable wake;
@@ -128,16 +133,20 @@ struct EditorServer::Impl {
   std::shared_ptr<Slot> slot_of(const httplib::Request& req);
   nlohmann::json status_of(const Slot& s);
   std::vector<pipeline::PhotoEdit> parse_edits(const std::string& body);
+  // The edited photo (full size) and the preview crop for L2M-GAN edits of a ready photo.
+  std::pair<cv::Mat, cv::Mat> l2mgan_edit(Slot& slot, const std::vector<pipeline::PhotoEdit>& edits);
   void upload(const httplib::Request& req, httplib::Response& res);
   std::string enqueue(const cv::Mat& photo, const std::string& client);  // the new photo's id
   void preview(const httplib::Request& req, httplib::Response& res);
+  cv::Mat preview_crop(const Slot& slot) const;  // no session (l2m-gan only): the aligned crop itself
   void render(const httplib::Request& req, httplib::Response& res);
   void work();
   void sweep();
 };
 
 EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions opts) : g(std::move(gen)), o(std::move(opts)) {
-  if (o.editors.empty()) fail("serve", "no editors: give boundaries or editor files (e.g. --editor smiling.safetensors)");
+  if (o.editors.empty() && o.l2mgan_model.empty())
+    fail("serve", "no editors: give boundaries or editor files (e.g. --editor smiling.safetensors)");
   o.photo.identity_judge = "none";
   std::map<std::string, nlohmann::json> by_attr;
   std::vector<std::string> order;  // attributes in the order given
@@ -155,6 +164,16 @@ EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions o
     by_attr[e->attribute()].push_back(entry);
     editors[key] = std::move(e);
     specs[key] = spec;
+  }
+  if (!o.l2mgan_model.empty()) {
+    l2mgan = std::make_unique<pipeline::L2MGanPhotoEditor>(o.l2mgan_model, o.photo, g->device());
+    const auto range = edit::strength_range(pipeline::kL2MGanMethod);
+    for (const auto& a : l2mgan->model().config().attributes) {
+      if (std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
+      by_attr[a].push_back({{"method", pipeline::kL2MGanMethod}, {"min", range.min}, {"max", range.max},
+                            {"editor", {{"method", pipeline::kL2MGanMethod}, {"model", std::filesystem::path(o.l2mgan_model).filename().string()}}}});
+      o.best[a] = pipeline::kL2MGanMethod;
+    }
   }
   // Grouped as a person looks for them (pack order inside a group), the best method first.
   std::vector<std::pair<std::string, nlohmann::json>> ordered;
@@ -260,6 +279,23 @@ std::vector<pipeline::PhotoEdit> EditorServer::Impl::parse_edits(const std::stri
         editor = ed, editor_key = key;
         break;
       }
+    if (!editor && l2mgan && (method.empty() || method == pipeline::kL2MGanMethod)) {
+      const auto& trained = l2mgan->model().config().attributes;
+      if (std::find(trained.begin(), trained.end(), attr) != trained.end()) {
+        const double strength = e["strength"].get<double>();
+        const auto range = edit::strength_range(pipeline::kL2MGanMethod);
+        if (!std::isfinite(strength) || strength < range.min || strength > range.max)
+          throw HttpError(400, "strength of " + attr + " must be in [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
+        if (strength == 0) continue;
+        pipeline::PhotoEdit pe;
+        pe.editor.method = pipeline::kL2MGanMethod;
+        pe.editor.attribute = attr;
+        pe.editor.editor_file = o.l2mgan_model;
+        pe.strength = strength;
+        edits.push_back(pe);
+        continue;
+      }
+    }
     if (!editor) throw HttpError(400, "no editor for " + attr + (method.empty() ? "" : " with method " + method) + " (see /api/attributes)");
     const double strength = e["strength"].get<double>();
     const auto range = slider_range(editor_key, editor->method());
@@ -294,8 +330,24 @@ void EditorServer::Impl::preview(const httplib::Request& req, httplib::Response&
   std::lock_guard<std::mutex> lock(slot->work);
   if (slot->state != "ready") throw HttpError(409, "the photo is not ready (" + slot->state + ")");
   if (ticket != ticket_of()) throw HttpError(409, "superseded by a newer preview request");
-  const auto jpeg = encode_jpeg(slot->session->preview(edits));
+  const bool image_edit = pipeline::is_l2mgan_edit(edits);  // an Error (400) when mixed with latent edits
+  const auto jpeg = encode_jpeg(image_edit ? l2mgan_edit(*slot, edits).second
+                                           : (slot->session ? slot->session->preview(edits) : preview_crop(*slot)));
   res.set_content(reinterpret_cast<const char*>(jpeg.data()), jpeg.size(), "image/jpeg");
+}
+
+cv::Mat EditorServer::Impl::preview_crop(const Slot& slot) const {
+  return pipeline::align_single_face(slot.photo, o.photo.crop, "the upload").crop;
+}
+
+std::pair<cv::Mat, cv::Mat> EditorServer::Impl::l2mgan_edit(Slot& slot, const std::vector<pipeline::PhotoEdit>& edits) {
+  std::lock_guard<std::mutex> lock(l2mgan_m);
+  l2mgan->set_edits(edits);
+  const auto r = l2mgan->edit(slot.photo, "the upload");
+  // The preview in the latent methods' frame (the session's crop), so the page does not jump when
+  // sliders of different methods move; without a session, FFHQ's frame.
+  const auto quad = slot.session ? slot.session->prepared().face.quad : pipeline::align_single_face(slot.photo, o.photo.crop, "the upload").quad;
+  return {r.photo, pipeline::align_face(r.photo, quad, o.photo.crop).crop};
 }
 
 void EditorServer::Impl::render(const httplib::Request& req, httplib::Response& res) {
@@ -303,7 +355,9 @@ void EditorServer::Impl::render(const httplib::Request& req, httplib::Response& 
   const auto edits = parse_edits(req.body);
   std::lock_guard<std::mutex> lock(slot->work);
   if (slot->state != "ready") throw HttpError(409, "the photo is not ready (" + slot->state + ")");
-  const cv::Mat photo = edits.empty() ? slot->photo : slot->session->render(edits).photo;
+  const cv::Mat photo = edits.empty()                      ? slot->photo
+                        : pipeline::is_l2mgan_edit(edits) ? l2mgan_edit(*slot, edits).first
+                                                          : slot->session->render(edits).photo;
   const auto jpeg = encode_jpeg(photo);
   res.set_header("Content-Disposition", "attachment; filename=\"edited.jpg\"");
   res.set_content(reinterpret_cast<const char*>(jpeg.data()), jpeg.size(), "image/jpeg");
@@ -338,7 +392,12 @@ void EditorServer::Impl::work() {
         if (st.name == "align") slot->state = "inverting", slot->progress = 0.1;
         if (st.name == "inversion" && personalize) slot->state = "personalising";
       });
-      session->prepare(slot->photo, "the upload", editors.begin()->second->space(), personalize);
+      if (editors.empty()) {  // L2M-GAN only: nothing to invert; check that the photo has one face
+        pipeline::align_single_face(slot->photo, o.photo.crop, "the upload");
+        session.reset();
+      } else {
+        session->prepare(slot->photo, "the upload", editors.begin()->second->space(), personalize);
+      }
       std::lock_guard<std::mutex> lock(m);
       slot->session = std::move(session);
       slot->state = "ready";

@@ -15,6 +15,7 @@
 //                                       (header X-Preview-Stream: a page's id; a request overtaken by a
 //                                       newer one of its stream while waiting gets 409, not stale work)
 //   POST   /api/photos/{id}/render     same body -> image/jpeg, the whole photo edited
+//                                       (l2m-gan edits cannot be mixed with latent ones in one body)
 //   DELETE /api/photos/{id}
 //   GET    /api/samples                the server's sample photos; POST /api/samples/{index} -> 202 {"id"}
 //   GET    /                           the page (built into the binary)
@@ -46,6 +47,11 @@ struct ServerOptions {
   std::string model_name = "dcgan-celeba32";
   pipeline::PhotoParams photo;              // crop (the preview size), inversion, guide, segmenter
   std::vector<edit::EditorSpec> editors;    // what the sliders edit (attribute + method each)
+  // An L2M-GAN model file (pipeline/photo_l2mgan.h; "": none): a slider per attribute it was trained
+  // for, method "l2m-gan", the page's first ("best") method for those attributes (on real photos its
+  // edits are the ones the judges see: docs/l2mgan.md). It edits the uploaded photo itself, so its
+  // previews need no inversion; the preview is cropped as the latent methods' are.
+  std::string l2mgan_model;
   // From an editor pack (edit/pack.h; empty without one): per "method/attribute" the native
   // strength of slider unit 1 and the slider's range in those units, per attribute the method the
   // page shows first ("best"), and the pack's directory for the page's command line.

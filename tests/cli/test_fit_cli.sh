@@ -84,7 +84,9 @@ if [ -n "$url" ] && /usr/bin/python3 -c "import urllib.request, sys; sys.stdout.
     >"$T/attrs.json" && /usr/bin/python3 -c "
 import json, sys; j = json.load(open('$T/attrs.json')); a = {x['name']: x for x in j['attributes']}
 assert j['pack'], j
-assert a['male']['group'] == 'age and gender' and a['male']['best'] in ('interfacegan', 'conditional', 'transformer'), a['male']
+assert a['male']['group'] == 'age and gender' and a['male']['methods'][0]['method'] in ('interfacegan', 'conditional', 'transformer'), a['male']
+# The shipped L2M-GAN joins the default editors, first for its five attributes, beside the pack's.
+assert a['male']['best'] == 'l2m-gan' and [x['method'] for x in a['male']['methods']][-1] == 'l2m-gan', a['male']
 assert a['sefa_0']['group'] == 'unnamed directions', a['sefa_0']
 m = a['male']['methods'][0]; assert m['min'] == -2 and m['max'] == 2 and m['scale'] > 0, m
 "; then

@@ -13,7 +13,9 @@
 
 #include "faceedit/edit/boundary.h"
 #include "faceedit/models/model_files.h"
+#include "faceedit/pipeline/align.h"
 #include "faceedit/pipeline/photo.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
 #include "server/editor_server.h"
 #include "test_support.h"
 
@@ -236,6 +238,92 @@ TEST_F(Server, LoadOnOneReadyPhoto) {
   std::sort(all.begin(), all.end());
   std::cout << kClients << " clients x " << kEach << " previews: p50 " << all[all.size() / 2] << " s, p95 " << all[all.size() * 95 / 100] << " s\n";
   EXPECT_EQ(errors.load(), 0);
+}
+
+}  // namespace
+}  // namespace faceedit
+
+namespace faceedit {
+namespace {
+
+std::string jpeg_of(const cv::Mat& image) {
+  std::vector<uchar> jpeg;
+  EXPECT_TRUE(cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 92}));
+  return std::string(jpeg.begin(), jpeg.end());
+}
+
+// The shipped L2M-GAN beside a latent editor: its sliders come first for its attributes, its preview
+// is the library's edit of the photo cropped in the session's frame (byte for byte), its download the
+// library's edited photo, and it cannot be mixed with a latent edit in one request.
+TEST_F(Server, L2MGanSlidersBesideLatentOnes) {
+  options.l2mgan_model = pipeline::default_l2mgan_model();
+  start();
+  const auto a = json::parse(client().Get("/api/attributes")->body);
+  bool smiling = false;
+  for (const auto& attr : a["attributes"])
+    if (attr["name"] == "smiling") {
+      smiling = true;
+      EXPECT_EQ(attr["best"], "l2m-gan");
+      ASSERT_EQ(attr["methods"].size(), 2u);
+      EXPECT_EQ(attr["methods"][1]["method"], "l2m-gan");
+    }
+  EXPECT_TRUE(smiling);
+  auto up = upload(photo_bytes);
+  ASSERT_EQ(up->status, 202) << up->body;
+  const std::string id = json::parse(up->body)["id"];
+  ASSERT_EQ(wait_ready(id), "ready");
+  const std::string body = R"({"edits": [{"attribute": "smiling", "strength": 2, "method": "l2m-gan"}]})";
+  auto after = preview(id, body);
+  ASSERT_EQ(after->status, 200) << after->body;
+
+  pipeline::PhotoParams params = options.photo;
+  params.identity_judge = "none";
+  std::vector<pipeline::PhotoEdit> edits(1);
+  edits[0].editor.method = "l2m-gan";
+  edits[0].editor.attribute = "smiling";
+  edits[0].editor.editor_file = options.l2mgan_model;
+  edits[0].strength = 2;
+  pipeline::L2MGanPhotoEditor editor(options.l2mgan_model, params, torch::kCPU);
+  editor.set_edits(edits);
+  const auto r = editor.edit(decode(photo_bytes), "the upload");
+  std::shared_ptr<models::Generator> g = models::load_generator(model);
+  pipeline::PhotoSession session(g, model, params);
+  std::vector<pipeline::PhotoEdit> latent(1);
+  latent[0].editor = options.editors.front();
+  session.open(latent);
+  session.prepare(decode(photo_bytes), "the upload", session.space_of(latent), false);
+  const auto crop = pipeline::align_face(r.photo, session.prepared().face.quad, options.photo.crop).crop;
+  EXPECT_TRUE(jpeg_of(crop) == after->body) << "the server's l2m-gan preview is not the library's edit";
+  cv::Mat d;
+  cv::absdiff(decode(after->body), decode(preview(id, R"({"edits": []})")->body), d);
+  EXPECT_GT(cv::sum(cv::mean(d))[0] / 3, 0.3) << "the edit changed nothing";
+
+  auto full = client().Post("/api/photos/" + id + "/render", body, "application/json");
+  ASSERT_EQ(full->status, 200) << full->body;
+  EXPECT_TRUE(jpeg_of(r.photo) == full->body) << "the download is not the library's edited photo";
+
+  auto mixed = preview(id, R"({"edits": [{"attribute": "smiling", "strength": 1, "method": "interfacegan"},
+                                         {"attribute": "male", "strength": 1, "method": "l2m-gan"}]})");
+  EXPECT_EQ(mixed->status, 400);
+  EXPECT_NE(error_of(mixed).find("cannot be mixed"), std::string::npos) << mixed->body;
+  EXPECT_EQ(preview(id, R"({"edits": [{"attribute": "male", "strength": 99, "method": "l2m-gan"}]})")->status, 400);
+}
+
+// L2M-GAN alone: nothing to invert, the photo is ready once its face is found.
+TEST_F(Server, L2MGanAloneNeedsNoInversion) {
+  options.editors.clear();
+  options.l2mgan_model = pipeline::default_l2mgan_model();
+  start();
+  auto up = upload(photo_bytes);
+  ASSERT_EQ(up->status, 202) << up->body;
+  const std::string id = json::parse(up->body)["id"];
+  ASSERT_EQ(wait_ready(id), "ready");
+  auto before = preview(id, R"({"edits": []})"), after = preview(id, R"({"edits": [{"attribute": "eyeglasses", "strength": 2}]})");
+  ASSERT_EQ(before->status, 200) << before->body;
+  ASSERT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(decode(after->body).cols, options.photo.crop);
+  EXPECT_NE(before->body, after->body);
+  EXPECT_NE(error_of(preview(id, R"({"edits": [{"attribute": "bald", "strength": 1}]})")).find("no editor"), std::string::npos);
 }
 
 }  // namespace

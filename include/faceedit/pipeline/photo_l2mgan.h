@@ -39,13 +39,22 @@ std::string default_l2mgan_model();
 class L2MGanPhotoEditor {
  public:
   L2MGanPhotoEditor(std::vector<PhotoEdit> edits, PhotoParams params, torch::Device device);
+  // The model alone (its file), for callers whose edits change per call (the browser editor):
+  // set_edits() before edit().
+  L2MGanPhotoEditor(std::string model_file, PhotoParams params, torch::Device device);
   ~L2MGanPhotoEditor();
+  // Replaces the edits (checked as the constructor checks them; they must use this model's file).
+  void set_edits(std::vector<PhotoEdit> edits);
+  const models::L2MGan& model() const { return *model_; }
+  const std::string& model_file() const { return model_file_; }
   PhotoResult edit(const cv::Mat& photo, const std::string& name, const StageCallback& on_stage = {},
                    const std::filesystem::path& keep_intermediates = {});
   // What a batch's job.json records of the edits (model file, its config, strengths).
   nlohmann::json describe() const;
 
  private:
+  void load();
+  void check(const std::vector<PhotoEdit>& edits) const;
   std::vector<PhotoEdit> edits_;
   PhotoParams params_;
   torch::Device device_;
