@@ -67,6 +67,7 @@ struct Slot {
   double progress = 0;
   cv::Mat photo;
   std::unique_ptr<pipeline::PhotoSession> session;  // renders every preview and download
+  pipeline::AlignmentQuad frame;    // the previews' crop (the session's; FFHQ's without one)
   Clock::time_point used = Clock::now();
   std::mutex work;                  // one preview or render at a time per photo
   std::map<std::string, uint64_t> latest;  // per preview stream (a page): its newest request (guarded by Impl::m)
@@ -337,17 +338,16 @@ void EditorServer::Impl::preview(const httplib::Request& req, httplib::Response&
 }
 
 cv::Mat EditorServer::Impl::preview_crop(const Slot& slot) const {
-  return pipeline::align_single_face(slot.photo, o.photo.crop, "the upload").crop;
+  return pipeline::align_face(slot.photo, slot.frame, o.photo.crop).crop;
 }
 
 std::pair<cv::Mat, cv::Mat> EditorServer::Impl::l2mgan_edit(Slot& slot, const std::vector<pipeline::PhotoEdit>& edits) {
   std::lock_guard<std::mutex> lock(l2mgan_m);
   l2mgan->set_edits(edits);
   const auto r = l2mgan->edit(slot.photo, "the upload");
-  // The preview in the latent methods' frame (the session's crop), so the page does not jump when
-  // sliders of different methods move; without a session, FFHQ's frame.
-  const auto quad = slot.session ? slot.session->prepared().face.quad : pipeline::align_single_face(slot.photo, o.photo.crop, "the upload").quad;
-  return {r.photo, pipeline::align_face(r.photo, quad, o.photo.crop).crop};
+  // The preview in the latent methods' frame, so the page does not jump when sliders of different
+  // methods move.
+  return {r.photo, pipeline::align_face(r.photo, slot.frame, o.photo.crop).crop};
 }
 
 void EditorServer::Impl::render(const httplib::Request& req, httplib::Response& res) {
@@ -392,13 +392,15 @@ void EditorServer::Impl::work() {
         if (st.name == "align") slot->state = "inverting", slot->progress = 0.1;
         if (st.name == "inversion" && personalize) slot->state = "personalising";
       });
-      if (editors.empty()) {  // L2M-GAN only: nothing to invert; check that the photo has one face
-        pipeline::align_single_face(slot->photo, o.photo.crop, "the upload");
+      pipeline::AlignmentQuad frame;
+      if (editors.empty()) {  // L2M-GAN only: nothing to invert; the photo's one face gives the frame
+        frame = pipeline::align_single_face(slot->photo, o.photo.crop, "the upload").quad;
         session.reset();
       } else {
-        session->prepare(slot->photo, "the upload", editors.begin()->second->space(), personalize);
+        frame = session->prepare(slot->photo, "the upload", editors.begin()->second->space(), personalize).face.quad;
       }
       std::lock_guard<std::mutex> lock(m);
+      slot->frame = frame;
       slot->session = std::move(session);
       slot->state = "ready";
       slot->progress = 1;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
@@ -27,6 +28,42 @@ L2MGanConfig tiny_config() {
   c.style_width = 4, c.style_max_width = 8, c.style_dim = 6;
   c.attributes = {"smiling", "male"};
   return c;
+}
+
+// 12 random 16-px faces with random smiling / male labels (seeded).
+train::LabelledFaces synthetic_faces(uint64_t seed) {
+  torch::manual_seed(seed);
+  train::LabelledFaces faces;
+  faces.name = "synthetic";
+  faces.images = torch::randint(0, 256, {12, 3, 16, 16}, torch::kInt64).to(torch::kUInt8);
+  faces.labels["smiling"] = torch::randint(0, 2, {12}, torch::kInt64);
+  faces.labels["male"] = torch::randint(0, 2, {12}, torch::kInt64);
+  return faces;
+}
+
+void expect_same_tensors(const std::string& straight, const std::string& resumed) {
+  io::SafetensorsReader a(straight), b(resumed);
+  ASSERT_EQ(a.entries().size(), b.entries().size());
+  for (const auto& e : a.entries()) EXPECT_TRUE(torch::equal(a.load(e.name), b.load(e.name))) << e.name;
+}
+
+// d loss / d p (already in p.grad()) at three entries against central differences, double precision.
+void expect_gradient_matches(const std::function<torch::Tensor()>& loss_fn, const std::string& name, torch::Tensor p) {
+  ASSERT_TRUE(p.defined()) << name;
+  const double h = 1e-6;
+  auto flat = p.view(-1);
+  auto grad = p.grad().view(-1);
+  for (int64_t k : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
+    torch::NoGradGuard no_grad;
+    const double v = flat[k].item<double>();
+    flat[k].fill_(v + h);
+    const double up = loss_fn().item<double>();
+    flat[k].fill_(v - h);
+    const double down = loss_fn().item<double>();
+    flat[k].fill_(v);
+    const double numeric = (up - down) / (2 * h);
+    EXPECT_NEAR(grad[k].item<double>(), numeric, 1e-5 * std::max(1.0, std::abs(numeric))) << name << "[" << k << "]";
+  }
 }
 
 torch::Tensor rows(std::initializer_list<std::initializer_list<double>> values) {
@@ -119,23 +156,7 @@ TEST(L2MGan, LossGradientsMatchFiniteDifferences) {
       {"generator.encoder.0.conv1.weight", params["generator.encoder.0.conv1.weight"]}};
   m.zero_grad();
   loss_fn().backward();
-  const double h = 1e-6;
-  for (auto& [name, p] : probes) {
-    ASSERT_TRUE(p.defined()) << name;
-    auto flat = p.view(-1);
-    auto grad = p.grad().view(-1);
-    for (int64_t k : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
-      torch::NoGradGuard no_grad;
-      const double v = flat[k].item<double>();
-      flat[k].fill_(v + h);
-      const double up = loss_fn().item<double>();
-      flat[k].fill_(v - h);
-      const double down = loss_fn().item<double>();
-      flat[k].fill_(v);
-      const double numeric = (up - down) / (2 * h), analytic = grad[k].item<double>();
-      EXPECT_NEAR(analytic, numeric, 1e-5 * std::max(1.0, std::abs(numeric))) << name << "[" << k << "]";
-    }
-  }
+  for (auto& [name, p] : probes) expect_gradient_matches(loss_fn, name, p);
 }
 
 TEST(L2MGan, FilesAndRefusals) {
@@ -165,12 +186,7 @@ TEST(L2MGan, FilesAndRefusals) {
 }
 
 TEST(TrainL2MGan, TrainsAndResumesBitForBit) {
-  torch::manual_seed(0);
-  train::LabelledFaces faces;
-  faces.name = "synthetic";
-  faces.images = torch::randint(0, 256, {12, 3, 16, 16}, torch::kInt64).to(torch::kUInt8);
-  faces.labels["smiling"] = torch::randint(0, 2, {12}, torch::kInt64);
-  faces.labels["male"] = torch::randint(0, 2, {12}, torch::kInt64);
+  const auto faces = synthetic_faces(0);
   train::TrainL2MGanParams p;
   p.model = tiny_config();
   p.batch = 4;
@@ -204,9 +220,7 @@ TEST(TrainL2MGan, TrainsAndResumesBitForBit) {
   EXPECT_TRUE(std::filesystem::exists(resumed + ".ckpt/state.json"));
   stopped.stop_after_step = 0;
   train::train_l2mgan(stopped, faces, resumed);
-  io::SafetensorsReader a(straight), b(resumed);
-  ASSERT_EQ(a.entries().size(), b.entries().size());
-  for (const auto& e : a.entries()) EXPECT_TRUE(torch::equal(a.load(e.name), b.load(e.name))) << e.name;
+  expect_same_tensors(straight, resumed);
   // The other settings refuse the checkpoint, naming what differs.
   auto other = stopped;
   other.lambda_cls = 2;
@@ -293,24 +307,8 @@ TEST(L2MGan, LabelledLossGradientsMatchFiniteDifferences) {
   auto params = m.named_parameters();
   m.zero_grad();
   loss_fn().backward();
-  const double h = 1e-6;
-  for (const char* name : {"style.head.weight", "style.head.bias", "generator.decoder.1.norm2.fc.weight"}) {
-    auto p = params[name];
-    ASSERT_TRUE(p.defined()) << name;
-    auto flat = p.view(-1);
-    auto grad = p.grad().view(-1);
-    for (int64_t k : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
-      torch::NoGradGuard no_grad;
-      const double v = flat[k].item<double>();
-      flat[k].fill_(v + h);
-      const double up = loss_fn().item<double>();
-      flat[k].fill_(v - h);
-      const double down = loss_fn().item<double>();
-      flat[k].fill_(v);
-      EXPECT_NEAR(grad[k].item<double>(), (up - down) / (2 * h), 1e-5 * std::max(1.0, std::abs((up - down) / (2 * h))))
-          << name << "[" << k << "]";
-    }
-  }
+  for (const char* name : {"style.head.weight", "style.head.bias", "generator.decoder.1.norm2.fc.weight"})
+    expect_gradient_matches(loss_fn, name, params[name]);
 }
 
 TEST(L2MGan, LabelledFilesAndRefusals) {
@@ -334,12 +332,7 @@ TEST(L2MGan, LabelledFilesAndRefusals) {
 }
 
 TEST(TrainL2MGan, LabelledTrainsAndResumesBitForBit) {
-  torch::manual_seed(1);
-  train::LabelledFaces faces;
-  faces.name = "synthetic";
-  faces.images = torch::randint(0, 256, {12, 3, 16, 16}, torch::kInt64).to(torch::kUInt8);
-  faces.labels["smiling"] = torch::randint(0, 2, {12}, torch::kInt64);
-  faces.labels["male"] = torch::randint(0, 2, {12}, torch::kInt64);
+  const auto faces = synthetic_faces(1);
   train::TrainL2MGanParams p;
   p.model = tiny_labelled();
   p.batch = 4;
@@ -361,9 +354,7 @@ TEST(TrainL2MGan, LabelledTrainsAndResumesBitForBit) {
   EXPECT_NE(test::error_of([&] { train::train_l2mgan(stopped, faces, resumed); }).find("step 3 of 6"), std::string::npos);
   stopped.stop_after_step = 0;
   train::train_l2mgan(stopped, faces, resumed);
-  io::SafetensorsReader a(straight), b(resumed);
-  ASSERT_EQ(a.entries().size(), b.entries().size());
-  for (const auto& e : a.entries()) EXPECT_TRUE(torch::equal(a.load(e.name), b.load(e.name))) << e.name;
+  expect_same_tensors(straight, resumed);
   auto other = stopped;
   other.lambda_lat = 0.5;
   EXPECT_NE(test::error_of([&] { train::train_l2mgan(other, faces, resumed); }).find("labelled"), std::string::npos);
