@@ -9,7 +9,7 @@
 #   writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
 #   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
 #   photo_interfacegan.jpg and their before/after strips; photo_smile_glasses.jpg: two edits at once,
-#   instant from the photo cache, and with the end-to-end L2M-GAN (photo_l2mgan.jpg), 6. edits the first second of a real video (video_smiling*.mp4),
+#   instant from the photo cache, and with the end-to-end L2M-GAN (photo_l2mgan.jpg), 6. edits a real video with the L2M-GAN (video_smiling*.mp4),
 #   and builds the default editor pack (out/demo/pack: `faceedit fit`, all 40 attributes and pose).
 # Every step resumes: a rerun skips what exists. Models and data come from $FACEEDIT_SHARED
 # (default ../shared).
@@ -66,9 +66,9 @@ $F photo "$PHOTO" --method l2m-gan --attr smiling --strength 2 --keep-intermedia
   -o $D/photo_l2mgan.jpg >$D/photo_l2mgan.jsonl
 $F photo "$PHOTO" --method l2m-gan --attr eyeglasses --strength 2 -o $D/photo_l2mgan_eyeglasses.jpg >$D/photo_l2mgan_eyeglasses.jsonl
 echo "demo: photo edits in $D/photo_*.jpg (before/after strips: $D/photo_*/before_after.jpg)"
-# 6. A real video: its first 24 frames (1 s) with the same smile walk, tracked without jitter,
-# warm-started inversions, side by side with the original (~3 min on 2 cores).
+# 6. A real video (5 s, 1080p), tracked without jitter, every frame's face smiling through the
+# L2M-GAN (no inversion; ~2 min on 2 cores with the judges' measurements), side by side with the original.
 VIDEO="${FACEEDIT_SHARED:-../shared}/data/videos/FP006911MD02.mp4"
-$F video "$VIDEO" --attr smiling --threshold 0.9 --max-frames 24 -o $D/video_smiling.mp4 >$D/video_smiling.out
+$F video "$VIDEO" --method l2m-gan --attr smiling --strength 2 -o $D/video_smiling.mp4 >$D/video_smiling.out
 echo "demo: video edit in $D/video_smiling.mp4, side by side: $D/video_smiling.side-by-side.mp4, per frame: $D/video_smiling.json"
 echo "demo: open $D/smile_sweep.png, glasses_sweep.png, glasses_not_male_sweep.png, male_sweep.png (rows: faces; columns: less -> more) and $D/report.html"

@@ -82,7 +82,7 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--quad-sigma", p.track.quad_sigma, "Gaussian smoothing of the crops' centre and axes over time, frames (0: none)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--latent-sigma", p.latent_sigma, "Gaussian smoothing of the edit offsets over time, frames (0: none)")
+  cmd->add_option("--latent-sigma", p.latent_sigma, "Gaussian smoothing of the edit offsets (l2m-gan: its image change) over time, frames (0: none)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--mask-sigma", p.mask_sigma, "Gaussian smoothing of the fusion masks over time, frames (0: none)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));

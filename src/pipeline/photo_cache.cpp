@@ -57,19 +57,38 @@ std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name,
   return hex(h.a) + hex(fnv1a(s.data(), s.size(), h.b));  // the settings in one stream: keys as before
 }
 
-std::string video_work_key(const fs::path& input, const std::string& model_name, const models::Generator& g, const VideoParams& p,
-                           models::LatentSpace space) {
+namespace {
+
+// The key of a video's bytes under these settings.
+std::string video_key(const fs::path& input, const nlohmann::json& settings) {
   io::ContentHash h;
   std::ifstream in(input, std::ios::binary);
   if (!in) fail(input.string(), "cannot be read");
   std::vector<char> buf(1 << 20);
   while (in.read(buf.data(), buf.size()) || in.gcount() > 0) h.add(buf.data(), static_cast<size_t>(in.gcount()));
-  auto settings = preparation_settings(model_name, g, p.photo, space);
-  settings.update({{"video_v", kVideoWorkVersion}, {"flow", p.track.optical_flow}, {"flow_tolerance", p.track.flow_tolerance},
-                   {"landmark_sigma", p.track.landmark_sigma}, {"quad_sigma", p.track.quad_sigma}, {"warm_start", p.warm_start},
-                   {"warm_steps", p.warm_steps}, {"max_frames", p.max_frames}});
   const std::string s = settings.dump();
   return hex(h.a) + hex(fnv1a(s.data(), s.size(), h.b));
+}
+
+nlohmann::json track_settings(const VideoParams& p) {
+  return {{"video_v", kVideoWorkVersion}, {"flow", p.track.optical_flow}, {"flow_tolerance", p.track.flow_tolerance},
+          {"landmark_sigma", p.track.landmark_sigma}, {"quad_sigma", p.track.quad_sigma}, {"max_frames", p.max_frames}};
+}
+
+}  // namespace
+
+std::string video_work_key(const fs::path& input, const std::string& model_name, const models::Generator& g, const VideoParams& p,
+                           models::LatentSpace space) {
+  auto settings = preparation_settings(model_name, g, p.photo, space);
+  settings.update(track_settings(p));
+  settings.update({{"warm_start", p.warm_start}, {"warm_steps", p.warm_steps}});
+  return video_key(input, settings);
+}
+
+std::string image_editor_video_work_key(const fs::path& input, const std::string& method, const VideoParams& p) {
+  auto settings = track_settings(p);
+  settings.update({{"method", method}, {"crop", p.photo.crop}, {"zoom", p.photo.zoom}, {"shift", p.photo.shift}, {"segmenter", p.photo.segmenter}});
+  return video_key(input, settings);
 }
 
 void evict_photo_cache(const fs::path& dir, uint64_t max_bytes) {

@@ -95,6 +95,52 @@ nlohmann::json L2MGanPhotoEditor::describe() const {
   return {{"model", fs::path(model_file_).filename().string()}, {"config", model_->config().to_json()}, {"edits", edits}};
 }
 
+AlignmentQuad L2MGanPhotoEditor::framed_quad(const AlignmentQuad& ffhq) const {
+  const double zoom = params_.zoom > 0 ? params_.zoom : kCelebaHqZoom, shift = params_.shift >= -0.5 ? params_.shift : kCelebaHqShift;
+  return reframe_quad(ffhq, zoom, shift);
+}
+
+cv::Mat L2MGanPhotoEditor::mask(const AlignedFace& face) const { return edit_mask(face, segmenter_.get()); }
+
+std::pair<torch::Tensor, torch::Tensor> L2MGanPhotoEditor::edit_crop(const cv::Mat& crop, std::vector<AppliedEdit>& applied) const {
+  if (edits_.empty()) fail("method l2m-gan", "no edit given");
+  torch::NoGradGuard no_grad;
+  const int64_t res = model_->config().resolution;
+  const auto input = models::resize_images(io::image_to_tensor(crop).to(device_), res, res).clamp(-1, 1);
+  torch::Tensor current = input, reconstruction;
+  for (const auto& e : edits_) {  // each edit encodes the previous one's image
+    AppliedEdit a{kL2MGanMethod, e.editor.attribute, e.strength, {{"method", kL2MGanMethod}, {"model", model_file_}}, std::nullopt, ""};
+    if (e.flip) {
+      double p = 0.5;
+      if (guide_) {
+        auto [rec, unused] = model_->edit(current, e.editor.attribute, 0.0);
+        p = guide_->predict(rec.clamp(-1, 1))[0][guide_->column(e.editor.attribute)].item<double>();
+      }
+      a.strength = (p > 0.5 ? -1.0 : 1.0) * std::abs(e.strength);
+    }
+    auto [rec, edited] = model_->edit(current, e.editor.attribute, a.strength);
+    if (!reconstruction.defined()) reconstruction = rec;
+    current = edited;
+    applied.push_back(std::move(a));
+  }
+  return {reconstruction, current};
+}
+
+RenderedFace L2MGanPhotoEditor::render_face(const AlignedFace& face, const cv::Mat& mask, const torch::Tensor& reconstruction,
+                                            const torch::Tensor& edited, const cv::Mat& photo) const {
+  RenderedFace out;
+  out.reconstruction = reconstruction;
+  out.edited_image = edited;
+  out.edited_crop = add_change(face.crop, reconstruction, edited, params_.replace);
+  out.blended_crop = blend_crops(face.crop, out.edited_crop, mask);
+  if (!photo.empty()) {
+    FuseParams fp;
+    fp.poisson = params_.poisson;
+    out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+  }
+  return out;
+}
+
 PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& name, const StageCallback& on_stage,
                                     const fs::path& keep) {
   const auto t_start = Clock::now();
@@ -106,40 +152,19 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
   torch::NoGradGuard no_grad;
   PhotoResult out;
   const int crop = params_.crop;
-  const int64_t res = model_->config().resolution;
 
   // 1. Align, frame as CelebA-HQ, mask.
   auto t0 = Clock::now();
   const auto ffhq = align_single_face(photo, crop, name);
-  const double zoom = params_.zoom > 0 ? params_.zoom : kCelebaHqZoom, shift = params_.shift >= -0.5 ? params_.shift : kCelebaHqShift;
-  auto face = align_face(photo, reframe_quad(ffhq.quad, zoom, shift), crop);
+  auto face = align_face(photo, framed_quad(ffhq.quad), crop);
   face.landmarks = ffhq.landmarks;
-  const cv::Mat mask = edit_mask(face, segmenter_.get());
+  const cv::Mat mask = this->mask(face);
   out.timings["align"] = seconds_since(t0);
-  stage("align", out.timings["align"], {{"crop", crop}, {"zoom", zoom}, {"shift", shift}, {"mask_coverage", cv::mean(mask)[0]}});
+  stage("align", out.timings["align"], {{"crop", crop}, {"mask_coverage", cv::mean(mask)[0]}});
 
-  // 2. Encode and edit in sequence (each edit encodes the previous one's image).
+  // 2. Encode and edit in sequence.
   t0 = Clock::now();
-  const auto crop_t = io::image_to_tensor(face.crop).to(device_);
-  const auto input = models::resize_images(crop_t, res, res).clamp(-1, 1);
-  torch::Tensor current = input, reconstruction;
-  for (const auto& e : edits_) {
-    AppliedEdit applied{kL2MGanMethod, e.editor.attribute, e.strength, {{"method", kL2MGanMethod}, {"model", model_file_}}, std::nullopt, ""};
-    if (e.flip) {
-      double p = 0.5;
-      if (guide_) {
-        auto [rec, unused] = model_->edit(current, e.editor.attribute, 0.0);
-        p = guide_->predict(rec.clamp(-1, 1))[0][guide_->column(e.editor.attribute)].item<double>();
-      }
-      applied.strength = (p > 0.5 ? -1.0 : 1.0) * std::abs(e.strength);
-    }
-    auto [rec, edited] = model_->edit(current, e.editor.attribute, applied.strength);
-    if (!reconstruction.defined()) reconstruction = rec;
-    current = edited;
-    out.edits.push_back(std::move(applied));
-  }
-  out.reconstruction = reconstruction;
-  out.edited_image = current;
+  std::tie(out.reconstruction, out.edited_image) = edit_crop(face.crop, out.edits);
   out.timings["edit"] = seconds_since(t0);
   nlohmann::json edit_info = nlohmann::json::array();
   for (const auto& a : out.edits) edit_info.push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
@@ -147,17 +172,17 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
 
   // 3. Fuse the change into the photo's own crop.
   t0 = Clock::now();
-  out.edited_crop = add_change(face.crop, out.reconstruction, out.edited_image, params_.replace);
-  FuseParams fp;
-  fp.poisson = params_.poisson;
-  out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+  auto rendered = render_face(face, mask, out.reconstruction, out.edited_image, photo);
+  out.edited_crop = rendered.edited_crop;
+  out.photo = rendered.photo;
   out.timings["fusion"] = seconds_since(t0);
   stage("fusion", out.timings["fusion"]);
 
   // 4. Metrics: the reconstruction's PSNR, our guide's view, the independent identity judge.
   t0 = Clock::now();
   auto& m = out.metrics;
-  m["psnr"] = psnr(out.reconstruction.clamp(-1, 1), input);
+  const int64_t res = model_->config().resolution;
+  m["psnr"] = psnr(out.reconstruction.clamp(-1, 1), models::resize_images(io::image_to_tensor(face.crop).to(device_), res, res).clamp(-1, 1));
   if (guide_) {
     const auto p = guide_->predict(torch::cat({out.reconstruction, out.edited_image}).clamp(-1, 1));
     for (const auto& a : out.edits) {

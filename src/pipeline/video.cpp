@@ -19,6 +19,8 @@
 #include "faceedit/pipeline/fuse.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/personalize.h"
+#include "faceedit/pipeline/photo_l2mgan.h"
+#include "faceedit/io/content_hash.h"
 #include "faceedit/progress.h"
 
 namespace faceedit::pipeline {
@@ -310,36 +312,38 @@ EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models:
   return out;
 }
 
-// Masks of the frames around t, read from the work directory as needed.
-class MaskWindow {
+void accumulate(cv::Mat& sum, const cv::Mat& x, double w) {
+  if (sum.empty()) sum = cv::Mat::zeros(x.size(), CV_32F);
+  cv::scaleAdd(x, w, sum, sum);
+}
+void accumulate(torch::Tensor& sum, const torch::Tensor& x, double w) { sum = sum.defined() ? sum + w * x : w * x; }
+
+// A per-frame value (a mask, an image change) smoothed over the frames around t (a Gaussian over
+// time; temporal_weights), each loaded from the work directory once while the window passes over it.
+template <typename T>
+class FrameWindow {
  public:
-  MaskWindow(const Work& work, const FaceTrack& track, const models::Generator& g, double sigma)
-      : work_(work), track_(track), g_(g), sigma_(sigma) {}
-  cv::Mat at(int t) {
-    const auto weights = temporal_weights(t, track_.frames(), sigma_, [&](int u) { return track_.quads[u].has_value(); });
-    int first = t;  // masks before the window are no longer needed
+  FrameWindow(const std::vector<bool>& present, double sigma, std::function<T(int)> load)
+      : present_(present), sigma_(sigma), load_(std::move(load)) {}
+  T at(int t) {
+    const auto weights = temporal_weights(t, static_cast<int>(present_.size()), sigma_, [&](int u) { return bool(present_[u]); });
+    int first = t;  // values before the window are no longer needed
     for (const auto& [u, w] : weights) first = std::min(first, u);
     for (auto it = cache_.begin(); it != cache_.end();) it = it->first < first ? cache_.erase(it) : std::next(it);
-    cv::Mat sum;
+    T sum;
     for (const auto& [u, w] : weights) {
-      const cv::Mat& m = mask(u);
-      if (sum.empty()) sum = cv::Mat::zeros(m.size(), CV_32F);
-      cv::scaleAdd(m, w, sum, sum);
+      auto it = cache_.find(u);
+      if (it == cache_.end()) it = cache_.emplace(u, load_(u)).first;
+      accumulate(sum, it->second, w);
     }
     return sum;
   }
 
  private:
-  const cv::Mat& mask(int u) {
-    auto it = cache_.find(u);
-    if (it == cache_.end()) it = cache_.emplace(u, load_frame(work_.frame(u), g_).mask).first;
-    return it->second;
-  }
-  const Work& work_;
-  const FaceTrack& track_;
-  const models::Generator& g_;
+  std::vector<bool> present_;
   double sigma_;
-  std::map<int, cv::Mat> cache_;
+  std::function<T(int)> load_;
+  std::map<int, T> cache_;
 };
 
 double cosine(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).sum().item<double>() / (a.norm() * b.norm()).item<double>(); }
@@ -390,24 +394,6 @@ cv::Mat quad_support(cv::Size size, const AlignmentQuad& quad) {
   return m;
 }
 
-// Background change outside the faces' quads after decoding, and the codec's own round-trip noise
-// (the unedited frames encoded the same way), both mean |delta| / 255.
-nlohmann::json measure_background(const fs::path& input, const fs::path& output, const fs::path& passthrough,
-                                  const std::vector<AlignmentQuad>& quads, const std::vector<bool>& has_face, int frames) {
-  io::VideoReader src(input), out(output), pass(passthrough);
-  cv::Mat a, b, c;
-  double edited = 0, codec = 0;
-  int n = 0;
-  for (int t = 0; t < frames && src.read(a) && out.read(b) && pass.read(c); ++t) {
-    const cv::Mat support = has_face[t] ? quad_support(a.size(), quads[t]) : cv::Mat::zeros(a.size(), CV_8U);
-    edited += mean_abs_outside(b, a, support);
-    codec += mean_abs_outside(c, a, support);
-    ++n;
-  }
-  return {{"background_mean_abs", n ? edited / n : 0.0}, {"codec_mean_abs", n ? codec / n : 0.0},
-          {"background_beyond_codec", n ? (edited - codec) / n : 0.0}, {"frames_compared", n}};
-}
-
 double mean_pair_cosine(const std::vector<torch::Tensor>& e, bool adjacent_only) {
   double sum = 0;
   int n = 0;
@@ -426,78 +412,113 @@ double mean_pair_cosine(const std::vector<torch::Tensor>& e, bool adjacent_only)
   return n ? sum / n : 1.0;
 }
 
-}  // namespace
+// How the frames with a face are edited and rendered: the latent methods (each frame's inversion
+// and its edited latent, rendered by the generator) or an image editor (L2M-GAN: the frame's crop).
+struct ClipEdit {
+  std::vector<bool> faces;                 // frames with a face to edit
+  std::vector<AppliedEdit> applied;        // as applied to the first face
+  std::vector<nlohmann::json> frame_info;  // per frame: what its edit reports (the inversion), or null
+  models::FaceClassifier* guide = nullptr;
+  std::function<AlignmentQuad(const AlignmentQuad& ffhq)> frame;  // the crop's quad from the tracked one
+  std::function<cv::Mat(int t)> mask;                             // frame t's stored mask
+  std::function<RenderedFace(int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame)> render;
+};
 
-VideoResult edit_video(const fs::path& input, const fs::path& output, std::shared_ptr<models::Generator> g, const std::string& model_name,
-                       const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb) {
-  const auto t_start = Clock::now();
-  if (!g) fail("video", "needs a generator");
-  if (edits.empty()) fail(input.string(), "no edit given");
-  if (p.walk != "first" && p.walk != "each") fail("walk " + p.walk, "must be first or each");
-  if (p.warm_steps < 1 || p.personalize_frames < 0 || p.latent_sigma < 0 || p.mask_sigma < 0 || p.max_frames < 0)
-    fail("video", "warm_steps must be >= 1; personalize_frames, the sigmas and max_frames >= 0");
-  std::error_code ec;
-  if (fs::weakly_canonical(input, ec) == fs::weakly_canonical(output, ec)) fail(output.string(), "is the input video; choose another output");
-  VideoResult result;
-  result.input = io::VideoReader(input).info();  // fails early on a file that is not a video
-  const int frames_wanted = p.max_frames > 0 ? p.max_frames : std::numeric_limits<int>::max();
+// 3 (L2M-GAN). Per frame with a face: the crop in the model's framing, its mask, the model's
+// reconstruction and edit (signs decided on the first face), stored per frame (resumable).
+struct ImageEditFrame {
+  torch::Tensor reconstruction, edited;  // [1, 3, R, R]
+  cv::Mat mask;                          // CV_32F crop x crop
+};
 
-  // Editors and the guide open (and fail on a bad spec) before any slow work.
-  PhotoParams pp = p.photo;
-  pp.cache_dir.clear();
-  PhotoSession session(g, model_name, pp);
-  std::vector<PhotoEdit> opened = edits;
-  session.open(opened);
-  const auto space = session.space_of(opened);
-  const InversionGuide& guide = session.guide();
+void save_image_edit(const fs::path& path, const ImageEditFrame& f) {
+  cv::Mat m8;
+  f.mask.convertTo(m8, CV_8U, 255.0);
+  io::write_safetensors(path.string(), {{"reconstruction", f.reconstruction.detach().cpu().contiguous()},
+                                        {"edited", f.edited.detach().cpu().contiguous()},
+                                        {"mask", torch::from_blob(m8.data, {m8.rows, m8.cols}, torch::kUInt8).clone()}});
+}
 
-  Work work;
-  if (p.work_dir.empty()) {
-    work.dir = fs::temp_directory_path() / ("faceedit-video-" + std::to_string(::getpid()));
-    work.temporary = true;
-  } else {
-    work.dir = p.work_dir / video_work_key(input, model_name, *g, p, space);
+ImageEditFrame load_image_edit(const fs::path& path, torch::Device device) {
+  io::SafetensorsReader file(path.string());
+  ImageEditFrame f;
+  f.reconstruction = file.load("reconstruction").to(device);
+  f.edited = file.load("edited").to(device);
+  const auto m = file.load("mask").to(torch::kUInt8).contiguous();
+  cv::Mat(static_cast<int>(m.size(0)), static_cast<int>(m.size(1)), CV_8U, m.data_ptr<uint8_t>()).convertTo(f.mask, CV_32F, 1 / 255.0);
+  return f;
+}
+
+// The edits' subdirectory of an image editor's work directory: keyed by the model's bytes and the edits.
+fs::path image_edit_dir(const Work& work, const L2MGanPhotoEditor& editor, const std::vector<PhotoEdit>& edits) {
+  io::ContentHash h;
+  std::ifstream in(editor.model_file(), std::ios::binary);
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) h.add(buf.data(), static_cast<size_t>(in.gcount()));
+  for (const auto& e : edits) h.add(e.editor.attribute + "=" + std::to_string(e.strength) + (e.flip ? ",flip;" : ";"));
+  return work.dir / ("l2m-gan-" + h.hex());
+}
+
+std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path& dir, const FaceTrack& track, L2MGanPhotoEditor& editor,
+                                           const std::vector<PhotoEdit>& edits, const VideoParams& p, const VideoStageCallback& cb) {
+  fs::create_directories(dir);
+  std::vector<AppliedEdit> first_applied;
+  io::VideoReader in(input);
+  Reporter rep("edit", track.frames(), cb);
+  cv::Mat frame;
+  for (int t = 0; t < track.frames() && in.read(frame); ++t) {
+    if (!track.quads[t]) continue;
+    const fs::path path = dir / frame_name("frame_", t);
+    const bool first = first_applied.empty();
+    if (fs::exists(path) && !first) continue;  // the first face is always edited again: its signs fix the clip's
+    AlignedFace face = align_face(frame, editor.framed_quad(*track.quads[t]), p.photo.crop);
+    face.landmarks = *track.smoothed[t];
+    ImageEditFrame f;
+    f.mask = editor.mask(face);
+    std::vector<AppliedEdit> applied;
+    std::tie(f.reconstruction, f.edited) = editor.edit_crop(face.crop, applied);
+    if (first) {
+      first_applied = applied;
+      std::vector<PhotoEdit> fixed = edits;  // the first face's signs, for every frame
+      for (size_t k = 0; k < fixed.size(); ++k) fixed[k].strength = applied[k].strength, fixed[k].flip = false;
+      editor.set_edits(fixed);
+    }
+    if (!fs::exists(path)) save_image_edit(path, f);
+    rep.update(t + 1);
+    check_stop(input.string());
   }
-  fs::create_directories(work.dir);
-  log_line("video: work directory " + work.dir.string());
-  nlohmann::json timings;
+  rep.finish();
+  return first_applied;
+}
 
+// Background change outside the faces' quads after decoding, and the codec's own round-trip noise
+// (the unedited frames encoded the same way), both mean |delta| / 255.
+nlohmann::json measure_background(const fs::path& input, const fs::path& output, const fs::path& passthrough,
+                                  const std::vector<AlignmentQuad>& quads, const std::vector<bool>& has_face, int frames) {
+  io::VideoReader src(input), out(output), pass(passthrough);
+  cv::Mat a, b, c;
+  double edited = 0, codec = 0;
+  int n = 0;
+  for (int t = 0; t < frames && src.read(a) && out.read(b) && pass.read(c); ++t) {
+    const cv::Mat support = has_face[t] ? quad_support(a.size(), quads[t]) : cv::Mat::zeros(a.size(), CV_8U);
+    edited += mean_abs_outside(b, a, support);
+    codec += mean_abs_outside(c, a, support);
+    ++n;
+  }
+  return {{"background_mean_abs", n ? edited / n : 0.0}, {"codec_mean_abs", n ? codec / n : 0.0},
+          {"background_beyond_codec", n ? (edited - codec) / n : 0.0}, {"frames_compared", n}};
+}
+
+// 4-5. Every frame rendered in order (faces through `clip`), written, and measured; the clip's
+// measurements into result.summary.
+void render_clip(const fs::path& input, const fs::path& output, const Work& work, const FaceTrack& track, const ClipEdit& clip,
+                 const VideoParams& p, torch::Device device, VideoResult& result, nlohmann::json& timings, const VideoStageCallback& cb) {
   auto t0 = Clock::now();
-  const int expected = result.input.frames > 0 ? std::min(frames_wanted, result.input.frames) : 0;  // for progress only
-  const FaceTrack track = track_faces(input, work, p, frames_wanted, expected, cb);
-  timings["track"] = seconds_since(t0);
-  result.faces = track.faces_found();
-  if (result.faces == 0) fail(input.string(), "no face found in any of its " + std::to_string(track.frames()) + " frames");
-  if (result.faces < track.frames())
-    log_line(log_text("video: ", track.frames() - result.faces, " of ", track.frames(), " frames have no face; they pass through unchanged"));
-
-  t0 = Clock::now();
-  invert_frames(input, work, track, *g, guide, space, p, cb);
-  timings["invert"] = seconds_since(t0);
-  nlohmann::json personalisation = nullptr;
-  // The clip's generator: the shared one, or this clip's own personalised copy (never g itself).
-  std::shared_ptr<const models::Generator> clip_g = g;
-  if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
-    t0 = Clock::now();
-    std::shared_ptr<models::Generator> personal = g->clone();
-    personalisation = personalise_clip(input, work, track, *personal, guide, space, p, model_name);
-    clip_g = personal;
-    timings["personalise"] = seconds_since(t0);
-  }
-  // Every frame is edited and rendered by one session on the clip's generator (a walk walks it).
-  PhotoSession frames(clip_g, model_name, pp);
-
-  t0 = Clock::now();
-  const EditedFrames edited = edit_frames(work, track, *clip_g, frames, opened, space, p, cb);
-  timings["edit"] = seconds_since(t0);
-
-  // 4. Render (and measure) every frame in order.
-  t0 = Clock::now();
   std::unique_ptr<models::JudgePanel> judges;
   if (p.measure) {
     judges = std::make_unique<models::JudgePanel>(models::open_judge_panel());
-    judges->attributes->to(g->device());
-    judges->identity->to(g->device());
+    judges->attributes->to(device);
+    judges->identity->to(device);
   }
   const cv::Size size(result.input.width, result.input.height);
   io::VideoReader in(input);
@@ -506,7 +527,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   if (p.side_by_side) sbs = std::make_unique<io::VideoWriter>(side_by_side_path(output), cv::Size(2 * size.width, size.height), result.input.fps);
   const fs::path pass_path = work.dir / ("passthrough" + output.extension().string());
   if (p.measure) pass = std::make_unique<io::VideoWriter>(pass_path, size, result.input.fps);
-  MaskWindow masks(work, track, *g, p.mask_sigma);
+  FrameWindow<cv::Mat> masks(clip.faces, p.mask_sigma, clip.mask);
   Measurements ms;
   ms.source_id.resize(track.frames());
   ms.edited_id.resize(track.frames());
@@ -515,14 +536,14 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   Reporter rep("render", track.frames(), cb);
   for (int t = 0; t < track.frames() && in.read(frame); ++t) {
     const auto tf = Clock::now();
-    nlohmann::json fj{{"frame", t}, {"face", edited.edited[t].defined()}};
-    if (edited.edited[t].defined()) fj["inversion"] = edited.inversions[t];
+    nlohmann::json fj{{"frame", t}, {"face", bool(clip.faces[t])}};
+    if (clip.faces[t] && !clip.frame_info[t].is_null()) fj["inversion"] = clip.frame_info[t];
     cv::Mat result_frame = frame;
-    if (edited.edited[t].defined()) {
+    if (clip.faces[t]) {
       torch::NoGradGuard no_grad;
-      const AlignedFace face = align_face(frame, framed_quad(*track.quads[t], *g, p.photo), p.photo.crop);
+      const AlignedFace face = align_face(frame, clip.frame(*track.quads[t]), p.photo.crop);
       const cv::Mat mask = masks.at(t);
-      const RenderedFace rendered = frames.render_face(face, mask, space, edited.pivots[t], edited.edited[t], frame);
+      const RenderedFace rendered = clip.render(t, face, mask, frame);
       const auto images = torch::cat({rendered.reconstruction, rendered.edited_image});
       result_frame = rendered.photo;
       fj["seconds_render"] = seconds_since(tf);
@@ -541,19 +562,19 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
           ++ms.flicker_pairs;
         }
         prev_blend = blend, prev_source = face.crop, prev_t = t;
-        if (guide.classifier) {
-          const auto gp = guide.classifier->predict(images);
-          for (const auto& a : edited.applied) {
-            if (!guide.classifier->has_column(a.attribute)) continue;
-            const int64_t c = guide.classifier->column(a.attribute);
+        if (clip.guide) {
+          const auto gp = clip.guide->predict(images.clamp(-1, 1));
+          for (const auto& a : clip.applied) {
+            if (!clip.guide->has_column(a.attribute)) continue;
+            const int64_t c = clip.guide->column(a.attribute);
             fj["guide"][a.attribute] = {gp[0][c].item<double>(), gp[1][c].item<double>()};
           }
         }
         const cv::Mat ffhq_src = align_face(frame, *track.quads[t], 256).crop, ffhq_out = align_face(result_frame, *track.quads[t], 256).crop;
-        const auto batch = torch::cat({io::image_to_tensor(ffhq_src), io::image_to_tensor(ffhq_out)}).to(g->device());
+        const auto batch = torch::cat({io::image_to_tensor(ffhq_src), io::image_to_tensor(ffhq_out)}).to(device);
         const auto jp = judges->attributes->predict(batch);
-        for (size_t k = 0; k < edited.applied.size(); ++k) {
-          const auto& a = edited.applied[k];
+        for (size_t k = 0; k < clip.applied.size(); ++k) {
+          const auto& a = clip.applied[k];
           if (!judges->attributes->has_column(a.attribute)) continue;
           const int64_t c = judges->attributes->column(a.attribute);
           const double before = jp[0][c].item<double>(), after = jp[1][c].item<double>();
@@ -596,49 +617,167 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     result.outputs.push_back(side_by_side_path(output));
   }
 
-  // 5. The clip's summary.
   auto& s = result.summary;
   s["edits"] = nlohmann::json::array();
-  for (const auto& a : edited.applied) s["edits"].push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
-  s["personalisation"] = personalisation;
+  for (const auto& a : clip.applied) s["edits"].push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
+  if (!p.measure) return;
+  t0 = Clock::now();
+  pass->finish();
+  torch::Tensor anchor;  // the first edited face: identity drift is measured against it
+  for (size_t t = 0; t < ms.edited_id.size(); ++t)
+    if (ms.edited_id[t].defined()) {
+      if (!anchor.defined()) anchor = ms.edited_id[t];
+      result.per_frame[t]["identity_to_first"] = cosine(ms.edited_id[t], anchor);
+    }
+  const double tl_src = mean_pair_cosine(ms.source_id, true), tl_out = mean_pair_cosine(ms.edited_id, true);
+  const double tg_src = mean_pair_cosine(ms.source_id, false), tg_out = mean_pair_cosine(ms.edited_id, false);
+  s["tl_id"] = tl_out / tl_src;
+  s["tg_id"] = tg_out / tg_src;
+  s["identity_cosines"] = {{"tl_source", tl_src}, {"tl_edited", tl_out}, {"tg_source", tg_src}, {"tg_edited", tg_out}};
+  s["flicker_ratio"] = ms.flicker_source > 0 ? ms.flicker_edited / ms.flicker_source : 1.0;
+  s["flicker"] = {{"source", ms.flicker_pairs ? ms.flicker_source / ms.flicker_pairs : 0.0},
+                  {"edited", ms.flicker_pairs ? ms.flicker_edited / ms.flicker_pairs : 0.0}};
+  s["target_change"] = ms.judged ? double(ms.seen) / ms.judged : 0.0;
+  s["judge"] = judges->attributes->name();
+  s["identity_judge"] = judges->identity->name();
+  std::vector<AlignmentQuad> quads(track.frames());
+  for (int t = 0; t < track.frames(); ++t)
+    if (clip.faces[t]) quads[t] = clip.frame(*track.quads[t]);
+  s.update(measure_background(input, output, pass_path, quads, clip.faces, result.frames));
+  std::error_code ec;
+  fs::remove(pass_path, ec);
+  timings["measure"] = seconds_since(t0);
+}
+
+nlohmann::json inversion_summary(const std::vector<nlohmann::json>& inversions, int faces) {
   double psnr_sum = 0, warm_seconds = 0, cold_seconds = 0;
   int warm = 0, cold = 0;
-  for (const auto& inv : edited.inversions) {
+  for (const auto& inv : inversions) {
     if (inv.is_null()) continue;
     psnr_sum += inv["psnr"].get<double>();
     (inv["warm"].get<bool>() ? warm_seconds : cold_seconds) += inv["seconds"].get<double>();
     ++(inv["warm"].get<bool>() ? warm : cold);
   }
-  s["inversion"] = {{"mean_psnr", result.faces ? psnr_sum / result.faces : 0.0}, {"warm_frames", warm}, {"cold_frames", cold},
-                    {"seconds_per_warm_frame", warm ? warm_seconds / warm : 0.0}, {"seconds_per_cold_frame", cold ? cold_seconds / cold : 0.0}};
-  if (p.measure) {
-    t0 = Clock::now();
-    pass->finish();
-    torch::Tensor anchor;  // the first edited face: identity drift is measured against it
-    for (size_t t = 0; t < ms.edited_id.size(); ++t)
-      if (ms.edited_id[t].defined()) {
-        if (!anchor.defined()) anchor = ms.edited_id[t];
-        result.per_frame[t]["identity_to_first"] = cosine(ms.edited_id[t], anchor);
-      }
-    const double tl_src = mean_pair_cosine(ms.source_id, true), tl_out = mean_pair_cosine(ms.edited_id, true);
-    const double tg_src = mean_pair_cosine(ms.source_id, false), tg_out = mean_pair_cosine(ms.edited_id, false);
-    s["tl_id"] = tl_out / tl_src;
-    s["tg_id"] = tg_out / tg_src;
-    s["identity_cosines"] = {{"tl_source", tl_src}, {"tl_edited", tl_out}, {"tg_source", tg_src}, {"tg_edited", tg_out}};
-    s["flicker_ratio"] = ms.flicker_source > 0 ? ms.flicker_edited / ms.flicker_source : 1.0;
-    s["flicker"] = {{"source", ms.flicker_pairs ? ms.flicker_source / ms.flicker_pairs : 0.0},
-                    {"edited", ms.flicker_pairs ? ms.flicker_edited / ms.flicker_pairs : 0.0}};
-    s["target_change"] = ms.judged ? double(ms.seen) / ms.judged : 0.0;
-    s["judge"] = judges->attributes->name();
-    s["identity_judge"] = judges->identity->name();
-    std::vector<AlignmentQuad> quads(track.frames());
-    std::vector<bool> has_face(track.frames());
-    for (int t = 0; t < track.frames(); ++t)
-      if (edited.edited[t].defined()) quads[t] = framed_quad(*track.quads[t], *g, p.photo), has_face[t] = true;
-    s.update(measure_background(input, output, pass_path, quads, has_face, result.frames));
-    fs::remove(pass_path, ec);
-    timings["measure"] = seconds_since(t0);
+  return {{"mean_psnr", faces ? psnr_sum / faces : 0.0}, {"warm_frames", warm}, {"cold_frames", cold},
+          {"seconds_per_warm_frame", warm ? warm_seconds / warm : 0.0}, {"seconds_per_cold_frame", cold ? cold_seconds / cold : 0.0}};
+}
+
+}  // namespace
+
+VideoResult edit_video(const fs::path& input, const fs::path& output, std::shared_ptr<models::Generator> g, const std::string& model_name,
+                       const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb) {
+  const auto t_start = Clock::now();
+  if (!g) fail("video", "needs a generator");
+  if (edits.empty()) fail(input.string(), "no edit given");
+  if (p.walk != "first" && p.walk != "each") fail("walk " + p.walk, "must be first or each");
+  if (p.warm_steps < 1 || p.personalize_frames < 0 || p.latent_sigma < 0 || p.mask_sigma < 0 || p.max_frames < 0)
+    fail("video", "warm_steps must be >= 1; personalize_frames, the sigmas and max_frames >= 0");
+  std::error_code ec;
+  if (fs::weakly_canonical(input, ec) == fs::weakly_canonical(output, ec)) fail(output.string(), "is the input video; choose another output");
+  VideoResult result;
+  result.input = io::VideoReader(input).info();  // fails early on a file that is not a video
+  const int frames_wanted = p.max_frames > 0 ? p.max_frames : std::numeric_limits<int>::max();
+
+  // Editors and the guide open (and fail on a bad spec) before any slow work.
+  PhotoParams pp = p.photo;
+  pp.cache_dir.clear();
+  const bool image_edit = is_l2mgan_edit(edits);
+  std::unique_ptr<PhotoSession> session;
+  std::unique_ptr<L2MGanPhotoEditor> image_editor;
+  std::vector<PhotoEdit> opened = edits;
+  models::LatentSpace space = models::LatentSpace::Z;
+  if (image_edit) {
+    image_editor = std::make_unique<L2MGanPhotoEditor>(edits, pp, g->device());
+  } else {
+    session = std::make_unique<PhotoSession>(g, model_name, pp);
+    session->open(opened);
+    space = session->space_of(opened);
   }
+
+  Work work;
+  if (p.work_dir.empty()) {
+    work.dir = fs::temp_directory_path() / ("faceedit-video-" + std::to_string(::getpid()));
+    work.temporary = true;
+  } else {
+    work.dir = p.work_dir / (image_edit ? image_editor_video_work_key(input, kL2MGanMethod, p) : video_work_key(input, model_name, *g, p, space));
+  }
+  fs::create_directories(work.dir);
+  log_line("video: work directory " + work.dir.string());
+  nlohmann::json timings;
+
+  auto t0 = Clock::now();
+  const int expected = result.input.frames > 0 ? std::min(frames_wanted, result.input.frames) : 0;  // for progress only
+  const FaceTrack track = track_faces(input, work, p, frames_wanted, expected, cb);
+  timings["track"] = seconds_since(t0);
+  result.faces = track.faces_found();
+  if (result.faces == 0) fail(input.string(), "no face found in any of its " + std::to_string(track.frames()) + " frames");
+  if (result.faces < track.frames())
+    log_line(log_text("video: ", track.frames() - result.faces, " of ", track.frames(), " frames have no face; they pass through unchanged"));
+
+  ClipEdit clip;
+  clip.faces.resize(track.frames());
+  clip.frame_info.resize(track.frames());
+  for (int t = 0; t < track.frames(); ++t) clip.faces[t] = track.quads[t].has_value();
+  nlohmann::json personalisation = nullptr;
+  // Latent methods: the clip's generator is the shared one, or this clip's own personalised copy
+  // (never g itself); one session edits and renders every frame on it (a walk walks it).
+  std::shared_ptr<const models::Generator> clip_g = g;
+  std::unique_ptr<PhotoSession> frames;
+  EditedFrames edited;
+  if (image_edit) {
+    t0 = Clock::now();
+    const fs::path dir = image_edit_dir(work, *image_editor, edits);
+    clip.applied = edit_frames_image(input, dir, track, *image_editor, edits, p, cb);
+    timings["edit"] = seconds_since(t0);
+    const auto device = g->device();
+    auto load = [dir, device](int t) { return load_image_edit(dir / frame_name("frame_", t), device); };
+    auto changes = std::make_shared<FrameWindow<torch::Tensor>>(clip.faces, p.latent_sigma, [load](int u) {
+      const auto f = load(u);
+      return torch::Tensor(f.edited - f.reconstruction);
+    });
+    const L2MGanPhotoEditor& editor = *image_editor;
+    clip.guide = editor.guide();
+    clip.frame = [&editor](const AlignmentQuad& q) { return editor.framed_quad(q); };
+    clip.mask = [load](int t) { return load(t).mask; };
+    clip.render = [&editor, load, changes](int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+      const auto rec = load(t).reconstruction;
+      return editor.render_face(face, mask, rec, rec + changes->at(t), frame);
+    };
+  } else {
+    const InversionGuide& guide = session->guide();
+    t0 = Clock::now();
+    invert_frames(input, work, track, *g, guide, space, p, cb);
+    timings["invert"] = seconds_since(t0);
+    if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
+      t0 = Clock::now();
+      std::shared_ptr<models::Generator> personal = g->clone();
+      personalisation = personalise_clip(input, work, track, *personal, guide, space, p, model_name);
+      clip_g = personal;
+      timings["personalise"] = seconds_since(t0);
+    }
+    frames = std::make_unique<PhotoSession>(clip_g, model_name, pp);
+    t0 = Clock::now();
+    edited = edit_frames(work, track, *clip_g, *frames, opened, space, p, cb);
+    timings["edit"] = seconds_since(t0);
+    for (int t = 0; t < track.frames(); ++t) {
+      clip.faces[t] = edited.edited[t].defined();
+      clip.frame_info[t] = edited.inversions[t];
+    }
+    clip.applied = edited.applied;
+    clip.guide = guide.classifier.get();
+    const models::Generator& gen = *g;
+    clip.frame = [&gen, &p](const AlignmentQuad& q) { return framed_quad(q, gen, p.photo); };
+    clip.mask = [&work, &gen](int t) { return load_frame(work.frame(t), gen).mask; };
+    clip.render = [&](int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+      return frames->render_face(face, mask, space, edited.pivots[t], edited.edited[t], frame);
+    };
+  }
+
+  render_clip(input, output, work, track, clip, p, g->device(), result, timings, cb);
+
+  auto& s = result.summary;
+  if (!image_edit) s["inversion"] = inversion_summary(edited.inversions, result.faces);
+  s["personalisation"] = personalisation;
   timings["total"] = seconds_since(t_start);
   timings["per_frame"] = timings["total"].get<double>() / std::max(1, result.frames);
   s["seconds"] = timings;

@@ -426,6 +426,11 @@ PYEOF
     then ok "photo --method l2m-gan (shipped model): judged smiles"; else bad "photo --method l2m-gan (shipped model)"; fi
     refuse "photo l2m-gan: an attribute it was not trained for" "smiling, male, young, eyeglasses, mustache" "$T/l2mg_bald.jpg" -- \
       "$FACEEDIT" photo "$PHOTOS/000004.jpg" --method l2m-gan --attr bald -o "$T/l2mg_bald.jpg"
+    # A face too small to crop: a 40-px face in an 800-px photo.
+    if ffmpeg -v error -y -i "$PHOTOS/000004.jpg" -vf "scale=40:40,pad=800:800:380:380" "$T/tiny_face.png"; then
+      refuse "photo l2m-gan: a face too small" "no face found" "$T/l2mg_tiny.jpg" -- \
+        "$FACEEDIT" photo "$T/tiny_face.png" --method l2m-gan --attr smiling -o "$T/l2mg_tiny.jpg"
+    fi
     # --- the PFSF walk behind the Editor interface, on generated faces ---
     if [ -s "$T/smiles.safetensors" ] && "$FACEEDIT" evaluate --method pfsf --attr smiling --classifier "$T/smiles.safetensors" \
         --n 4 --alpha 0,1 -o "$T/pf.json" >/dev/null 2>&1 && $PY - "$T/pf.json" <<'PYEOF'
@@ -527,6 +532,21 @@ assert len(r['per_frame']) == 6 and all('identity_to_source' in f and 'judge' in
 assert os.path.getsize(f'{t}/clip_edited.mp4') > 0 and os.path.getsize(f'{t}/clip_edited.side-by-side.mp4') > 0
 PYEOF
     then ok "video: edit, side-by-side, per-frame report, TL-ID/TG-ID"; else bad "video: $(tail -3 "$T/vi.err")"; fi
+    # The same clip through L2M-GAN: no inversion, the model's change on each tracked crop.
+    if "$FACEEDIT" video "$T/clip.mp4" --method l2m-gan --attr smiling --strength 2 --work-dir "$T/video-work" \
+        -o "$T/clip_l2mgan.mp4" >"$T/vl.json" 2>"$T/vl.err" && $PY - "$T" <<'PYEOF'
+import json, os, sys
+t = sys.argv[1]
+line = json.loads(open(f'{t}/vl.json').read().splitlines()[-1])
+assert line['frames'] == 6 and line['faces_found'] == 6, line
+assert line['edits'] == [{'attribute': 'smiling', 'method': 'l2m-gan', 'strength': 2.0}], line
+assert 'inversion' not in line and 0.8 < line['tl_id'] < 1.2, line
+r = json.load(open(f'{t}/clip_l2mgan.json'))
+assert all('inversion' not in f for f in r['per_frame']), r['per_frame'][0]
+# The judge's smile rises on every frame (this face: 0.001 -> 0.19 measured; it does not cross 0.5).
+assert all(f['judge']['smiling'][1] - f['judge']['smiling'][0] > 0.1 for f in r['per_frame']), [f['judge'] for f in r['per_frame']]
+PYEOF
+    then ok "video --method l2m-gan: judged smiles, no inversion"; else bad "video --method l2m-gan: $(tail -3 "$T/vl.err")"; fi
     echo "not a video" >"$T/not_video.mp4"
     refuse "video: not a video" "not a video" "$T/vi2.mp4" -- "$FACEEDIT" "${VI[@]}" "$T/not_video.mp4" -o "$T/vi2.mp4"
     refuse "video: absurd sigma" "landmark-sigma" "$T/vi3.mp4" -- "$FACEEDIT" "${VI[@]}" "$T/clip.mp4" --landmark-sigma 1e9 -o "$T/vi3.mp4"

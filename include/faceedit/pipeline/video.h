@@ -21,6 +21,11 @@
 //                 without a face pass through unchanged; encoded with the audio carried over;
 //   5. measure    (params.measure) judges on every frame, STIT's TL-ID / TG-ID, flicker, background
 //                 change against the codec's own round-trip noise (see VideoResult::summary).
+// With method l2m-gan (an image editor, photo_l2mgan.h) passes 2-3 are one: each tracked crop, in
+// the model's framing, is encoded and edited (the first face's flip signs for every frame), and its
+// mask, reconstruction and edited image are stored per frame; render adds the model's change
+// (smoothed over time with latent_sigma) to the frame's own crop. No generator is used (g gives the
+// device), nothing is inverted or personalised.
 // Passes 1-3 store their results per frame in a work directory keyed by the video's bytes, the model
 // and every setting that shapes them: a run that was interrupted (Ctrl-C, kill -9) resumes where it
 // stopped, and other edits of the same clip skip straight to pass 3. Outputs appear whole (temp +
@@ -53,7 +58,7 @@ struct VideoParams {
   int warm_steps = 40;             // inversion steps of a warm-started frame
   int personalize_frames = 0;      // > 0: one generator personalised on this many keyframes (photo.personalize_steps)
   std::string walk = "first";      // PFSF: "first" (the first face's walk offset for all frames) or "each"
-  double latent_sigma = 0;         // Gaussian over time on the edit offsets, frames (0: none)
+  double latent_sigma = 0;         // Gaussian over time on the edit offsets (l2m-gan: its image change), frames (0: none)
   double mask_sigma = 1.0;         // Gaussian over time on the fusion masks, frames (0: none)
   bool side_by_side = true;        // also OUT.side-by-side.EXT: original | edited
   bool measure = true;             // the judge panel (judges.h default), identity, flicker, background
@@ -92,5 +97,8 @@ inline constexpr int kVideoWorkVersion = 1;
 // The work directory's key for a video under these settings (hex).
 std::string video_work_key(const std::filesystem::path& input, const std::string& model_name, const models::Generator& g,
                            const VideoParams& params, models::LatentSpace space);
+// The same for an image editor (method l2m-gan): tracking, framing and masks; its edits are kept
+// in a subdirectory keyed by the model's bytes and the edits.
+std::string image_editor_video_work_key(const std::filesystem::path& input, const std::string& method, const VideoParams& params);
 
 }  // namespace faceedit::pipeline
