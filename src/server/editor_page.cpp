@@ -55,7 +55,8 @@ function edits() {
 }
 function command() {
   const parts = ["faceedit photo " + photoName];
-  if (pack) {
+  // L2M-GAN's sliders are not in a pack: its edits are written out whole (they cannot be mixed with a pack's).
+  if (pack && !edits().some(e => e.method === "l2m-gan")) {
     parts.push("--pack " + pack + ($("method").value === "best" ? "" : " --method " + $("method").value));
     for (const e of edits()) parts.push("--edit " + e.attribute + "=" + e.strength);
   } else {

@@ -1,6 +1,7 @@
 // The editor page in a real browser (Debian's chromium, headless, driven by playwright-core from
 // tools/js): upload a photo, wait for "ready", move the smile slider, check the preview changed,
-// download the render and check its size is the upload's. Writes a screenshot of the page.
+// download the render and check its size is the upload's; once with a latent method (InterFaceGAN),
+// once with the default editors (the shipped L2M-GAN). Writes a screenshot of the page for each.
 //
 //   node tests/server/browser_test.cjs FACEEDIT SCREENSHOT.png [PHOTO [SMILING_BOUNDARY]]
 // (PHOTO: default $FACEEDIT_SHARED/data/celebahq-photos/000157.jpg; the slider edits along a random
@@ -45,16 +46,17 @@ function jpegSize(buf) {
   throw new Error("no SOF marker");
 }
 
-async function main() {
-  const server = spawn(faceedit, ["serve", "--port", "0", "--edit", `method=interfacegan,boundary=${boundary}`, "--inversion-steps", "30",
-                                  "--starts", "1", "--segmenter", "none"], { stdio: ["ignore", "pipe", "inherit"] });
+// One session with the page: serve with `args`, upload the photo, wait for "ready", move the
+// `attribute` slider to `value`, check that the preview changed and the command line shows the edit
+// (`expect`), download the render (the upload's size), screenshot.
+async function session(browser, args, attribute, value, expect, shot) {
+  const server = spawn(faceedit, ["serve", "--port", "0", "--segmenter", "none", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     server.stdout.on("data", d => { out += d; const m = out.match(/"url":"([^"]+)"/); if (m) resolve(m[1]); });
     server.on("exit", code => reject(new Error(`faceedit serve exited with ${code}`)));
     setTimeout(() => reject(new Error("faceedit serve did not start")), 60000);
   });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, acceptDownloads: true });
     await page.goto(url);
@@ -67,22 +69,34 @@ async function main() {
       return { version: img.dataset.version, bytes: Array.from(bytes) };
     });
     const before = await grab();
-    await page.locator("input[data-attribute='smiling']").fill("2.5");  // fires input and change
+    await page.locator(`input[data-attribute='${attribute}']`).fill(String(value));  // fires input and change
     await page.waitForFunction(v => document.getElementById("preview").dataset.version !== v, before.version, { timeout: 60000 });
     const after = await grab();
     if (Buffer.from(after.bytes).equals(Buffer.from(before.bytes))) throw new Error("the preview did not change after moving the slider");
     const command = await page.textContent("#command");
-    if (!command.includes("strength=2.5")) throw new Error("the command line does not show the edit: " + command);
+    if (!command.includes(expect)) throw new Error(`the command line does not show the edit (${expect}): ${command}`);
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: 120000 }), page.click("#download")]);
-    const saved = path.join(path.dirname(screenshot), "browser_render.jpg");
+    const saved = shot.replace(/\.png$/, "_render.jpg");
     await download.saveAs(saved);
     const got = jpegSize(fs.readFileSync(saved)), want = jpegSize(fs.readFileSync(photo));
     if (got[0] !== want[0] || got[1] !== want[1]) throw new Error(`render is ${got}, the upload ${want}`);
-    await page.screenshot({ path: screenshot });
-    console.log(`ok: browser: upload, ready, slider -> new preview, download ${got[0]}x${got[1]}, screenshot ${screenshot}`);
+    await page.screenshot({ path: shot });
+    console.log(`ok: browser (${args.join(" ") || "default editors"}): upload, ready, slider -> new preview, download ${got[0]}x${got[1]}, screenshot ${shot}`);
+  } finally {
+    server.kill("SIGTERM");
+  }
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+  try {
+    // A latent method: the photo is inverted first.
+    await session(browser, ["--edit", `method=interfacegan,boundary=${boundary}`, "--inversion-steps", "30", "--starts", "1"],
+                  "smiling", 2.5, "strength=2.5", screenshot);
+    // The default editors (no pack or boundaries here): the shipped L2M-GAN's sliders, no inversion.
+    await session(browser, [], "smiling", 2, "method=l2m-gan,attr=smiling,strength=2", screenshot.replace(/\.png$/, "_l2mgan.png"));
   } finally {
     await browser.close();
-    server.kill("SIGTERM");
   }
 }
 
