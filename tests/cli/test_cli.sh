@@ -424,6 +424,17 @@ m = json.load(open(sys.argv[1]))['metrics'][0]
 assert m['n'] == 12 and m['target_change_rate'] >= 0.15 and m['identity_preservation'] >= 0.85, m
 PYEOF
     then ok "photo --method l2m-gan (shipped model): judged smiles"; else bad "photo --method l2m-gan (shipped model)"; fi
+    # The same edits judged in-process (evaluate-photos: no JPEG round trip) agree with the files' judging.
+    if "$FACEEDIT" evaluate-photos "${L2MG_IN[@]}" --method l2m-gan --attr smiling --flip --strength 2 -o "$T/l2mg_ep.json" >/dev/null 2>&1 &&
+      $PY - "$T/l2mg.json" "$T/l2mg_ep.json" <<'PYEOF'
+import json, sys
+files, inproc = (json.load(open(f)) for f in sys.argv[1:3])
+a, b = files['metrics'][0], inproc['metrics'][0]
+assert inproc['n'] == 12 and inproc['editor']['label'] == 'l2m-gan (photos)', inproc['editor']
+assert abs(a['target_change_rate'] - b['target_change_rate']) <= 2 / 12 + 1e-9, (a['target_change_rate'], b['target_change_rate'])
+assert abs(a['identity_preservation'] - b['identity_preservation']) < 0.03, (a['identity_preservation'], b['identity_preservation'])
+PYEOF
+    then ok "evaluate-photos --method l2m-gan: as the batch's files judged"; else bad "evaluate-photos --method l2m-gan"; fi
     refuse "photo l2m-gan: an attribute it was not trained for" "smiling, male, young, eyeglasses, mustache" "$T/l2mg_bald.jpg" -- \
       "$FACEEDIT" photo "$PHOTOS/000004.jpg" --method l2m-gan --attr bald -o "$T/l2mg_bald.jpg"
     # A face too small to crop: a 40-px face in an 800-px photo.
