@@ -19,7 +19,9 @@ namespace {
 
 std::string dims(int64_t w, int64_t h) { return std::to_string(w) + "x" + std::to_string(h); }
 
-void check_limits(const ImageHeader& h, const ImageLimits& limits, const std::string& path) {
+}  // namespace
+
+void check_image_limits(const ImageHeader& h, const ImageLimits& limits, const std::string& path) {
   if (h.width <= 0 || h.height <= 0) fail(path, h.format + " with an empty size " + dims(h.width, h.height) + " (corrupt file)");
   // Compared by division: a PNM header's sides are unbounded text, their product could overflow.
   if (h.width > limits.max_pixels / h.height)
@@ -29,11 +31,9 @@ void check_limits(const ImageHeader& h, const ImageLimits& limits, const std::st
                    std::to_string(limits.min_side) + " pixels expected)");
 }
 
-}  // namespace
-
 cv::Mat read_image(const std::string& path, const ImageLimits& limits) {
   // The header alone first: refuses a huge or hostile image before reading or decoding it.
-  check_limits(read_image_header(path), limits, path);
+  check_image_limits(read_image_header(path), limits, path);
   const uint64_t max_bytes = static_cast<uint64_t>(std::max<int64_t>(limits.max_pixels, 0)) * 4 + (64ull << 20);
   const uint64_t size = std::filesystem::file_size(path);
   if (size > max_bytes)
@@ -44,14 +44,18 @@ cv::Mat read_image(const std::string& path, const ImageLimits& limits) {
   std::vector<uchar> bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (static_cast<uint64_t>(in.gcount()) != size) fail(path, "cannot read the whole file");
-  parse_image_header(bytes, path);  // again on the bytes decoded, with the truncation checks
+  return decode_image(bytes, path, limits);
+}
+
+cv::Mat decode_image(const std::vector<unsigned char>& bytes, const std::string& name, const ImageLimits& limits) {
+  check_image_limits(parse_image_header(bytes, name), limits, name);  // with the truncation checks
   cv::Mat image;
   try {
     image = cv::imdecode(bytes, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
-    fail(path, std::string("cannot decode image: ") + e.what());
+    fail(name, std::string("cannot decode image: ") + e.what());
   }
-  if (image.empty()) fail(path, "cannot decode the image data (corrupt file?)");
+  if (image.empty()) fail(name, "cannot decode the image data (corrupt file?)");
   return image;
 }
 

@@ -226,11 +226,19 @@ void EditorServer::Impl::upload(const httplib::Request& req, httplib::Response& 
   } catch (const Error& e) {
     throw HttpError(415, std::string(e.what()) + " (JPEG, PNG, WebP or BMP expected)");
   }
-  if (header.width <= 0 || header.height <= 0 || header.width > o.max_pixels / header.height)  // no overflow: by division
-    throw HttpError(413, "the photo has " + std::to_string(header.width) + "x" + std::to_string(header.height) + " pixels, over the limit of " +
-                             std::to_string(o.max_pixels));
-  cv::Mat photo = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  if (photo.empty()) throw HttpError(415, "the photo could not be decoded");
+  io::ImageLimits limits;
+  limits.max_pixels = o.max_pixels;
+  try {
+    io::check_image_limits(header, limits, "the upload");
+  } catch (const Error& e) {
+    throw HttpError(413, e.what());
+  }
+  cv::Mat photo;
+  try {
+    photo = io::decode_image(bytes, "the upload", limits);
+  } catch (const Error& e) {
+    throw HttpError(415, e.what());
+  }
   send_json(res, 202, {{"id", enqueue(photo, req.remote_addr)}});
 }
 

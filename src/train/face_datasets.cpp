@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "faceedit/error.h"
+#include "faceedit/io/image.h"
 #include "faceedit/progress.h"
 #include "faceedit/io/tar.h"
 #include "faceedit/runtime.h"
@@ -59,10 +60,13 @@ struct Collector {
   std::string archive;
 
   void add(const std::string& name, std::string_view bytes, std::map<std::string, int64_t> label) {
-    cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-    cv::Mat bgr = cv::imdecode(raw, cv::IMREAD_COLOR);
-    if (bgr.empty()) {
-      log_line(log_text("warning: ", archive, ": ", name, " is not a decodable image; skipped"));
+    cv::Mat bgr;
+    io::ImageLimits limits;
+    limits.min_side = 1;  // faces as small as a dataset keeps them; the pixel limit refuses hostile members
+    try {
+      bgr = io::decode_image(std::vector<unsigned char>(bytes.begin(), bytes.end()), archive + ": " + name, limits);
+    } catch (const Error& e) {
+      log_line(log_text("warning: ", e.what(), "; skipped"));
       ++skipped;
       return;
     }

@@ -190,3 +190,25 @@ TEST(ImageHeader, BrokenAndTinyFilesNamed) {
   expect_error(save("over.png", encode(".png", 11, 10)), "11x10", limits);
   expect_error(save("gif.gif", Bytes{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0}), "supported format");
 }
+
+// Bytes in memory (an upload, an archive member) get read_image()'s checks, named as given, and
+// decode to the very pixels of the file read from disk.
+TEST(ImageHeader, DecodeImageFromBytes) {
+  const Bytes png = encode(".png", 40, 30);
+  const cv::Mat from_bytes = io::decode_image(png, "the upload");
+  EXPECT_EQ(cv::norm(from_bytes, io::read_image(save("bytes.png", png)), cv::NORM_INF), 0);
+  auto expect_error = [](const Bytes& b, const std::string& part, io::ImageLimits limits = {}) {
+    const std::string msg = test::error_of([&] { io::decode_image(b, "member 7.jpg", limits); });
+    EXPECT_NE(msg.find("member 7.jpg"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(part), std::string::npos) << "expected '" << part << "' in: " << msg;
+  };
+  expect_error(crafted_png(20000, 20000), "exceeds the limit");
+  Bytes cut = encode(".jpg", 64, 64);
+  cut.resize(cut.size() * 2 / 3);
+  expect_error(cut, "truncated");
+  expect_error(Bytes{'h', 'e', 'l', 'l', 'o'}, "not an image");
+  expect_error(encode(".png", 8, 40), "too small");
+  io::ImageLimits small;
+  small.max_pixels = 100;
+  expect_error(encode(".png", 11, 10), "11x10", small);
+}

@@ -27,6 +27,12 @@ struct ImageLimits {
 cv::Mat read_image(const std::string& path, const ImageLimits& limits = {});
 // Same with only the pixel limit changed.
 cv::Mat read_image(const std::string& path, int64_t max_pixels);
+// The same checks and decoding on bytes already in memory (an upload, an archive member), named
+// `name` in errors: read_image() is read_file + decode_image.
+cv::Mat decode_image(const std::vector<unsigned char>& bytes, const std::string& name, const ImageLimits& limits = {});
+// Refuses a header outside `limits` (the pixel count compared without overflow): an Error naming `name`.
+struct ImageHeader;
+void check_image_limits(const ImageHeader& header, const ImageLimits& limits, const std::string& name);
 
 void write_image(const std::string& path, const cv::Mat& image);
 
