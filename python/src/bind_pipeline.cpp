@@ -3,6 +3,7 @@
 #include "common.h"
 #include "faceedit/error.h"
 #include "faceedit/pipeline/analyze.h"
+#include "faceedit/eval/video_eval.h"
 #include "faceedit/pipeline/video.h"
 #include "faceedit/runtime.h"
 
@@ -255,7 +256,6 @@ identity and portrait-mask judges. aligned=True: each image already is an aligne
         p.max_frames = max_frames;
         if (!work_dir.is_none()) p.work_dir = py::str(work_dir).cast<std::string>();
         p.side_by_side = side_by_side;
-        p.measure = measure;
         p.walk = walk;
         p.warm_steps = warm_steps;
         p.latent_sigma = latent_sigma;
@@ -263,7 +263,7 @@ identity and portrait-mask judges. aligned=True: each image already is an aligne
         p.personalize_frames = personalize_frames;
         const auto e = photo_edits_from_python(edits, flip);
         const auto r = LongCall::run(progress, [&] {
-          return pipeline::edit_video(input, output, g->g, g->name, e, p, [](const pipeline::VideoStage& s) {
+          return eval::edit_and_measure_video(input, output, g->g, g->name, e, p, measure, [](const pipeline::VideoStage& s) {
             if (auto* call = LongCall::current())
               call->report({{"stage", s.name}, {"done", s.done}, {"total", s.total}, {"seconds", s.seconds}});
           });

@@ -1,4 +1,4 @@
-// faceedit video: parse, call pipeline::edit_video, print (the pipeline lives in pipeline/video.h).
+// faceedit video: parse, call eval::edit_and_measure_video, print (the pipeline lives in pipeline/video.h).
 #include <iostream>
 
 #include "commands.h"
@@ -6,7 +6,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/video.h"
+#include "faceedit/eval/video_eval.h"
 #include "faceedit/runtime.h"
 
 namespace faceedit::cli {
@@ -38,12 +38,11 @@ void run_video(const VideoOptions& o, const GlobalOptions& global) {
   p.track.optical_flow = !o.no_flow;
   p.warm_start = !o.cold;
   p.side_by_side = !o.no_sbs;
-  p.measure = !o.no_measure;
   if (o.work != "none") p.work_dir = o.work == "default" ? cache_dir() / "videos" : std::filesystem::path(o.work);
   const std::filesystem::path output(o.output);
   const std::filesystem::path report = o.report.empty() ? output.parent_path() / (output.stem().string() + ".json") : std::filesystem::path(o.report);
   stop_cleanly_on_signals();
-  auto r = pipeline::edit_video(o.input, output, g, o.model, edits, p);
+  auto r = eval::edit_and_measure_video(o.input, output, g, o.model, edits, p, !o.no_measure);
   auto j = r.to_json();
   j.update({{"input_path", o.input}, {"model", o.model}});
   const std::string text = j.dump(1);

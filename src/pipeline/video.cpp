@@ -15,7 +15,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
-#include "faceedit/models/judges.h"
+#include "faceedit/models/judges.h"  // the portrait segmenter
 #include "faceedit/pipeline/fuse.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/personalize.h"
@@ -346,23 +346,6 @@ class FrameWindow {
   std::map<int, T> cache_;
 };
 
-double cosine(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).sum().item<double>() / (a.norm() * b.norm()).item<double>(); }
-
-// What the judges see, per frame: kept for the clip's summary.
-struct Measurements {
-  std::vector<torch::Tensor> source_id, edited_id;  // identity embeddings of the FFHQ crops (undefined: no face)
-  double flicker_edited = 0, flicker_source = 0;
-  int flicker_pairs = 0, seen = 0, judged = 0;
-};
-
-// Mean |a - b| over the pixels of frames outside `keep_out` (8-bit mask, 255 = excluded), in /255.
-double mean_abs_outside(const cv::Mat& a, const cv::Mat& b, const cv::Mat& keep_out) {
-  cv::Mat diff;
-  cv::absdiff(a, b, diff);
-  const auto m = cv::mean(diff, ~keep_out);
-  return (m[0] + m[1] + m[2]) / (3.0 * 255.0);
-}
-
 }  // namespace
 
 
@@ -378,39 +361,7 @@ nlohmann::json VideoResult::to_json() const {
           {"summary", summary},       {"encoding", encoding}, {"per_frame", per_frame}};
 }
 
-}  // namespace faceedit::pipeline
-
-namespace faceedit::pipeline {
-
 namespace {
-
-// The pixels a face's crop can change (its quad, 2 px more for the warp's interpolation): 255.
-cv::Mat quad_support(cv::Size size, const AlignmentQuad& quad) {
-  cv::Mat m = cv::Mat::zeros(size, CV_8U);
-  std::vector<cv::Point> pts;
-  for (const auto& c : quad.corners) pts.emplace_back(cvRound(c.x), cvRound(c.y));
-  cv::fillConvexPoly(m, pts, cv::Scalar(255));
-  cv::dilate(m, m, cv::Mat(), {-1, -1}, 2);
-  return m;
-}
-
-double mean_pair_cosine(const std::vector<torch::Tensor>& e, bool adjacent_only) {
-  double sum = 0;
-  int n = 0;
-  for (size_t i = 0; i < e.size(); ++i) {
-    if (!e[i].defined()) continue;
-    for (size_t j = i + 1; j < e.size(); ++j) {
-      if (!e[j].defined()) {
-        if (adjacent_only) break;
-        continue;
-      }
-      sum += cosine(e[i], e[j]);
-      ++n;
-      if (adjacent_only) break;
-    }
-  }
-  return n ? sum / n : 1.0;
-}
 
 // How the frames with a face are edited and rendered: the latent methods (each frame's inversion
 // and its edited latent, rendered by the generator) or an image editor (L2M-GAN: the frame's crop).
@@ -491,113 +442,59 @@ std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path
   return first_applied;
 }
 
-// Background change outside the faces' quads after decoding, and the codec's own round-trip noise
-// (the unedited frames encoded the same way), both mean |delta| / 255.
-nlohmann::json measure_background(const fs::path& input, const fs::path& output, const fs::path& passthrough,
-                                  const std::vector<AlignmentQuad>& quads, const std::vector<bool>& has_face, int frames) {
-  io::VideoReader src(input), out(output), pass(passthrough);
-  cv::Mat a, b, c;
-  double edited = 0, codec = 0;
-  int n = 0;
-  for (int t = 0; t < frames && src.read(a) && out.read(b) && pass.read(c); ++t) {
-    const cv::Mat support = has_face[t] ? quad_support(a.size(), quads[t]) : cv::Mat::zeros(a.size(), CV_8U);
-    edited += mean_abs_outside(b, a, support);
-    codec += mean_abs_outside(c, a, support);
-    ++n;
-  }
-  return {{"background_mean_abs", n ? edited / n : 0.0}, {"codec_mean_abs", n ? codec / n : 0.0},
-          {"background_beyond_codec", n ? (edited - codec) / n : 0.0}, {"frames_compared", n}};
-}
-
-// 4-5. Every frame rendered in order (faces through `clip`), written, and measured; the clip's
-// measurements into result.summary.
-void render_clip(const fs::path& input, const fs::path& output, const Work& work, const FaceTrack& track, const ClipEdit& clip,
-                 const VideoParams& p, torch::Device device, VideoResult& result, nlohmann::json& timings, const VideoStageCallback& cb) {
+// 4. Every frame rendered in order (faces through `clip`) and written; each shown to `on_frame`.
+void render_clip(const fs::path& input, const fs::path& output, const FaceTrack& track, const ClipEdit& clip, const VideoParams& p,
+                 VideoResult& result, nlohmann::json& timings, const VideoStageCallback& cb, const FrameCallback& on_frame) {
   auto t0 = Clock::now();
-  std::unique_ptr<models::JudgePanel> judges;
-  if (p.measure) {
-    judges = std::make_unique<models::JudgePanel>(models::open_judge_panel());
-    judges->attributes->to(device);
-    judges->identity->to(device);
-  }
   const cv::Size size(result.input.width, result.input.height);
   io::VideoReader in(input);
   io::VideoWriter out(output, size, result.input.fps);
-  std::unique_ptr<io::VideoWriter> sbs, pass;
+  std::unique_ptr<io::VideoWriter> sbs;
   if (p.side_by_side) sbs = std::make_unique<io::VideoWriter>(side_by_side_path(output), cv::Size(2 * size.width, size.height), result.input.fps);
-  const fs::path pass_path = work.dir / ("passthrough" + output.extension().string());
-  if (p.measure) pass = std::make_unique<io::VideoWriter>(pass_path, size, result.input.fps);
   FrameWindow<cv::Mat> masks(clip.faces, p.mask_sigma, clip.mask);
-  Measurements ms;
-  ms.source_id.resize(track.frames());
-  ms.edited_id.resize(track.frames());
-  cv::Mat frame, prev_source, prev_blend;
-  int prev_t = -2;
+  cv::Mat frame;
   Reporter rep("render", track.frames(), cb);
   for (int t = 0; t < track.frames() && in.read(frame); ++t) {
     const auto tf = Clock::now();
     nlohmann::json fj{{"frame", t}, {"face", bool(clip.faces[t])}};
     if (clip.faces[t] && !clip.frame_info[t].is_null()) fj["inversion"] = clip.frame_info[t];
-    cv::Mat result_frame = frame;
+    RenderedFrame shown;
+    shown.index = t;
+    shown.source = &frame;
+    shown.applied = &clip.applied;
+    shown.report = &fj;
+    cv::Mat result_frame = frame, mask;
+    AlignedFace face;
+    RenderedFace rendered;
     if (clip.faces[t]) {
       torch::NoGradGuard no_grad;
-      const AlignedFace face = align_face(frame, clip.frame(*track.quads[t]), p.photo.crop);
-      const cv::Mat mask = masks.at(t);
-      const RenderedFace rendered = clip.render(t, face, mask, frame);
-      const auto images = torch::cat({rendered.reconstruction, rendered.edited_image});
+      face = align_face(frame, clip.frame(*track.quads[t]), p.photo.crop);
+      mask = masks.at(t);
+      rendered = clip.render(t, face, mask, frame);
       result_frame = rendered.photo;
       fj["seconds_render"] = seconds_since(tf);
-      if (p.measure) {
-        const auto tm = Clock::now();
-        const cv::Mat& blend = rendered.blended_crop;
-        if (prev_t == t - 1) {  // flicker: frame-to-frame change inside the mask, on the stabilised crops
-          const cv::Mat inside = mask > 0.5f;
-          cv::Mat d;
-          cv::absdiff(blend, prev_blend, d);
-          const auto e = cv::mean(d, inside);
-          cv::absdiff(face.crop, prev_source, d);
-          const auto o = cv::mean(d, inside);
-          ms.flicker_edited += (e[0] + e[1] + e[2]) / 3;
-          ms.flicker_source += (o[0] + o[1] + o[2]) / 3;
-          ++ms.flicker_pairs;
+      if (clip.guide) {  // the edit's own view of the frame (the judges, in eval/, are independent of it)
+        const auto gp = clip.guide->predict(torch::cat({rendered.reconstruction, rendered.edited_image}).clamp(-1, 1));
+        for (const auto& a : clip.applied) {
+          if (!clip.guide->has_column(a.attribute)) continue;
+          const int64_t c = clip.guide->column(a.attribute);
+          fj["guide"][a.attribute] = {gp[0][c].item<double>(), gp[1][c].item<double>()};
         }
-        prev_blend = blend, prev_source = face.crop, prev_t = t;
-        if (clip.guide) {
-          const auto gp = clip.guide->predict(images.clamp(-1, 1));
-          for (const auto& a : clip.applied) {
-            if (!clip.guide->has_column(a.attribute)) continue;
-            const int64_t c = clip.guide->column(a.attribute);
-            fj["guide"][a.attribute] = {gp[0][c].item<double>(), gp[1][c].item<double>()};
-          }
-        }
-        const cv::Mat ffhq_src = align_face(frame, *track.quads[t], 256).crop, ffhq_out = align_face(result_frame, *track.quads[t], 256).crop;
-        const auto batch = torch::cat({io::image_to_tensor(ffhq_src), io::image_to_tensor(ffhq_out)}).to(device);
-        const auto jp = judges->attributes->predict(batch);
-        for (size_t k = 0; k < clip.applied.size(); ++k) {
-          const auto& a = clip.applied[k];
-          if (!judges->attributes->has_column(a.attribute)) continue;
-          const int64_t c = judges->attributes->column(a.attribute);
-          const double before = jp[0][c].item<double>(), after = jp[1][c].item<double>();
-          fj["judge"][a.attribute] = {before, after};
-          if (k == 0) {
-            ++ms.judged;
-            ms.seen += a.strength > 0 ? after > 0.5 : after < 0.5;
-          }
-        }
-        const auto e = judges->identity->embed(batch);
-        ms.source_id[t] = e[0].cpu();
-        ms.edited_id[t] = e[1].cpu();
-        fj["identity_to_source"] = cosine(e[0], e[1]);
-        fj["seconds_measure"] = seconds_since(tm);
       }
+      shown.ffhq = *track.quads[t];
+      shown.crop_quad = face.quad;
+      shown.source_crop = &face.crop;
+      shown.blended_crop = &rendered.blended_crop;
+      shown.mask = &mask;
     }
+    shown.edited = &result_frame;
+    if (on_frame) on_frame(shown);
     out.write(result_frame);
     if (sbs) {
       cv::Mat both;
       cv::hconcat(frame, result_frame, both);
       sbs->write(both);
     }
-    if (pass) pass->write(frame);
     result.per_frame.push_back(fj);
     rep.update(t + 1);
     check_stop(input.string());
@@ -616,37 +513,9 @@ void render_clip(const fs::path& input, const fs::path& output, const Work& work
     sbs->finish(input);
     result.outputs.push_back(side_by_side_path(output));
   }
-
   auto& s = result.summary;
   s["edits"] = nlohmann::json::array();
   for (const auto& a : clip.applied) s["edits"].push_back({{"attribute", a.attribute}, {"method", a.method}, {"strength", a.strength}});
-  if (!p.measure) return;
-  t0 = Clock::now();
-  pass->finish();
-  torch::Tensor anchor;  // the first edited face: identity drift is measured against it
-  for (size_t t = 0; t < ms.edited_id.size(); ++t)
-    if (ms.edited_id[t].defined()) {
-      if (!anchor.defined()) anchor = ms.edited_id[t];
-      result.per_frame[t]["identity_to_first"] = cosine(ms.edited_id[t], anchor);
-    }
-  const double tl_src = mean_pair_cosine(ms.source_id, true), tl_out = mean_pair_cosine(ms.edited_id, true);
-  const double tg_src = mean_pair_cosine(ms.source_id, false), tg_out = mean_pair_cosine(ms.edited_id, false);
-  s["tl_id"] = tl_out / tl_src;
-  s["tg_id"] = tg_out / tg_src;
-  s["identity_cosines"] = {{"tl_source", tl_src}, {"tl_edited", tl_out}, {"tg_source", tg_src}, {"tg_edited", tg_out}};
-  s["flicker_ratio"] = ms.flicker_source > 0 ? ms.flicker_edited / ms.flicker_source : 1.0;
-  s["flicker"] = {{"source", ms.flicker_pairs ? ms.flicker_source / ms.flicker_pairs : 0.0},
-                  {"edited", ms.flicker_pairs ? ms.flicker_edited / ms.flicker_pairs : 0.0}};
-  s["target_change"] = ms.judged ? double(ms.seen) / ms.judged : 0.0;
-  s["judge"] = judges->attributes->name();
-  s["identity_judge"] = judges->identity->name();
-  std::vector<AlignmentQuad> quads(track.frames());
-  for (int t = 0; t < track.frames(); ++t)
-    if (clip.faces[t]) quads[t] = clip.frame(*track.quads[t]);
-  s.update(measure_background(input, output, pass_path, quads, clip.faces, result.frames));
-  std::error_code ec;
-  fs::remove(pass_path, ec);
-  timings["measure"] = seconds_since(t0);
 }
 
 nlohmann::json inversion_summary(const std::vector<nlohmann::json>& inversions, int faces) {
@@ -665,7 +534,7 @@ nlohmann::json inversion_summary(const std::vector<nlohmann::json>& inversions, 
 }  // namespace
 
 VideoResult edit_video(const fs::path& input, const fs::path& output, std::shared_ptr<models::Generator> g, const std::string& model_name,
-                       const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb) {
+                       const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb, FrameCallback on_frame) {
   const auto t_start = Clock::now();
   if (!g) fail("video", "needs a generator");
   if (edits.empty()) fail(input.string(), "no edit given");
@@ -773,7 +642,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     };
   }
 
-  render_clip(input, output, work, track, clip, p, g->device(), result, timings, cb);
+  render_clip(input, output, track, clip, p, result, timings, cb, on_frame);
 
   auto& s = result.summary;
   if (!image_edit) s["inversion"] = inversion_summary(edited.inversions, result.faces);

@@ -130,7 +130,6 @@ class VideoEdit : public VideoClip {
     params.photo.guide = "none";
     params.photo.segmenter = "none";
     params.warm_steps = 3;
-    params.measure = false;
   }
   pipeline::PhotoEdit smile() const {
     pipeline::PhotoEdit e;
