@@ -8,12 +8,10 @@
 #include "commands.h"
 #include "editor_options.h"
 #include "faceedit/error.h"
-#include "faceedit/eval/edit_metrics.h"
+#include "faceedit/eval/photo_eval.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/image.h"
-#include "faceedit/models/face_analysis.h"
 #include "faceedit/models/judges.h"
-#include "faceedit/pipeline/align.h"
 
 namespace faceedit::cli {
 
@@ -44,39 +42,12 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("--judge", o->judges.attributes, "attribute judges (repeat: --judge a --judge b)")->capture_default_str()->allow_extra_args(false);
   cmd->add_option("-o,--output", o->output, "JSON results (a before/after grid PNG is written beside it)")->required();
   cmd->callback([o] {
-    if (o->originals.size() != o->edited.size())
-      fail("evaluate-images", std::to_string(o->originals.size()) + " originals but " + std::to_string(o->edited.size()) +
-                                  " edited images: give them in pairs");
-    std::vector<torch::Tensor> before, after, grid;
-    for (size_t i = 0; i < o->originals.size(); ++i) {
-      cv::Mat original = io::read_image(o->originals[i]), edited = io::read_image(o->edited[i]);
-      if (o->align) {
-        if (original.size() != edited.size())
-          fail(o->edited[i], "is not the size of " + o->originals[i] + " (--align compares photos of one size)");
-        const auto face = pipeline::align_single_face(original, o->size, o->originals[i]);
-        original = face.crop;
-        edited = pipeline::align_face(edited, face.quad, o->size).crop;
-      }
-      auto a = models::resize_images(io::image_to_tensor(original), o->size, o->size);
-      auto b = models::resize_images(io::image_to_tensor(edited), o->size, o->size);
-      before.push_back(a);
-      after.push_back(b);
-      if (i < 8) grid.insert(grid.end(), {a, b});
-    }
     auto judges = models::open_judge_panel(o->judges);
-    eval::EditMetricsParams mp;
-    mp.target = o->attr;
-    mp.direction = o->direction == "raise" ? 1 : o->direction == "lower" ? -1 : 0;
-    auto m = eval::evaluate_edits(torch::cat(before), torch::cat(after), judges, mp).to_json();
-    m["alpha"] = o->strength;
-    nlohmann::json result = {{"editor", {{"method", o->label}, {"label", o->label}, {"attribute", o->attr}}},
-                             {"n", before.size()},
-                             {"alphas", {o->strength}},
-                             {"judge_target", o->attr},
-                             {"direction", o->direction},
-                             {"metrics", {m}},
-                             {"originals", o->originals},
-                             {"edited", o->edited}};
+    eval::ImagePairsParams p;
+    p.report = {o->label, o->attr, o->strength, o->direction == "raise" ? 1 : o->direction == "lower" ? -1 : 0};
+    p.size = o->size;
+    p.align = o->align;
+    auto [result, grid] = eval::evaluate_image_pairs(o->originals, o->edited, judges, p);
     if (!o->timings.empty()) {
       std::ifstream in(o->timings);
       if (!in) fail(o->timings, "cannot open");
@@ -95,7 +66,7 @@ void add_evaluate_images_command(CLI::App& app, const GlobalOptions&) {
       for (auto& [k, v] : sum) mean[k] = count ? v / static_cast<double>(count) : 0.0;
       result["mean_timings"] = mean;
     }
-    write_evaluation(o->output, result, io::make_grid(torch::cat(grid), 4));
+    write_evaluation(o->output, result, grid);
   });
 }
 

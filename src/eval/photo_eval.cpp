@@ -7,6 +7,44 @@
 
 namespace faceedit::eval {
 
+nlohmann::json judge_pairs(const torch::Tensor& before, const torch::Tensor& after, models::JudgePanel& judges, const PairsReport& r) {
+  EditMetricsParams mp;
+  mp.target = r.attribute;
+  mp.direction = r.direction;
+  auto m = evaluate_edits(before, after, judges, mp).to_json();
+  m["alpha"] = r.strength;
+  return {{"editor", {{"method", r.label}, {"label", r.label}, {"attribute", r.attribute}}},
+          {"n", before.size(0)},
+          {"alphas", {r.strength}},
+          {"judge_target", r.attribute},
+          {"direction", r.direction == 0 ? "flip" : r.direction > 0 ? "raise" : "lower"},
+          {"metrics", {m}}};
+}
+
+PhotoEvalResult evaluate_image_pairs(const std::vector<std::string>& originals, const std::vector<std::string>& edited,
+                                     models::JudgePanel& judges, const ImagePairsParams& p) {
+  if (originals.size() != edited.size())
+    fail("evaluate-images", std::to_string(originals.size()) + " originals but " + std::to_string(edited.size()) +
+                                " edited images: give them in pairs");
+  if (originals.empty()) fail("evaluate-images", "no images given");
+  std::vector<torch::Tensor> before, after, grid;
+  for (size_t i = 0; i < originals.size(); ++i) {
+    cv::Mat a = io::read_image(originals[i]), b = io::read_image(edited[i]);
+    if (p.align) {
+      if (a.size() != b.size()) fail(edited[i], "is not the size of " + originals[i] + " (--align compares photos of one size)");
+      const auto face = pipeline::align_single_face(a, p.size, originals[i]);
+      a = face.crop;
+      b = pipeline::align_face(b, face.quad, p.size).crop;
+    }
+    before.push_back(models::resize_images(io::image_to_tensor(a), p.size, p.size));
+    after.push_back(models::resize_images(io::image_to_tensor(b), p.size, p.size));
+    if (i < 8) grid.insert(grid.end(), {before.back(), after.back()});
+  }
+  auto json = judge_pairs(torch::cat(before), torch::cat(after), judges, p.report);
+  json.update({{"originals", originals}, {"edited", edited}});
+  return {json, io::make_grid(torch::cat(grid), 4)};
+}
+
 PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std::shared_ptr<models::Generator> g,
                                     const std::string& model_name, models::JudgePanel& judges, const PhotoEvalParams& p,
                                     const PhotoCallback& on_photo) {
@@ -58,26 +96,13 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
     }
   }
   if (before.empty()) fail("evaluate photos", "every photo failed (first: " + failed[0]["error"].get<std::string>() + ")");
-  EditMetricsParams mp;
-  mp.target = target;
-  mp.direction = p.direction;
-  auto m = evaluate_edits(torch::cat(before), torch::cat(after), judges, mp).to_json();
-  m["alpha"] = std::abs(p.edits.front().strength);
   nlohmann::json mean_timings;
   for (const auto& [k, v] : timing_sum) mean_timings[k] = v / static_cast<double>(before.size());
-  const std::string label = !p.label.empty() ? p.label : method + " (photos)";
+  PairsReport report{!p.label.empty() ? p.label : method + " (photos)", target, std::abs(p.edits.front().strength), p.direction};
+  auto json = judge_pairs(torch::cat(before), torch::cat(after), judges, report);
+  json.update({{"originals", done}, {"strengths", strengths}, {"failed", failed}, {"mean_timings", mean_timings}});
   std::vector<torch::Tensor> grid;
   for (size_t i = 0; i < std::min<size_t>(8, before.size()); ++i) grid.insert(grid.end(), {before[i], after[i]});
-  nlohmann::json json = {{"editor", {{"method", label}, {"label", label}, {"attribute", target}}},
-          {"n", before.size()},
-          {"alphas", {std::abs(p.edits.front().strength)}},
-          {"judge_target", target},
-          {"direction", p.direction == 0 ? "flip" : p.direction > 0 ? "raise" : "lower"},
-          {"metrics", {m}},
-          {"originals", done},
-          {"strengths", strengths},
-          {"failed", failed},
-          {"mean_timings", mean_timings}};
   return {json, io::make_grid(torch::cat(grid).cpu(), 4)};
 }
 

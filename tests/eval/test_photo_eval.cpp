@@ -3,11 +3,15 @@
 // faceless photo is listed as failed (by name) while the others are measured.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgproc.hpp>
+
 
 #include "closed_form_judges.h"
 #include "photo_fixtures.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/photo_eval.h"
+#include "faceedit/io/image.h"
+#include "faceedit/models/face_analysis.h"
 #include "test_support.h"
 
 namespace faceedit {
@@ -89,6 +93,39 @@ TEST_F(PhotoEval, RefusesBadInputWithANamedError) {
   const auto error = test::error_of([&] { eval::evaluate_photo_edits({missing}, g, model, judges, params); });
   EXPECT_NE(error.find("every photo failed"), std::string::npos) << error;
   EXPECT_NE(error.find("no-such-photo.jpg"), std::string::npos) << error;
+}
+
+// evaluate-images' pairs: a photo against itself changes nothing; against a colour-shifted copy the
+// channel-mean judge's smiling (green) rises by its closed form; unpaired lists and --align with
+// photos of two sizes are refused by name.
+TEST(ImagePairs, ClosedFormsAndRefusals) {
+  FACEEDIT_REQUIRE_LANDMARK_MODEL();
+  FACEEDIT_REQUIRE_SHARED(a, "data/celebahq-photos/000004.jpg");
+  auto judges = test::closed_form_panel();
+  const cv::Mat photo = io::read_image(a);
+  cv::Mat greener = photo.clone();
+  greener.forEach<cv::Vec3b>([](cv::Vec3b& px, const int*) { px[1] = cv::saturate_cast<uchar>(px[1] + 40); });
+  const std::string shifted = (test::temp_dir() / "greener.png").string();
+  io::write_image(shifted, greener);
+  eval::ImagePairsParams p;
+  p.report = {"test", "smiling", 1.0, +1};
+  p.size = 64;
+  auto same = eval::evaluate_image_pairs({a}, {a}, judges, p);
+  EXPECT_EQ(same.json["metrics"][0]["identity_preservation"].get<double>(), 1.0);
+  EXPECT_EQ(same.json["metrics"][0]["background_change"].get<double>(), 0.0);
+  EXPECT_EQ(same.json["direction"], "raise");
+  EXPECT_EQ(same.json["edited"], nlohmann::json({a}));
+  auto up = eval::evaluate_image_pairs({a}, {shifted}, judges, p);
+  const auto before = models::resize_images(io::image_to_tensor(photo), 64, 64), after = models::resize_images(io::image_to_tensor(greener), 64, 64);
+  const double expected = (torch::sigmoid(8 * after[0][1].mean()) - torch::sigmoid(8 * before[0][1].mean())).item<double>();
+  EXPECT_NEAR(up.json["metrics"][0]["mean_abs_delta_p"]["smiling"].get<double>(), std::abs(expected), 1e-5);
+  EXPECT_NE(test::error_of([&] { eval::evaluate_image_pairs({a, a}, {a}, judges, p); }).find("give them in pairs"), std::string::npos);
+  cv::Mat small;
+  cv::resize(photo, small, cv::Size(), 0.5, 0.5);
+  const std::string half = (test::temp_dir() / "half.png").string();
+  io::write_image(half, small);
+  p.align = true;
+  EXPECT_NE(test::error_of([&] { eval::evaluate_image_pairs({a}, {half}, judges, p); }).find("half.png"), std::string::npos);
 }
 
 }  // namespace

@@ -38,6 +38,27 @@ struct PhotoEvalResult {
   nlohmann::json json;  // the format of `faceedit evaluate-images` (+ "failed", "strengths", "mean_timings")
   cv::Mat grid;         // before/after pairs of the first 8 photos, 4 pairs a row
 };
+// The one builder of the evaluate-images report: judged before/after pairs (NCHW in [-1, 1], one
+// size) with the method's label, the judged attribute, the strength used (the report's x axis) and
+// the direction (0 flip, +1 raise, -1 lower).
+struct PairsReport {
+  std::string label, attribute;
+  double strength = 1.0;
+  int direction = 0;
+};
+nlohmann::json judge_pairs(const torch::Tensor& before, const torch::Tensor& after, models::JudgePanel& judges, const PairsReport& report);
+
+// `faceedit evaluate-images`: pairs of image files edited by any means, judged at `size`; with
+// `align` they are photos: the original's face is aligned (FFHQ crop) and its edited photo cropped
+// the same way (the two must have one size). The JSON lists originals and edited files.
+struct ImagePairsParams {
+  PairsReport report;
+  int size = 256;
+  bool align = false;
+};
+PhotoEvalResult evaluate_image_pairs(const std::vector<std::string>& originals, const std::vector<std::string>& edited,
+                                     models::JudgePanel& judges, const ImagePairsParams& params);
+
 PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std::shared_ptr<models::Generator> g,
                                     const std::string& model_name, models::JudgePanel& judges, const PhotoEvalParams& params,
                                     const PhotoCallback& on_photo = {});
