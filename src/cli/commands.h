@@ -43,6 +43,7 @@ void add_evaluate_gan_command(CLI::App& app, const GlobalOptions& global);
 std::vector<uint64_t> parse_seeds(const std::string& text);
 void add_sample_command(CLI::App& app, const GlobalOptions& global);
 void add_fit_command(CLI::App& app, const GlobalOptions& global);
+void add_fit_attribute_command(CLI::App& app, const GlobalOptions& global);
 void add_photo_command(CLI::App& app, const GlobalOptions& global);
 void add_video_command(CLI::App& app, const GlobalOptions& global);
 void add_serve_command(CLI::App& app, const GlobalOptions& global);

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   add_boundary_command(app, global);
   add_sample_command(app, global);
   add_fit_command(app, global);
+  add_fit_attribute_command(app, global);
   add_photo_command(app, global);
   add_video_command(app, global);
   add_serve_command(app, global);

@@ -27,6 +27,17 @@
 //
 //   fit::FitParams p;  p.model = "dcgan-celeba32";  p.n = 20000;
 //   auto summary = fit::fit_pack(p, "packs/dcgan");   // then edit::load_pack("packs/dcgan")
+//
+// `faceedit fit-attribute` (fit_attribute below) adds an attribute no classifier has to a pack, from
+// labelled photos: each photo is aligned and inverted into the pack's latent space (the photo
+// pipeline's alignment and inversion; one latent file per photo under the latents cache, keyed by the
+// photo's bytes, the model and the inversion settings, so a rerun skips what is done), a linear SVM
+// (edit/boundary.h) separates the positives' latents from the negatives' (k per side, k the smaller
+// folder's count; the first k by name of the larger), and its unit normal becomes an `interfacegan`
+// editor of NAME. Calibration as fit's, with the SVM as the verdict: strength 1 is the native
+// strength at which the SVM's label flips on half the pack's held-out faces (find_crossing).
+//   fit::FitAttributeParams a;  a.name = "freckles";  a.positive = "pos/";  a.negative = "neg/";
+//   fit::fit_attribute(a, "packs/dcgan");             // then `--edit freckles=+1`
 #pragma once
 
 #include <torch/torch.h>
@@ -86,5 +97,25 @@ struct Crossing {
 };
 Crossing find_crossing(const std::function<double(double)>& rate, double target, double start, double max_alpha,
                        int iterations);
+
+struct FitAttributeParams {
+  std::string name;                   // the attribute (canonical_attribute() applies); a file name too
+  std::string positive, negative;     // folders of photos (jpg, jpeg, png, bmp, webp), >= 5 each
+  bool replace = false;               // replace the pack's editors of NAME (else refused)
+  int inversion_steps = 300, starts = 4;  // the photo pipeline's inversion (pipeline/invert.h)
+  int crop = 256;                     // aligned crop size before the generator's resolution
+  std::string latents_cache;          // "": PACK/fit-attribute/latents
+  int64_t calibration_n = 100;        // held-out faces of the calibration
+  bool progress = true;
+  torch::Device device = torch::kCPU;
+};
+
+// Learns NAME's direction from the photos and adds it to the pack at `pack_dir` (pack.json rewritten
+// atomically, last). Returns {"pack", "attribute", "file", "photos_per_side", "svm": {train and
+// validation accuracy}, "calibration", "seconds"}. Bad input is a faceedit::Error naming the file or
+// folder, found before any inversion: a missing folder or one with fewer than 5 photos, a name the
+// pack has (without replace), a pack made for another model; a photo without exactly one face names
+// the photo. Nothing in pack.json changes on error.
+nlohmann::json fit_attribute(const FitAttributeParams& params, const std::string& pack_dir);
 
 }  // namespace faceedit::fit
