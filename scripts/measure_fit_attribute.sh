@@ -5,12 +5,13 @@
 # change at strength 1 with celebahq-judge on 200 held-out faces, beside the pack's own
 # (guide-trained) InterFaceGAN editor.
 #   scripts/measure_fit_attribute.sh PACK WORKDIR [STEPS] [STARTS]
-# WORKDIR gets the extracted photos, the latents cache (shared by every run), the packs and
-# results.tsv. Photos whose face is not found are dropped (the next by id takes their place).
+# SCORER=head (default: a head on the guide's features) or latents (the photos inverted with STEPS
+# and STARTS). WORKDIR gets the extracted photos, the latents cache (shared by every run), the packs
+# and results.tsv. Photos whose face is not found are dropped (the next by id takes their place).
 set -euo pipefail
 PACK=$(realpath "$1"); WORK=$(realpath -m "$2"); STEPS=${3:-300}; STARTS=${4:-4}
 FE=${FE:-build/faceedit}
-ATTRS=${ATTRS:-"bangs blond_hair"}; COUNTS=${COUNTS:-"10 25 50 100"}
+ATTRS=${ATTRS:-"bangs blond_hair"}; COUNTS=${COUNTS:-"10 25 50 100"}; SCORER=${SCORER:-head}
 TAR=${FACEEDIT_SHARED:-../shared}/data/celebahq-256-dev.tar
 mkdir -p "$WORK"
 [ -d "$WORK/celebahq-256-dev" ] || tar xf "$TAR" -C "$WORK"
@@ -37,9 +38,9 @@ judge() {  # pack attr -> target change at strength 1
   "$FE" evaluate --pack "$1" --attr "$2" --method interfacegan --n 200 --alpha 1 --judge celebahq-judge -o "$WORK/ev.json" >/dev/null
   /usr/bin/python3 -c "import json; print(json.load(open('$WORK/ev.json'))['metrics'][0]['target_change_rate'])"
 }
-[ -f "$WORK/results.tsv" ] || printf "attribute\tphotos_per_side\ttarget_change_at_1\tscale\tsvm_held_out_accuracy\tcos_with_guide_boundary\tseconds\n" > "$WORK/results.tsv"
+[ -f "$WORK/results.tsv" ] || printf "attribute\tscorer\tphotos_per_side\ttarget_change_at_1\tscale\tphotos_held_out_accuracy\tcos_with_guide_boundary\tseconds\n" > "$WORK/results.tsv"
 for a in $ATTRS; do
-  printf "%s\tguide\t%s\n" "$a" "$(judge "$PACK" "$a")" >> "$WORK/results.tsv"
+  printf "%s\tguide\t-\t%s\n" "$a" "$(judge "$PACK" "$a")" >> "$WORK/results.tsv"
   for n in $COUNTS; do
     P="$WORK/packs/$a-$n"; rm -rf "$P"; mkdir -p "$P"
     cp "$PACK/pack.json" "$P/"
@@ -48,7 +49,7 @@ for a in $ATTRS; do
     while true; do
       select_photos "$a" pos "$n" "$WORK/photos/$a-$n/pos"; select_photos "$a" neg "$n" "$WORK/photos/$a-$n/neg"
       if out=$("$FE" fit-attribute --pack "$P" --name "$a" --replace --positive "$WORK/photos/$a-$n/pos" \
-                 --negative "$WORK/photos/$a-$n/neg" --inversion-steps "$STEPS" --starts "$STARTS" \
+                 --negative "$WORK/photos/$a-$n/neg" --scorer "$SCORER" --inversion-steps "$STEPS" --starts "$STARTS" \
                  --latents-cache "$WORK/latents" -q 2>"$WORK/err.txt"); then break; fi
       bad=$(grep -o "[^ ]*\.jpg: [0-9a-z ]*fac[e]*s* found" "$WORK/err.txt" | head -1 | sed 's/: .*//') || true
       [ -n "$bad" ] || { cat "$WORK/err.txt"; exit 1; }
@@ -66,10 +67,11 @@ def file_of(pack):
     j = json.load(open(f"{pack}/pack.json"))
     return [f"{pack}/{e['file']}" for e in j["editors"] if e["attribute"] == attr and e["method"] == "interfacegan"][0]
 cos = float(normal(file_of(learned_pack)) @ normal(file_of(guide_pack)))
-print(f"{out['calibration']['scale']:.3f}\t{out['svm']['held_out_accuracy_at_split_0.7']:.3f}\t{cos:.3f}\t{out['seconds']:.0f}")
+s = out['scorer']; acc = (s.get('head') or s.get('svm'))['held_out_accuracy_at_split_0.7']
+print(f"{out['calibration']['scale']:.3f}\t{acc:.3f}\t{cos:.3f}\t{out['seconds']:.0f}")
 PY
 )
-    printf "%s\t%s\t%s\t%s\n" "$a" "$n" "$(judge "$P" "$a")" "$stats" >> "$WORK/results.tsv"
+    printf "%s\t%s\t%s\t%s\t%s\n" "$a" "$SCORER" "$n" "$(judge "$P" "$a")" "$stats" >> "$WORK/results.tsv"
     tail -1 "$WORK/results.tsv"
   done
 done

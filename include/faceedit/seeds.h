@@ -9,6 +9,7 @@
 //   correlation(seed)   4.1e9 + seed: the transformer's attribute-correlation sample (+1: its held-out check)
 //   kEditorHeldoutSeed  4.2e9: train-editor's held-out faces for the report
 //   kCalibrationSeed    4.25e9: `fit`'s calibration faces
+//   kFitAttributeSeed   4.28e9: fit-attribute's faces scored by a learned head
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,8 @@ inline constexpr uint64_t kEditorHeldoutSeed = 4200000000ull;
 // `faceedit fit`'s calibration faces (and its sweeps' first 4): apart from evaluate's held-out set,
 // so the calibration check on `evaluate`'s faces is not measured on the faces calibrated on.
 inline constexpr uint64_t kCalibrationSeed = 4250000000ull;
+// fit-attribute --scorer head: the generated faces its head scores for the sampled boundary.
+inline constexpr uint64_t kFitAttributeSeed = 4280000000ull;
 
 // Batch `step` of a learned editor's training with user seed `seed`: a resumed run draws what an
 // uninterrupted one would.

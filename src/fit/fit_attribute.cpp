@@ -10,6 +10,8 @@
 #include "faceedit/edit/boundary.h"
 #include "faceedit/edit/editor_factory.h"
 #include "faceedit/edit/pack.h"
+#include "faceedit/eval/edit_sweep.h"
+#include "faceedit/models/classifier_features.h"
 #include "faceedit/error.h"
 #include "faceedit/fit/fit.h"
 #include "faceedit/io/content_hash.h"
@@ -83,35 +85,106 @@ models::LatentSpace pack_space(const edit::Pack& pack) {
   return models::LatentSpace::Z;
 }
 
-}  // namespace
+// What a scorer learned: the direction (a boundary in the pack's latent space), the verdict that
+// calibrates it (labels of codes: true = has the attribute), and its report.
+struct Learned {
+  edit::Boundary boundary;
+  std::function<torch::Tensor(const torch::Tensor& codes)> labels;
+  std::string verdict;
+  nlohmann::json report;
+};
 
-nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pack_dir) {
-  const auto t_start = std::chrono::steady_clock::now();
-  // 1. Everything checkable before slow work: name, pack, folders, model.
-  check_name(p.name);
-  const std::string name = models::canonical_attribute(p.name);
-  if (p.inversion_steps < 1 || p.starts < 1) fail("fit-attribute", "inversion steps and starts must be >= 1");
-  if (p.calibration_n < 10) fail("fit-attribute --calibration-n", "needs at least 10 held-out faces");
-  auto pack = edit::load_pack(pack_dir);
-  const fs::path dir = fs::absolute(pack_dir);
-  const auto pack_file = (dir / "pack.json").string();
-  std::vector<std::string> existing;
-  for (const auto& e : pack.editors)
-    if (e.attribute == name) existing.push_back(e.method);
-  if (!existing.empty() && !p.replace) {
-    std::string list;
-    for (const auto& m : existing) list += (list.empty() ? "" : ", ") + m;
-    fail(pack_file, "already has editors for '" + name + "' (" + list + "): pass --replace to replace them, or choose another --name");
+// A photo's face as the generator draws faces: aligned, framed, downsampled to its resolution.
+torch::Tensor generator_framed_face(const fs::path& photo_file, const models::Generator& g, const pipeline::PhotoParams& pp) {
+  const auto photo = io::read_image(photo_file.string());
+  const auto ffhq = pipeline::align_single_face(photo, pp.crop, photo_file.string());
+  const auto face = pipeline::align_face(photo, pipeline::framed_quad(ffhq.quad, g, pp), pp.crop);
+  return models::resize_images(io::image_to_tensor(face.crop), g.resolution(), g.resolution());
+}
+
+// The SVM of the photos: positives first (+1), then negatives (-1), so train_boundary's top and
+// bottom k are exactly the two folders; a 70/30 split for the held-out accuracy, then all but one
+// photo per side for the direction.
+std::pair<edit::Boundary, double> photo_svm(const torch::Tensor& X, int64_t k) {
+  const auto y = torch::cat({torch::ones({k}), -torch::ones({k})});
+  edit::BoundaryParams bp;
+  bp.ratio = 0.5;
+  bp.split = 0.7;
+  const auto held = edit::train_boundary(X, y, bp);
+  bp.split = (static_cast<double>(k) - 0.5) / static_cast<double>(k);
+  auto b = edit::train_boundary(X, y, bp);
+  b.report.erase("train_seconds");
+  b.report.erase("total_seconds");
+  return {b, held.report["validation"]["accuracy"].get<double>()};
+}
+
+torch::Tensor flat(const torch::Tensor& c) { return c.reshape({c.size(0), -1}).to(torch::kFloat32); }
+
+// Scorer "head": a linear SVM on the guide's pooled features of the photos' faces, then InterFaceGAN
+// on generated faces scored by it.
+Learned learn_with_head(const FitAttributeParams& p, const std::vector<fs::path>& photos, int64_t k, std::shared_ptr<models::Generator> g,
+                        models::LatentSpace space, const pipeline::PhotoParams& pp, const std::string& name) {
+  const auto guide = pipeline::open_inversion_guide(pp, p.device);
+  if (!guide.classifier) fail("fit-attribute --scorer head", "needs the pack's guide classifier (the pack names '" + pp.guide + "')");
+  auto embedder = std::make_shared<models::ClassifierEmbedder>(*guide.classifier);
+  auto classifier = guide.classifier;  // kept alive with the embedder
+  const auto features = [embedder, classifier](const torch::Tensor& images) {
+    torch::NoGradGuard no_grad;
+    return embedder->embed(images).to(torch::kCPU, torch::kFloat32);
+  };
+  std::vector<torch::Tensor> faces;
+  {
+    Progress progress("fit-attribute " + name + ": align", static_cast<int64_t>(photos.size()), "photos", p.progress);
+    for (size_t i = 0; i < photos.size(); ++i) {
+      if (stop_requested()) fail("fit-attribute " + name, "interrupted; rerun the same command");
+      faces.push_back(generator_framed_face(photos[i], *g, pp).to(p.device));
+      progress.update(static_cast<int64_t>(i) + 1);
+    }
+    progress.finish();
   }
-  auto positives = list_photos(p.positive, "positive");
-  auto negatives = list_photos(p.negative, "negative");
-  const int64_t k = static_cast<int64_t>(std::min(positives.size(), negatives.size()));
-  positives.resize(static_cast<size_t>(k));
-  negatives.resize(static_cast<size_t>(k));
-  std::shared_ptr<models::Generator> g = models::open_generator(pack.model, p.device);
-  edit::check_pack_model(pack, *g);
-  const auto space = pack_space(pack);
+  auto [head, held_out] = photo_svm(features(torch::cat(faces)), k);
+  auto head_ptr = std::make_shared<edit::Boundary>(head);
+  // Head scores of codes' faces, a batch at a time (memory stays flat for any count).
+  auto scores = [g, space, features, head_ptr](const torch::Tensor& codes) {
+    std::vector<torch::Tensor> out;
+    for (int64_t i = 0; i < codes.size(0); i += 500) {
+      const auto images = eval::generate_in_batches(*g, codes.narrow(0, i, std::min<int64_t>(500, codes.size(0) - i)), space, 1.0, 250);
+      out.push_back(edit::signed_distance(features(images), *head_ptr));
+    }
+    return torch::cat(out);
+  };
+  const auto codes = g->sample_codes(p.samples, seeds::kFitAttributeSeed, space);
+  torch::Tensor s;
+  {
+    Progress progress("fit-attribute " + name + ": score", p.samples, "faces", p.progress);
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < p.samples; i += 2000) {
+      if (stop_requested()) fail("fit-attribute " + name, "interrupted; rerun the same command");
+      parts.push_back(scores(codes.narrow(0, i, std::min<int64_t>(2000, p.samples - i))));
+      progress.update(std::min<int64_t>(i + 2000, p.samples));
+    }
+    progress.finish();
+    s = torch::cat(parts);
+  }
+  Learned out;
+  out.boundary = edit::train_boundary(flat(codes), s, edit::BoundaryParams{});  // the extreme 2% per side, as fit
+  out.boundary.report.erase("train_seconds");
+  out.boundary.report.erase("total_seconds");
+  out.labels = [scores](const torch::Tensor& c) { return scores(c) >= 0; };
+  out.verdict = "guide-feature-head";
+  out.report = {{"scorer", "head"},
+                {"head", {{"features", embedder->name()}, {"dim", embedder->dim()}, {"train_accuracy", head.report["train"]["accuracy"]},
+                          {"held_out_accuracy_at_split_0.7", held_out}}},
+                {"samples", p.samples},
+                {"positive_share_of_samples", (s >= 0).to(torch::kDouble).mean().item<double>()},
+                {"boundary_validation_accuracy", out.boundary.report["validation"]["accuracy"]}};
+  return out;
+}
 
+// Scorer "latents": each photo inverted (cached per photo), a linear SVM on the latents.
+Learned learn_from_latents(const FitAttributeParams& p, const std::vector<fs::path>& positives, const std::vector<fs::path>& negatives,
+                           int64_t k, std::shared_ptr<models::Generator> g, models::LatentSpace space, const pipeline::PhotoParams& pp,
+                           const edit::Pack& pack, const fs::path& dir, const std::string& name) {
   // 2. Align every photo not yet inverted (cheap; a photo without one face stops here, naming it).
   const fs::path cache_dir = p.latents_cache.empty() ? dir / "fit-attribute" / "latents" : fs::path(p.latents_cache);
   const nlohmann::json inversion_settings = {{"format", "faceedit.fit-attribute-latent/1"}, {"model_hash", pack.model_hash},
@@ -125,9 +198,6 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
       it.cache = cache_dir / (io::ContentHash().add(read_bytes(f)).add(inversion_settings.dump()).hex() + ".safetensors");
       items.push_back(it);
     }
-  pipeline::PhotoParams pp;
-  pp.crop = p.crop;
-  pp.guide = pack.guide.empty() ? pp.guide : pack.guide;
   std::vector<torch::Tensor> targets(items.size());
   int64_t to_invert = 0;
   {
@@ -173,31 +243,74 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
     it.psnr = file.load("psnr").item<double>();
   }
 
-  // 4. The linear SVM on the latents: positives first, then negatives (scores +1 / -1, so
-  // train_boundary's top and bottom k are exactly the two folders).
+  // 4. The linear SVM on the latents.
   std::vector<torch::Tensor> rows;
-  for (const auto& it : items) rows.push_back(it.latent);
-  const auto X = torch::cat(rows);
-  const auto y = torch::cat({torch::ones({k}), -torch::ones({k})});
-  edit::BoundaryParams bp;
-  bp.ratio = 0.5;
-  bp.split = 0.7;  // a held-out accuracy for the report
-  const auto held = edit::train_boundary(X, y, bp);
-  bp.split = (static_cast<double>(k) - 0.5) / static_cast<double>(k);  // the direction: all but one photo per side
-  auto boundary = edit::train_boundary(X, y, bp);
+  double psnr_sum = 0;
+  for (const auto& it : items) rows.push_back(it.latent), psnr_sum += it.psnr;
+  auto [b, held_out] = photo_svm(torch::cat(rows), k);
+  Learned out;
+  out.boundary = b;
+  auto boundary_ptr = std::make_shared<edit::Boundary>(b);
+  out.labels = [boundary_ptr](const torch::Tensor& c) { return edit::signed_distance(flat(c), *boundary_ptr) >= 0; };
+  out.verdict = "svm-on-latents";
+  out.report = {{"scorer", "latents"},
+                {"svm", {{"train_accuracy", b.report["train"]["accuracy"]}, {"held_out_accuracy_at_split_0.7", held_out}}},
+                {"inverted_here", to_invert},
+                {"inversion", inversion_settings},
+                {"inversion_psnr_mean", psnr_sum / static_cast<double>(items.size())}};
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pack_dir) {
+  const auto t_start = std::chrono::steady_clock::now();
+  // 1. Everything checkable before slow work: name, pack, folders, model.
+  check_name(p.name);
+  const std::string name = models::canonical_attribute(p.name);
+  if (p.inversion_steps < 1 || p.starts < 1) fail("fit-attribute", "inversion steps and starts must be >= 1");
+  if (p.calibration_n < 10) fail("fit-attribute --calibration-n", "needs at least 10 held-out faces");
+  if (p.scorer != "head" && p.scorer != "latents") fail("fit-attribute --scorer " + p.scorer, "is head or latents");
+  if (p.scorer == "head" && p.samples < 1000) fail("fit-attribute --samples", "needs at least 1000 faces to score");
+  auto pack = edit::load_pack(pack_dir);
+  const fs::path dir = fs::absolute(pack_dir);
+  const auto pack_file = (dir / "pack.json").string();
+  std::vector<std::string> existing;
+  for (const auto& e : pack.editors)
+    if (e.attribute == name) existing.push_back(e.method);
+  if (!existing.empty() && !p.replace) {
+    std::string list;
+    for (const auto& m : existing) list += (list.empty() ? "" : ", ") + m;
+    fail(pack_file, "already has editors for '" + name + "' (" + list + "): pass --replace to replace them, or choose another --name");
+  }
+  auto positives = list_photos(p.positive, "positive");
+  auto negatives = list_photos(p.negative, "negative");
+  const int64_t k = static_cast<int64_t>(std::min(positives.size(), negatives.size()));
+  positives.resize(static_cast<size_t>(k));
+  negatives.resize(static_cast<size_t>(k));
+  std::shared_ptr<models::Generator> g = models::open_generator(pack.model, p.device);
+  edit::check_pack_model(pack, *g);
+  const auto space = pack_space(pack);
+
+  pipeline::PhotoParams pp;
+  pp.crop = p.crop;
+  pp.guide = pack.guide.empty() ? pp.guide : pack.guide;
+  std::vector<fs::path> photos = positives;
+  photos.insert(photos.end(), negatives.begin(), negatives.end());
+  // 2-4. The direction, by the chosen scorer.
+  Learned learned = p.scorer == "head" ? learn_with_head(p, photos, k, g, space, pp, name)
+                                       : learn_from_latents(p, positives, negatives, k, g, space, pp, pack, dir, name);
+  auto& boundary = learned.boundary;
   boundary.attribute = name;
   boundary.space = models::to_string(space);
-  boundary.report.erase("train_seconds");
-  boundary.report.erase("total_seconds");
-  boundary.report["held_out_accuracy_at_split_0.7"] = held.report["validation"]["accuracy"];
   boundary.report["photos_per_side"] = k;
   const auto out_dir = dir / "fit-attribute" / name;
   fs::create_directories(out_dir);
   const auto editor_file = out_dir / "interfacegan.safetensors";
   edit::save_boundary(boundary, editor_file.string());
 
-  // 5. Calibration: the native strength at which the SVM's label flips on the median held-out face
-  // (each moved towards its other side through the editor itself).
+  // 5. Calibration: the native strength at which the verdict's label flips on the median held-out
+  // face (each moved towards its other side through the editor itself).
   edit::PackEditor pe;
   pe.attribute = name;
   pe.method = "interfacegan";
@@ -206,13 +319,12 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
   pe.unit = "labels-median-crossing";
   auto editor = edit::open_editor(edit::pack_editor_spec(pe), g);
   const auto codes = g->sample_codes(p.calibration_n, seeds::kCalibrationSeed, space);
-  const auto flat = [](const torch::Tensor& c) { return c.reshape({c.size(0), -1}).to(torch::kFloat32); };
-  const auto label0 = edit::signed_distance(flat(codes), boundary) >= 0;
+  const auto label0 = learned.labels(codes);
   const auto sign = editor->flip_sign(codes).to(codes.dtype());
   nlohmann::json probes = nlohmann::json::array();
   const auto rate = [&](double alpha) {
     if (alpha == 0) return 0.0;
-    const auto label = edit::signed_distance(flat(editor->edit(codes, sign * alpha)), boundary) >= 0;
+    const auto label = learned.labels(editor->edit(codes, sign * alpha));
     const double r = (label != label0).to(torch::kDouble).mean().item<double>();
     probes.push_back({{"alpha", alpha}, {"target_change", r}});
     return r;
@@ -220,14 +332,10 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
   const auto crossing = find_crossing(rate, 0.5, 1.0, 64.0, 8);
   if (!crossing.reached) fail(pack_file, "the learned direction of '" + name + "' flips no held-out face's label by strength 64");
   pe.scale = crossing.alpha;
-  double psnr_sum = 0;
-  for (const auto& it : items) psnr_sum += it.psnr;
-  pe.calibration = {{"unit", pe.unit},      {"verdict", "svm-on-latents"},     {"reached", crossing.reached},
+  pe.calibration = {{"unit", pe.unit},      {"verdict", learned.verdict},     {"reached", crossing.reached},
                     {"n", p.calibration_n}, {"seed", seeds::kCalibrationSeed}, {"probes", probes}};
-  pe.scores = {{"photos_per_side", k},
-               {"svm", {{"train_accuracy", boundary.report["train"]["accuracy"]},
-                        {"held_out_accuracy_at_split_0.7", held.report["validation"]["accuracy"]}}},
-               {"inversion_psnr_mean", psnr_sum / static_cast<double>(items.size())}};
+  pe.scores = learned.report;
+  pe.scores["photos_per_side"] = k;
 
   // 6. pack.json, last: NAME's old editors out (with replace), the new one in, best = it.
   std::vector<edit::PackEditor> kept;
@@ -240,14 +348,14 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
   pack.json["best"][name] = "interfacegan";
   if (!pack.json.contains("from_photos") || !pack.json["from_photos"].is_object()) pack.json["from_photos"] = nlohmann::json::object();
   pack.json["from_photos"][name] = {{"positive", fs::absolute(p.positive).string()}, {"negative", fs::absolute(p.negative).string()},
-                                    {"photos_per_side", k}, {"inversion", inversion_settings}};
+                                    {"photos_per_side", k}, {"scorer", p.scorer}};
   edit::save_pack(pack);
   return {{"pack", pack_file},
           {"attribute", name},
           {"file", editor_file.string()},
           {"photos_per_side", k},
-          {"inverted_here", to_invert},
-          {"svm", pe.scores["svm"]},
+          {"inverted_here", learned.report.value("inverted_here", int64_t{0})},
+          {"scorer", learned.report},
           {"calibration", {{"scale", pe.scale}, {"unit", pe.unit}}},
           {"replaced", existing},
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};

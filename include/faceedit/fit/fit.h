@@ -29,13 +29,17 @@
 //   auto summary = fit::fit_pack(p, "packs/dcgan");   // then edit::load_pack("packs/dcgan")
 //
 // `faceedit fit-attribute` (fit_attribute below) adds an attribute no classifier has to a pack, from
-// labelled photos: each photo is aligned and inverted into the pack's latent space (the photo
-// pipeline's alignment and inversion; one latent file per photo under the latents cache, keyed by the
-// photo's bytes, the model and the inversion settings, so a rerun skips what is done), a linear SVM
-// (edit/boundary.h) separates the positives' latents from the negatives' (k per side, k the smaller
-// folder's count; the first k by name of the larger), and its unit normal becomes an `interfacegan`
-// editor of NAME. Calibration as fit's, with the SVM as the verdict: strength 1 is the native
-// strength at which the SVM's label flips on half the pack's held-out faces (find_crossing).
+// labelled photos (k per side, k the smaller folder's count; the first k by name of the larger),
+// each aligned as the photo pipeline aligns it and framed as the pack's generator draws faces. Two
+// scorers:
+//   head     (default) a linear SVM on the pack's guide's pooled features of the photos' crops (a new
+//            head on the guide, the photos' only use): it scores `samples` generated faces, InterFaceGAN's
+//            boundary is trained on those scores (the extreme 2% per side), and the head is the verdict
+//            of the calibration (strength 1: its label flips on the median held-out face). No inversion.
+//   latents  each photo inverted into the pack's latent space (cached per photo, keyed by its bytes,
+//            the model and the inversion settings), a linear SVM on the latents is the direction, and
+//            its own label the calibration's verdict.
+// Either direction becomes an `interfacegan` editor of NAME.
 //   fit::FitAttributeParams a;  a.name = "freckles";  a.positive = "pos/";  a.negative = "neg/";
 //   fit::fit_attribute(a, "packs/dcgan");             // then `--edit freckles=+1`
 #pragma once
@@ -102,6 +106,8 @@ struct FitAttributeParams {
   std::string name;                   // the attribute (canonical_attribute() applies); a file name too
   std::string positive, negative;     // folders of photos (jpg, jpeg, png, bmp, webp), >= 5 each
   bool replace = false;               // replace the pack's editors of NAME (else refused)
+  std::string scorer = "head";        // "head" or "latents" (above)
+  int64_t samples = 20000;            // head: generated faces it scores for the boundary
   int inversion_steps = 300, starts = 4;  // the photo pipeline's inversion (pipeline/invert.h)
   int crop = 256;                     // aligned crop size before the generator's resolution
   std::string latents_cache;          // "": PACK/fit-attribute/latents
