@@ -31,7 +31,8 @@ PY
 touch "$WORK/rejected.txt"
 select_photos() {  # attr side n dir: the first n candidates not rejected
   rm -rf "$4"; mkdir -p "$4"
-  grep -vxF -f "$WORK/rejected.txt" "$WORK/$1.$2.txt" | head -n "$3" | while read -r f; do
+  # awk reads its whole input (head would stop early and fail the pipe under pipefail)
+  grep -vxF -f "$WORK/rejected.txt" "$WORK/$1.$2.txt" | awk -v n="$3" 'NR <= n' | while read -r f; do
     ln -s "$f" "$4/$(printf %04d "$(basename "$f" .jpg)").jpg"; done
 }
 judge() {  # pack attr -> target change at strength 1
