@@ -445,6 +445,7 @@ PhotoResult PhotoSession::render(const std::vector<PhotoEdit>& edits) {
     m["identity_cosine_edited"] = (e[0] * e[1]).sum().item<double>();
     const auto p = s.guide.classifier->predict(torch::cat({out.reconstruction, out.edited_image}));
     for (const auto& a : out.edits) {
+      if (!s.guide.classifier->has_column(a.attribute)) continue;  // an attribute learned from photos (fit-attribute)
       const int64_t c = s.guide.classifier->column(a.attribute);
       m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
       m["guide_prob_after"][a.attribute] = p[1][c].item<double>();

@@ -2,7 +2,8 @@
 # `faceedit fit` through the CLI: a small DCGAN pack; kill -9 in the middle and the same command
 # continues to the same bytes as an uninterrupted run; shards then a merging run, the same again;
 # `evaluate --pack` at strength 1 flips about half the faces; `photo`, `serve` with --pack; refusals
-# (unknown method, a pack of another model, a pack with a missing or unknown editor).
+# (unknown method, a pack of another model, a pack with a missing or unknown editor); fit-attribute
+# adds an attribute from photos to the pack.
 # Exit 77 (skipped) without the shared data, unless FACEEDIT_REQUIRE_SHARED=1.
 set -u
 FACEEDIT="$1"
@@ -96,6 +97,35 @@ else
 fi
 kill $spid 2>/dev/null
 wait $spid 2>/dev/null
+
+# fit-attribute: an attribute from labelled photos (arbitrary labels here: the mechanics, not the
+# direction; tests/fit/test_fit_attribute.cpp measures directions) joins the pack and edits a photo.
+mkdir -p "$T/fa_pos" "$T/fa_neg" "$T/fa_four"
+i=0
+for f in $(ls "$SHARED"/data/celebahq-photos/*.jpg | head -12); do
+  if [ $i -lt 6 ]; then cp "$f" "$T/fa_pos/"; else cp "$f" "$T/fa_neg/"; fi
+  [ $i -lt 4 ] && cp "$f" "$T/fa_four/"
+  i=$((i + 1))
+done
+cp -r "$T/a" "$T/fa"
+if "$FACEEDIT" fit-attribute --pack "$T/fa" --name mine --positive "$T/fa_pos" --negative "$T/fa_neg" --samples 2000 -q >"$T/fa.json" 2>"$T/fa.err" &&
+  "$FACEEDIT" photo "$PHOTO" --pack "$T/fa" --edit mine=1 -o "$T/fa.jpg" >/dev/null 2>&1 && [ -s "$T/fa.jpg" ] &&
+  /usr/bin/python3 - "$T" <<'PYEOF'
+import json, sys
+t = sys.argv[1]
+out = json.loads(open(f'{t}/fa.json').read())
+pack = json.load(open(f'{t}/fa/pack.json'))
+assert out['photos_per_side'] == 6 and out['scorer']['scorer'] == 'head', out
+e = [e for e in pack['editors'] if e['attribute'] == 'mine']
+assert len(e) == 1 and e[0]['method'] == 'interfacegan' and pack['best']['mine'] == 'interfacegan', e
+PYEOF
+then ok "fit-attribute: an attribute from photos joins the pack and edits a photo"
+else bad "fit-attribute: $(tail -3 "$T/fa.err")"; fi
+cp "$T/fa/pack.json" "$T/fa_pack_before.json"
+refuse "fit-attribute: fewer than 5 photos" "holds 4 photos" "" -- \
+  "$FACEEDIT" fit-attribute --pack "$T/fa" --name other --positive "$T/fa_pos" --negative "$T/fa_four" -q
+cmp -s "$T/fa/pack.json" "$T/fa_pack_before.json" && ok "fit-attribute: a refused job leaves pack.json as it was" ||
+  bad "fit-attribute: a refused job changed pack.json"
 
 refuse "fit: unknown method" "unknown method" "$T/d" -- "$FACEEDIT" fit dcgan-celeba32 --methods magic -o "$T/d"
 refuse "fit: another job in the directory" "holds another fit job" "" -- "$FACEEDIT" "${FIT[@]}" --seed 5 -o "$T/a"
