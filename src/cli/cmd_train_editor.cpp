@@ -1,19 +1,13 @@
-#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "editor_options.h"
-#include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
-#include "faceedit/seeds.h"
 #include "faceedit/models/judges.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/train/train_editor.h"
-#include "faceedit/train/train_latent_classifier.h"
+#include "faceedit/train/learned_editor_job.h"
 
 namespace faceedit::cli {
-
-namespace fs = std::filesystem;
 
 void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
@@ -66,88 +60,19 @@ void add_train_editor_command(CLI::App& app, const GlobalOptions& global) {
   cmd->callback([o, export_official, &global] {
     stop_cleanly_on_signals();
     if (!export_official->empty() && o->method != "transformer") fail("--export-official", "is for --method transformer");
-    if (o->method != "transformer" && o->method != "l2m") fail("--method " + o->method, "unknown learned editor (transformer or l2m)");
-    if (fs::path(o->out).extension() != ".safetensors") fail("-o " + o->out, "give -o FILE.safetensors");
-    const auto out_dir = fs::path(o->out).parent_path();
-    if (!out_dir.empty() && !fs::is_directory(out_dir)) fail("-o " + o->out, "directory " + out_dir.string() + " does not exist");
-    const auto device = parse_device(global.device);
-    auto g = models::open_generator(o->model, device);
-    const auto space = models::parse_latent_space(o->space);
-    if (!g->has_space(space)) fail("--space " + o->space, "the " + g->arch() + " generator has no such latent space");
-    const int64_t dim = space == models::LatentSpace::Z ? g->z_dim() : g->w_dim();
-    auto clf = edit::open_supervision(o->classifiers, device);
-    if (!clf->has_column(o->attr)) clf->column(o->attr);  // throws listing the columns
-
-    nlohmann::json report, lc_source;
-    // The file is written once, with the full report: held-out figures included.
-    const auto finalize = [&](const edit::Editor& editor, nlohmann::json& r) {
-      r["model"] = o->model;
-      r["classifiers"] = o->classifiers;
-      if (!lc_source.is_null()) r["latent_classifier"] = lc_source;
-      if (o->heldout > 0)
-        r["heldout"] = train::heldout_flip_rate(editor, *g, *clf, o->attr, o->heldout, seeds::kEditorHeldoutSeed, 1.0, o->train.truncation);
-    };
-    if (o->method == "transformer") {
-      models::LatentClassifier lc{nullptr};
-      const fs::path ckpt = o->out + ".ckpt";
-      const std::string lc_path = (ckpt / "latent-classifier.safetensors").string();
-      if (!o->latent_classifier.empty()) {
-        lc = models::load_latent_classifier(o->latent_classifier);
-        lc_source = o->latent_classifier;
-      } else if (o->train.resume && fs::exists(lc_path)) {
-        lc = models::load_latent_classifier(lc_path);  // trained by the interrupted run
-        lc_source = {{"trained_on_the_fly", true}, {"resumed", true}};
-      } else {
-        train::LatentScores data;
-        if (!o->samples.empty()) {
-          if (space == models::LatentSpace::WPlus) fail("--samples", "a sample directory holds z and w codes, not wplus");
-          auto set = edit::load_samples(o->samples);
-          if (space == models::LatentSpace::W && !set.w.defined()) fail(o->samples, "has no w latents (a model without W)");
-          if ((space == models::LatentSpace::W ? set.w : set.z).size(1) != dim)
-            fail(o->samples, "holds latents of another model (dimension " +
-                                 std::to_string((space == models::LatentSpace::W ? set.w : set.z).size(1)) + ", expected " +
-                                 std::to_string(dim) + ")");
-          data = {o->space, space == models::LatentSpace::W ? set.w : set.z, set.scores, set.columns};
-          lc_source = {{"trained_on_the_fly", true}, {"samples", o->samples}};
-        } else {
-          train::SampleScoresParams sp;
-          sp.n = o->lc_samples;
-          sp.space = o->space;
-          sp.truncation = o->train.truncation;
-          sp.seed = seeds::kLatentClassifierSampleSeed + o->train.seed;  // apart from training batches and held-out faces
-          data = train::sample_and_score(*g, *clf, sp);
-          lc_source = {{"trained_on_the_fly", true}, {"sampled", o->lc_samples}};
-        }
-        auto lp = train::train_latent_classifier_default_params();
-        lp.epochs = o->lc_epochs;
-        fs::create_directories(ckpt);
-        lc_source["training"] = train::train_latent_classifier(data, lp, lc_path);
-        lc = models::load_latent_classifier(lc_path);
-      }
-      edit::LatentTransformerConfig cfg;
-      cfg.attribute = o->attr;
-      cfg.space = o->space;
-      cfg.latent_dim = dim;
-      cfg.num_ws = space == models::LatentSpace::WPlus ? g->num_ws() : 0;
-      if (!o->layers.empty()) {
-        if (space != models::LatentSpace::WPlus) fail("--layers", "only W+ edits can be restricted to layers (use --space wplus)");
-        cfg.layers = edit::parse_layers(o->layers, g->num_ws());
-      }
-      lc->to(device);
-      o->train.finalize = finalize;
-      report = train::train_latent_transformer(lc, train::generator_sampler(*g, space, o->train.truncation), cfg, o->train, o->out);
-    } else {
-      if (space == models::LatentSpace::WPlus) fail("--space wplus", "l2m edits z or w codes");
-      if (!o->layers.empty()) fail("--layers", "l2m edits whole z or w codes; --layers is for the transformer in wplus");
-      if (!o->latent_classifier.empty() || !o->samples.empty()) fail("--method l2m", "trains through the generator: no latent classifier");
-      edit::L2MConfig cfg;
-      cfg.attribute = o->attr;
-      cfg.space = o->space;
-      cfg.latent_dim = dim;
-      cfg.hidden = o->train.hidden;
-      o->train.finalize = finalize;
-      report = train::train_l2m(*g, *clf, cfg, o->train, o->out);
-    }
+    train::LearnedEditorJob job;
+    job.method = o->method;
+    job.attribute = o->attr;
+    job.space = models::parse_latent_space(o->space);
+    job.layers = o->layers;
+    job.classifiers = o->classifiers;
+    job.latent_classifier = o->latent_classifier;
+    job.samples = o->samples;
+    job.lc_samples = o->lc_samples;
+    job.lc_epochs = o->lc_epochs;
+    job.heldout = o->heldout;
+    job.train = o->train;
+    const auto report = train::train_learned_editor(models::open_generator(o->model, parse_device(global.device)), o->model, job, o->out);
     std::cerr << "wrote " << o->out << "\n";
     if (!export_official->empty())
       models::run_python_tool("faceedit_convert.py", {"--export-official", o->out, *export_official}, o->out);

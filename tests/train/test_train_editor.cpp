@@ -9,7 +9,10 @@
 #include "faceedit/models/dcgan.h"
 #include "faceedit/models/stylegan2.h"
 #include "faceedit/train/checkpoint.h"
+#include "faceedit/train/learned_editor_job.h"
 #include "faceedit/train/train_editor.h"
+#include "faceedit/edit/editor_factory.h"
+#include "faceedit/models/model_files.h"
 #include "test_support.h"
 
 using namespace faceedit;
@@ -258,6 +261,48 @@ TEST(TrainEditor, L2MThroughTheDCGANLearnsTheTarget) {
   torch::NoGradGuard no_grad;
   auto z = g->sample_z(4, 9);
   EXPECT_TRUE(torch::equal(editor->edit(z, torch::zeros({4})), z));
+}
+
+// `train-editor` as a library call: the transformer's latent classifier made on the way from
+// sampled, scored latents (the report says so), the held-out report written into the file; the
+// settings no method can take refused by name before any training.
+TEST(TrainEditor, LearnedEditorJobMakesItsLatentClassifierAndRefusesBadSettings) {
+  FACEEDIT_REQUIRE_SHARED(src, "models/dcgan-celeba32/generator.pt");
+  const auto model = test::converted("models/dcgan-celeba32/generator.pt");
+  std::shared_ptr<models::Generator> g = models::load_generator(model);
+  LearnedEditorJob job;
+  job.method = "transformer";
+  job.attribute = "smiling";
+  job.classifiers = {"celebahq"};
+  job.lc_samples = 300;
+  job.lc_epochs = 2;
+  job.heldout = 16;
+  job.train = short_run(5, 16);
+  job.train.checkpoint_every = 0;
+  const std::string out = temp_file("job_transformer.safetensors");
+  const auto report = train_learned_editor(g, model, job, out);
+  EXPECT_EQ(report["latent_classifier"]["sampled"].get<int64_t>(), 300) << report.dump();
+  EXPECT_EQ(report["model"], model);
+  EXPECT_TRUE(report["heldout"].contains("target_flip_rate")) << report.dump();
+  edit::EditorSpec spec;
+  spec.method = "transformer";
+  spec.editor_file = out;
+  EXPECT_EQ(edit::open_editor(spec, g)->attribute(), "smiling");
+  const auto refused = [&](LearnedEditorJob j, const std::string& o) { return test::error_of([&] { train_learned_editor(g, model, j, o); }); };
+  auto j = job;
+  j.method = "magic";
+  EXPECT_NE(refused(j, out).find("--method magic: unknown learned editor"), std::string::npos);
+  EXPECT_NE(refused(job, temp_file("x.pt")).find("give -o FILE.safetensors"), std::string::npos);
+  j = job;
+  j.layers = "0-3";
+  EXPECT_NE(refused(j, out).find("only W+ edits"), std::string::npos);
+  j = job;
+  j.method = "l2m";
+  j.space = models::LatentSpace::WPlus;
+  EXPECT_NE(refused(j, out).find("no such latent space"), std::string::npos);  // the DCGAN has z only
+  j = job;
+  j.attribute = "freckles";
+  EXPECT_NE(refused(j, out).find("freckles"), std::string::npos);
 }
 
 // The one checkpoint policy (train/checkpoint.h): resume with the same settings, refuse other
