@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "faceedit/edit/boundary_job.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
@@ -177,4 +178,41 @@ TEST(Sampling, StyleGAN2StoresTruncatedW) {
   // Batches of 3 here vs. 10 at once: float rounding of the mapping network's matmuls only.
   EXPECT_LT(test::relative_max_error(set.w, ws.select(1, 0)), 1e-5);
   EXPECT_LT((set.scores - score_directly(g->synthesize(ws))).abs().max().item<double>(), 1e-5);
+}
+
+// `faceedit boundary` as a library call on a sample directory: the plain boundary is the SVM of the
+// scored rows; with a condition trained from the same samples the written direction is the plain
+// one projected orthogonal to the condition's (dot product 0), and the four files are listed.
+TEST(Sampling, BoundaryFilesWithAConditionTrainedFromTheSamples) {
+  FACEEDIT_REQUIRE_SHARED(src, "models/dcgan-celeba32/generator.pt");
+  const std::string model = test::converted("models/dcgan-celeba32/generator.pt");
+  const fs::path dir = test::temp_dir() / "samples-boundary";
+  edit::run_sample_job(dcgan_params(model), dir.string());
+  edit::BoundaryJob job;
+  job.samples = dir.string();
+  job.attribute = "smiling";
+  job.params.ratio = 0.2;
+  const auto plain_out = (test::temp_dir() / "b_plain.safetensors").string();
+  const auto plain_report = edit::train_boundary_files(job, plain_out);
+  EXPECT_EQ(plain_report["written"].size(), 2u);
+  const auto samples = edit::read_boundary_samples(dir.string(), "");
+  const auto rows = edit::scored_rows(samples.latents, edit::score_column(samples, "smiling"));
+  const auto direct = edit::train_boundary(rows.latents, rows.scores, job.params);
+  EXPECT_TRUE(torch::allclose(edit::load_boundary(plain_out).normal, direct.normal, 1e-6, 1e-7));
+
+  job.conditions = {"young"};
+  const auto out = (test::temp_dir() / "b_cond.safetensors").string();
+  const auto report = edit::train_boundary_files(job, out);
+  ASSERT_EQ(report["written"].size(), 4u);
+  const auto young_rows = edit::scored_rows(samples.latents, edit::score_column(samples, "young"));
+  const auto young = edit::train_boundary(young_rows.latents, young_rows.scores, job.params);
+  const auto projected = edit::load_boundary(out).normal, plain = edit::load_boundary((test::temp_dir() / "b_cond.plain.safetensors").string()).normal;
+  EXPECT_TRUE(torch::allclose(plain, direct.normal, 1e-6, 1e-7));
+  EXPECT_NEAR(projected.dot(young.normal).item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(projected.norm().item<double>(), 1.0, 1e-5);
+  EXPECT_EQ(report["conditions"][0]["source"], "trained from " + dir.string());
+  job.space = "wplus";
+  EXPECT_NE(test::error_of([&] { edit::train_boundary_files(job, out); }).find("--space wplus"), std::string::npos);
+  job.space = "";
+  EXPECT_NE(test::error_of([&] { edit::train_boundary_files(job, "b.npy"); }).find("give -o NAME.safetensors"), std::string::npos);
 }
