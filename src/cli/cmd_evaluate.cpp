@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "editor_options.h"
+#include "faceedit/io/json_file.h"
 #include "faceedit/distributed.h"
 #include "faceedit/error.h"
 #include "faceedit/seeds.h"
@@ -140,10 +141,7 @@ void add_report_command(CLI::App& app, const GlobalOptions&) {
   cmd->callback([inputs, out, title, matched] {
     std::vector<nlohmann::json> sweeps;
     for (const auto& f : *inputs) {
-      std::ifstream in(f);
-      if (!in) fail(f, "cannot open");
-      auto j = nlohmann::json::parse(in, nullptr, false);
-      if (j.is_discarded()) fail(f, "not valid JSON");
+      const auto j = io::read_json_file(f, "a `faceedit evaluate` result");
       const bool sweep = j.contains("metrics") && j.contains("editor"), sequence = j.contains("steps") && j.contains("after");
       if (!sweep && !sequence) fail(f, "not a `faceedit evaluate` or `evaluate-sequence` result");
       sweeps.push_back(j);

@@ -1,3 +1,4 @@
+#include "faceedit/io/json_file.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/io/json_checks.h"
 
@@ -98,18 +99,8 @@ nlohmann::ordered_json make_manifest(const SampleJobParams& p, const models::Gen
   return m;
 }
 
-nlohmann::json read_manifest(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail(path.string(), "cannot read");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path.string(), std::string("not valid JSON (") + e.what() + ")");
-  }
-  io::check_json_numbers(j, path.string());  // before any integer field is read (found by fuzzing)
-  return j;
-}
+// Numbers checked before any integer field is read (found by fuzzing).
+nlohmann::json read_manifest(const fs::path& path) { return io::read_json_file(path, "a samples manifest"); }
 
 // Throws naming the first field of `expected` that `existing` lacks or holds differently.
 void check_manifest(const nlohmann::json& existing, const nlohmann::ordered_json& expected, const fs::path& path) {

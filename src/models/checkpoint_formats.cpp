@@ -1,3 +1,4 @@
+#include "faceedit/io/json_file.h"
 #include "faceedit/models/checkpoint_formats.h"
 
 #include <sys/stat.h>
@@ -77,10 +78,7 @@ nlohmann::json inspect_checkpoint(const std::string& path) {
   }
   const fs::path json = cache_path(version_key(path) + "-inspect", ".json");
   if (!fs::exists(json)) run_python_tool("faceedit_convert.py", {"--inspect", path, json.string()}, path);
-  std::ifstream in(json);
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) fail(json.string(), "not valid JSON (delete it to inspect the checkpoint again)");
-  return j;
+  return io::read_json_file(json, "a checkpoint inspection (delete it to inspect the checkpoint again)");
 }
 
 bool is_psp_encoder(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "faceedit/io/json_file.h"
 #include "faceedit/error.h"
 #include "faceedit/models/face_analysis.h"
 
@@ -86,13 +87,8 @@ ScriptedNetwork open_network(const std::string& path, const std::string& expecte
   net.path = path;
   if (!fs::exists(path)) fail(path, "no such TorchScript file");
   const fs::path meta_path = fs::path(path).replace_extension(".json");
-  std::ifstream in(meta_path);
-  if (!in) fail(meta_path.string(), "metadata file missing (every TorchScript network needs its .json beside it)");
-  try {
-    net.meta = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail(meta_path.string(), std::string("not valid JSON: ") + e.what());
-  }
+  if (!fs::exists(meta_path)) fail(meta_path.string(), "metadata file missing (every TorchScript network needs its .json beside it)");
+  net.meta = io::read_json_file(meta_path, "a TorchScript network's metadata");
   if (net.meta.value("format", "") != "faceedit.torchscript/1")
     fail(meta_path.string(), "\"format\" must be \"faceedit.torchscript/1\"");
   const std::string kind = net.meta.value("kind", "");

@@ -1,3 +1,4 @@
+#include "faceedit/io/json_file.h"
 #include "faceedit/train/checkpoint.h"
 
 #include <fstream>
@@ -37,9 +38,8 @@ std::optional<nlohmann::json> Checkpoint::resume(bool resume, const std::functio
                                                  const Optimizers& optimizers) const {
   const fs::path state_file = dir_ / "state.json";
   if (!resume || !fs::exists(state_file)) return std::nullopt;
-  std::ifstream in(state_file);
-  auto state = nlohmann::json::parse(in, nullptr, false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("fingerprint"))
+  auto state = io::read_json_file(state_file, "a training state (remove " + dir_.string() + " to start over)");
+  if (!state.is_object() || !state.contains("fingerprint"))
     fail(state_file.string(), "is not a training state (remove " + dir_.string() + " to start over)");
   if (state["fingerprint"] != fingerprint_)
     fail(state_file.string(), "was made with other settings (" + differing_keys(state["fingerprint"], fingerprint_) +
