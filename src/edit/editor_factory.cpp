@@ -211,7 +211,7 @@ std::shared_ptr<models::IdentityEmbedder> default_identity(torch::Device device)
     std::unique_ptr<models::ClassifierEmbedder> embedder;
   };
   auto owned = std::make_shared<Owned>();
-  owned->net = models::load_face_classifier(models::trained_classifier_path(models::kDefaultGuide).string());
+  owned->net = models::open_guide(models::kDefaultGuide);
   owned->net->to(device);
   owned->embedder = std::make_unique<models::ClassifierEmbedder>(*owned->net);
   return std::shared_ptr<models::IdentityEmbedder>(owned, owned->embedder.get());

@@ -98,7 +98,7 @@ std::unique_ptr<AttributeClassifier> open_classifier(const std::string& spec) {
   if (fs::exists(spec) && !fs::is_directory(spec)) return open_attribute_classifier(spec);
   if (auto it = registered_classifiers().find(spec); it != registered_classifiers().end()) return it->second();
   if (is_judge(spec, "attributes")) return load_attribute_classifier(resolve_judge(spec));
-  if (is_trained_set(spec)) return load_face_classifier(trained_classifier_path(spec).string());
+  if (is_trained_set(spec)) return open_guide(spec);
   fail(spec, "no such classifier file, judge (gender, age, emotion, gear, faceres) or trained set (celebahq, "
              "celebahq-judge, utkface, smiles)");
 }
@@ -126,5 +126,9 @@ JudgePanel open_judge_panel(const JudgePanelSpec& spec) {
   panel.segmenter = open_segmenter(spec.segmenter);
   return panel;
 }
+
+std::string guide_file(const std::string& spec) { return is_trained_set(spec) ? trained_classifier_path(spec).string() : spec; }
+
+std::unique_ptr<FaceClassifier> open_guide(const std::string& spec) { return load_face_classifier(guide_file(spec)); }
 
 }  // namespace faceedit::models

@@ -122,8 +122,7 @@ PhotoSession::~PhotoSession() = default;
 InversionGuide open_inversion_guide(const PhotoParams& p, torch::Device device) {
   InversionGuide guide;
   if (!p.guide.empty() && p.guide != "none") {
-    const auto path = models::is_trained_set(p.guide) ? models::trained_classifier_path(p.guide).string() : p.guide;
-    guide.classifier = models::load_face_classifier(path);
+    guide.classifier = models::open_guide(p.guide);
     guide.classifier->to(device);
     // The embedding and the distance refer to the classifier: each keeps it alive (an editor may
     // hold the embedding longer than this guide lives).

@@ -30,7 +30,7 @@ uint64_t dir_bytes(const fs::path& dir) {
 nlohmann::json preparation_settings(const std::string& model_name, const models::Generator& g, const PhotoParams& p,
                                     models::LatentSpace space) {
   std::string guide_file = p.guide;
-  if (p.guide != "none" && models::is_trained_set(p.guide)) guide_file = models::trained_classifier_path(p.guide).string();
+  if (p.guide != "none") guide_file = models::guide_file(p.guide);
   std::error_code ec;
   const auto guide_size = fs::exists(guide_file, ec) ? fs::file_size(guide_file, ec) : 0;
   const nlohmann::json settings = {{"v", kPhotoCacheVersion},          {"model", model_name},     {"config", g.config()},

@@ -76,8 +76,7 @@ void L2MGanPhotoEditor::load() {
   model_ = models::L2MGan::load(model_file_);
   model_->to(device_);
   if (!params_.guide.empty() && params_.guide != "none") {
-    const auto path = models::is_trained_set(params_.guide) ? models::trained_classifier_path(params_.guide).string() : params_.guide;
-    guide_ = models::load_face_classifier(path);
+    guide_ = models::open_guide(params_.guide);
     guide_->to(device_);
   }
   if (params_.segmenter != "none") {

@@ -163,10 +163,8 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
   const int64_t steps = static_cast<int64_t>(std::ceil(p.kimg * 1000.0 / static_cast<double>(batch)));
 
   // The fixed critic: the guide classifier, eval mode, frozen.
-  const std::string guide_file = p.guide.size() > 12 && p.guide.substr(p.guide.size() - 12) == ".safetensors"
-                                     ? p.guide
-                                     : models::trained_classifier_path(p.guide).string();
-  auto guide = models::load_face_classifier(guide_file);
+  const std::string guide_file = models::guide_file(p.guide);
+  auto guide = models::open_guide(p.guide);
   guide->net()->eval();
   guide->to(dev);
   for (auto t : guide->net()->parameters()) t.requires_grad_(false);

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "faceedit/models/face_classifier.h"
 #include "faceedit/models/face_analysis.h"
 
 namespace faceedit::models {
@@ -49,6 +50,11 @@ bool is_trained_set(const std::string& spec);  // celebahq, celebahq-judge, utkf
 std::filesystem::path trained_classifier_path(const std::string& set_name);
 
 std::unique_ptr<AttributeClassifier> open_classifier(const std::string& spec);
+
+// The guide (our own classifier that steers inversion, flips and critics; never a judge): a trained
+// set's name (celebahq, ...) or a .safetensors file. guide_file() is the file it names.
+std::string guide_file(const std::string& spec);
+std::unique_ptr<FaceClassifier> open_guide(const std::string& spec);
 
 // Scorers of higher layers opened by name too (the pipeline's head pose: "pose"), registered by the
 // program at start-up (pipeline::register_pose_classifier()). Registration is not thread-safe
