@@ -1,6 +1,6 @@
-#include "faceedit/io/json_file.h"
 #include "faceedit/edit/sampling.h"
 #include "faceedit/io/json_checks.h"
+#include "faceedit/io/json_file.h"
 
 #include <unistd.h>
 

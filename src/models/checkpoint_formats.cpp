@@ -1,4 +1,3 @@
-#include "faceedit/io/json_file.h"
 #include "faceedit/models/checkpoint_formats.h"
 
 #include <sys/stat.h>
@@ -7,6 +6,7 @@
 #include <fstream>
 
 #include "faceedit/error.h"
+#include "faceedit/io/json_file.h"
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan2.h"

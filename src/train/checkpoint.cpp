@@ -1,10 +1,11 @@
-#include "faceedit/io/json_file.h"
 #include "faceedit/train/checkpoint.h"
 
 #include <fstream>
 
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
+#include "faceedit/io/json_file.h"
+#include "faceedit/runtime.h"
 
 namespace faceedit::train {
 
@@ -72,6 +73,25 @@ void Checkpoint::save(const std::function<void(const std::string&)>& save_model,
 void Checkpoint::remove() const {
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+void fail_interrupted(const std::string& command, int64_t done, int64_t steps, int64_t batch, bool checkpoints) {
+  fail(command, "interrupted after " + std::to_string(done * batch) + " images (step " + std::to_string(done) + " of " +
+                    std::to_string(steps) + ")" +
+                    (checkpoints ? "; rerun the same command to continue" : " (no checkpoints: a rerun starts over)"));
+}
+
+nlohmann::json training_report(const std::string& method, const nlohmann::json& settings, int64_t steps_done, int64_t batch,
+                               double seconds, const nlohmann::json& history, int64_t resumed_from) {
+  nlohmann::json report = {{"method", method},
+                           {"settings", settings},
+                           {"kimg", static_cast<double>(steps_done * batch) / 1000.0},
+                           {"steps", steps_done},
+                           {"seconds", seconds},
+                           {"threads", threads()},
+                           {"history", history}};
+  if (resumed_from > 0) report["resumed_from_step"] = resumed_from;
+  return report;
 }
 
 }  // namespace faceedit::train

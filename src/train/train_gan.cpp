@@ -326,22 +326,13 @@ nlohmann::json train_gan(const TrainGanParams& params, const torch::Tensor& imag
       ckpt.save([&](const std::string& file) { io::write_safetensors(file, gan.tensors(), {{"faceedit.arch", "train-gan-checkpoint"}}); },
                 Optimizers{g_opt.get(), d_opt.get()}, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
     }
-    if (stop)
-      fail("train-gan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +
-                            std::to_string(step + 1) + " of " + std::to_string(r.steps) + ")" +
-                            (p.checkpoint_every > 0 ? "; rerun the same command to continue" : " (no checkpoints: a rerun starts over)"));
+    if (stop) fail_interrupted("train-gan", step + 1, r.steps, batch, p.checkpoint_every > 0);
     if (out_of_time) break;
   }
   progress.finish();
 
-  nlohmann::json report = {{"method", "StyleGAN2 (stylegan2-ada-pytorch loss and schedule), faceedit train-gan"},
-                           {"settings", fp},
-                           {"kimg", static_cast<double>(last_step * batch) / 1000.0},
-                           {"steps", last_step},
-                           {"seconds", elapsed()},
-                           {"threads", threads()},
-                           {"history", history}};
-  if (first > 0) report["resumed_from_step"] = first;
+  auto report = training_report("StyleGAN2 (stylegan2-ada-pytorch loss and schedule), faceedit train-gan", fp, last_step, batch,
+                                elapsed(), history, first);
   gan.g_ema->save(out_path, report);
   if (last_step < r.steps) report["stopped_at_time_limit"] = true;
   log_line(log_text("train-gan: wrote ", out_path, " (G_ema, ", p.resolution, " px) after ", last_step * batch, " images in ",

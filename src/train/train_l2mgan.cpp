@@ -465,23 +465,13 @@ nlohmann::json train_l2mgan(const TrainL2MGanParams& p, const LabelledFaces& fac
         io::write_safetensors(file, checkpoint_tensors(model, ema, d, lat), {{"faceedit.arch", "train-l2mgan-checkpoint"}});
       }, optimizers, {{"step", step + 1}, {"seconds", elapsed()}, {"history", history}});
     }
-    if (stop)
-      fail("train-l2mgan", "interrupted after " + std::to_string((step + 1) * batch) + " images (step " +
-                               std::to_string(step + 1) + " of " + std::to_string(steps) + ")" +
-                               (p.checkpoint_every > 0 ? "; rerun the same command to continue"
-                                                       : " (no checkpoints: a rerun starts over)"));
+    if (stop) fail_interrupted("train-l2mgan", step + 1, steps, batch, p.checkpoint_every > 0);
     if (out_of_time) break;
   }
   progress.finish();
 
-  nlohmann::json report = {{"method", "L2M-GAN (Yang et al. 2021) at 64 px, guide classifier as attribute critic, faceedit train-l2mgan"},
-                           {"settings", fp},
-                           {"kimg", static_cast<double>(last_step * batch) / 1000.0},
-                           {"steps", last_step},
-                           {"seconds", elapsed()},
-                           {"threads", threads()},
-                           {"history", history}};
-  if (first > 0) report["resumed_from_step"] = first;
+  auto report = training_report("L2M-GAN (Yang et al. 2021) at 64 px, guide classifier as attribute critic, faceedit train-l2mgan",
+                                fp, last_step, batch, elapsed(), history, first);
   if (last_step < steps) report["stopped_at_time_limit"] = true;
   ema.save(out_path, report);
   log_line(log_text("train-l2mgan: wrote ", out_path, " after ", last_step * batch, " images in ",

@@ -52,4 +52,13 @@ class Checkpoint {
 // The keys whose values differ between two JSON objects (or that only one has), comma-separated.
 std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b);
 
+// The Error of a training stopped by a signal after step `done` of `steps` (batches of `batch`
+// images): how far it got and whether a rerun continues (checkpoints) or starts over.
+[[noreturn]] void fail_interrupted(const std::string& command, int64_t done, int64_t steps, int64_t batch, bool checkpoints);
+
+// What a trainer writes into its output file: the method, its settings, images seen (kimg), steps
+// done, seconds, threads, the loss history and, when it resumed, the step it resumed from.
+nlohmann::json training_report(const std::string& method, const nlohmann::json& settings, int64_t steps_done, int64_t batch,
+                               double seconds, const nlohmann::json& history, int64_t resumed_from);
+
 }  // namespace faceedit::train
