@@ -3,6 +3,7 @@
 #include "common.h"
 #include "faceedit/error.h"
 #include "faceedit/pipeline/analyze.h"
+#include "faceedit/eval/photo_metrics.h"
 #include "faceedit/eval/video_eval.h"
 #include "faceedit/pipeline/video.h"
 #include "faceedit/runtime.h"
@@ -75,6 +76,7 @@ struct PhotoSessionHandle {
   std::shared_ptr<GeneratorHandle> g;
   pipeline::PhotoParams params;
   std::unique_ptr<pipeline::PhotoSession> session;
+  std::unique_ptr<eval::PhotoMeasurer> measurer;  // render()'s metrics; opened at the first render
 };
 
 }  // namespace
@@ -171,7 +173,10 @@ edits: "smile=+1", "method=interfacegan,boundary=b.safetensors,strength=2", a di
             auto e = photo_edits_from_python(edits, flip);
             return LongCall::run(progress, [&] {
               h.session->open(e);
-              return h.session->render(e);
+              auto r = h.session->render(e);
+              if (!h.measurer) h.measurer = std::make_unique<eval::PhotoMeasurer>(h.params, h.g->g->device());
+              pipeline::measure_result(r, h.measurer->callback(), report_stage);
+              return r;
             });
           }, py::arg("edits"), py::kw_only(), py::arg("flip") = false, py::arg("progress") = py::none(), R"doc(
 The edits on the prepared photo, fused back into it: the result's photo (the input's size), with
@@ -192,7 +197,10 @@ the edited crop, the generator's images, the edited latent, metrics and timings.
         const auto name = image_name(image, "photo");
         const auto e = photo_edits_from_python(edits, flip);
         const auto params = photo_params(kw);
-        return LongCall::run(progress, [&] { return pipeline::edit_photo(photo, name, g->g, g->name, e, params, report_stage); });
+        return LongCall::run(progress, [&] {
+          eval::PhotoMeasurer measurer(params, g->g->device());
+          return pipeline::edit_photo(photo, name, g->g, g->name, e, params, report_stage, {}, measurer.callback());
+        });
       }, py::arg("g"), py::arg("image"), py::arg("edits"), py::kw_only(), py::arg("flip") = false, py::arg("progress") = py::none(), R"doc(
 The whole photo job in one call (`faceedit photo`): align, invert, personalise when needed, edit,
 fuse. Settings as PhotoSession's keyword arguments. Returns a PhotoResult.

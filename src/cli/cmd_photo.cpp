@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "editor_options.h"
 #include "faceedit/error.h"
+#include "faceedit/eval/photo_metrics.h"
 #include "faceedit/io/image.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/pipeline/photo.h"
@@ -56,6 +57,8 @@ void run_photo_batch(const PhotoOptions& o, const GlobalOptions& global) {
   p.edits = photo_edits(o, *g);
   p.photo = photo_params(o);
   p.share = job_share(o.shard);
+  eval::PhotoMeasurer measurer(p.photo, g->device());
+  p.measure = measurer.callback();
   const std::string who = p.share.label().empty() ? "photo" : "photo " + p.share.label();
   auto r = pipeline::edit_photo_batch(photos, g, o.model, p, o.output, [&](const pipeline::PhotoBatchItem& item) {
     nlohmann::json line = {{"photo", item.photo}, {"index", item.index}};
@@ -88,7 +91,8 @@ void run_photo(const PhotoOptions& o, const GlobalOptions& global) {
     line["seconds"] = s.seconds;
     std::cout << line.dump() << std::endl;
   };
-  const auto result = pipeline::edit_photo(photo, o.input, g, o.model, edits, params, print_stage, o.keep);
+  eval::PhotoMeasurer measurer(params, g->device());
+  const auto result = pipeline::edit_photo(photo, o.input, g, o.model, edits, params, print_stage, o.keep, measurer.callback());
   for (const auto& e : result.edits)
     if (!e.note.empty()) std::cerr << "note: " << o.input << ": " << e.note << "\n";
   io::write_image(o.output, result.photo);

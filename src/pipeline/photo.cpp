@@ -73,11 +73,10 @@ struct PhotoSession::State {
   std::optional<PreparedPhoto> prep;
   mutable nlohmann::json prep_timings = nlohmann::json::object();  // the preparation's stages, seconds
   std::unique_ptr<models::Encoder> encoder;  // params.encoder, loaded at the first inversion
-  // Kept across renders (a session re-edits one photo many times): G(pivot) of the prepared photo,
-  // the editors the session opened (on the generator as it is now) and the identity judge.
+  // Kept across renders (a session re-edits one photo many times): G(pivot) of the prepared photo
+  // and the editors the session opened (on the generator as it is now).
   mutable torch::Tensor reconstruction;
   mutable std::map<std::string, std::shared_ptr<const edit::Editor>> editors;  // by spec
-  std::unique_ptr<models::IdentityEmbedder> judge;
 
   std::shared_ptr<const models::Generator> g() const { return personal ? personal : base; }
   // A fresh copy of the shared generator to personalise: each photo starts from the base weights
@@ -408,7 +407,6 @@ PhotoResult PhotoSession::render(const std::vector<PhotoEdit>& edits) {
   out.inversion = prep.inversion;
   out.personalisation = prep.personalisation;
   out.space = prep.space;
-  const auto& g = *s.g();
 
   // 4. Edits in sequence in latent space.
   auto t0 = Clock::now();
@@ -424,51 +422,13 @@ PhotoResult PhotoSession::render(const std::vector<PhotoEdit>& edits) {
   auto face = render_face(prep.face, prep.mask, prep.space, prep.pivot, out.edited_latent, prep.photo);
   out.reconstruction = face.reconstruction;
   out.edited_image = face.edited_image;
+  out.ffhq = prep.ffhq;
+  out.face = prep.face;
   out.edited_crop = face.edited_crop;
+  out.blended_crop = face.blended_crop;
   out.photo = face.photo;
   out.timings["fusion"] = seconds_since(t0);
   s.stage("fusion", out.timings["fusion"]);
-
-  // 6. Metrics: our guide's view (identity, the edited attributes) and the independent identity judge.
-  t0 = Clock::now();
-  const int crop = s.p.crop;
-  const auto crop_t = io::image_to_tensor(prep.face.crop).to(g.device());
-  auto& m = out.metrics;
-  m["psnr"] = prep.inversion.value("psnr", 0.0);
-  m["identity_cosine"] = prep.inversion.value("identity_cosine", 1.0);
-  if (!prep.delta.empty()) m["psnr_personalised"] = psnr(out.reconstruction.clamp(-1, 1), generator_target(prep.face.crop, g));
-  if (s.guide.classifier) {
-    const auto blended = io::image_to_tensor(face.blended_crop).to(g.device());
-    const auto e = s.guide.identity->embed(torch::cat({crop_t, blended}));
-    m["identity_embedder"] = s.guide.identity->name();
-    m["identity_cosine_edited"] = (e[0] * e[1]).sum().item<double>();
-    const auto p = s.guide.classifier->predict(torch::cat({out.reconstruction, out.edited_image}));
-    for (const auto& a : out.edits) {
-      if (!s.guide.classifier->has_column(a.attribute)) continue;  // an attribute learned from photos (fit-attribute)
-      const int64_t c = s.guide.classifier->column(a.attribute);
-      m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
-      m["guide_prob_after"][a.attribute] = p[1][c].item<double>();
-    }
-  }
-  if (s.p.identity_judge != "none") {
-    try {
-      if (!s.judge) {
-        s.judge = models::open_embedder(s.p.identity_judge);
-        s.judge->to(g.device());
-      }
-      auto& judge = s.judge;
-      const auto before = io::image_to_tensor(prep.ffhq.crop).to(g.device());
-      const auto after = io::image_to_tensor(align_face(out.photo, prep.ffhq.quad, crop).crop).to(g.device());
-      const auto e = judge->embed(torch::cat({before, after, models::resize_images(out.reconstruction.clamp(-1, 1), crop, crop), crop_t}));
-      m["judge"] = judge->name();
-      m["judge_identity_cosine_photo"] = (e[0] * e[1]).sum().item<double>();
-      m["judge_identity_cosine_reconstruction"] = (e[2] * e[3]).sum().item<double>();
-    } catch (const Error& err) {
-      m["judge_error"] = err.what();
-    }
-  }
-  out.timings["metrics"] = seconds_since(t0);
-  s.stage("metrics", out.timings["metrics"], m);
   return out;
 }
 
@@ -506,17 +466,29 @@ AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g,
   return zoom == 1.0 && shift == 0.0 ? ffhq : reframe_quad(ffhq, zoom, shift);
 }
 
+void measure_result(PhotoResult& result, const PhotoMeasure& measure, const StageCallback& on_stage) {
+  if (!measure) return;
+  const auto t0 = Clock::now();
+  result.metrics = measure(result);
+  result.timings["metrics"] = seconds_since(t0);
+  if (on_stage) on_stage({"metrics", result.timings["metrics"], result.metrics});
+}
+
 PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<const models::Generator> g, const std::string& model_name,
-                       std::vector<PhotoEdit> edits, const PhotoParams& params, StageCallback on_stage, fs::path keep) {
+                       std::vector<PhotoEdit> edits, const PhotoParams& params, StageCallback on_stage, fs::path keep, PhotoMeasure measure) {
   const auto t_start = Clock::now();
   if (edits.empty()) fail(name, "no edit given");
-  if (is_l2mgan_edit(edits))  // an image editor: no inversion (photo_l2mgan.h)
-    return L2MGanPhotoEditor(edits, params, g->device()).edit(photo, name, on_stage, keep);
-  PhotoSession session(g, model_name, params, std::move(on_stage));
-  session.open(edits);  // every editor opens (and fails on a bad spec) before any slow work
-  session.prepare(photo, name, session.space_of(edits), wants_personalization(params, edits));
-  auto result = session.render(edits);
-  if (!keep.empty()) session.save_intermediates(keep, result);
+  PhotoResult result;
+  if (is_l2mgan_edit(edits)) {  // an image editor: no inversion (photo_l2mgan.h)
+    result = L2MGanPhotoEditor(edits, params, g->device()).edit(photo, name, on_stage, keep);
+  } else {
+    PhotoSession session(g, model_name, params, on_stage);
+    session.open(edits);  // every editor opens (and fails on a bad spec) before any slow work
+    session.prepare(photo, name, session.space_of(edits), wants_personalization(params, edits));
+    result = session.render(edits);
+    if (!keep.empty()) session.save_intermediates(keep, result);
+  }
+  measure_result(result, measure, on_stage);
   result.timings["total"] = seconds_since(t_start);
   return result;
 }

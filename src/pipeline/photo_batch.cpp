@@ -123,7 +123,8 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
     nlohmann::json record = {{"photo", photos[i]}};
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      const auto r = l2mgan ? l2mgan->edit(photo, photos[i]) : (session.prepare(photo, photos[i], space, personalise), session.render(edits));
+      auto r = l2mgan ? l2mgan->edit(photo, photos[i]) : (session.prepare(photo, photos[i], space, personalise), session.render(edits));
+      measure_result(r, p.measure, {});
       io::write_image((out / output_name(i)).string(), r.photo);
       const auto summary = r.to_json();
       record.update({{"output", output_name(i)}, {"edits", summary["edits"]}, {"metrics", summary["metrics"]}});

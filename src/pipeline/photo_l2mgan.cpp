@@ -172,41 +172,13 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
   // 3. Fuse the change into the photo's own crop.
   t0 = Clock::now();
   auto rendered = render_face(face, mask, out.reconstruction, out.edited_image, photo);
+  out.ffhq = ffhq;
+  out.face = face;
   out.edited_crop = rendered.edited_crop;
+  out.blended_crop = rendered.blended_crop;
   out.photo = rendered.photo;
   out.timings["fusion"] = seconds_since(t0);
   stage("fusion", out.timings["fusion"]);
-
-  // 4. Metrics: the reconstruction's PSNR, our guide's view, the independent identity judge.
-  t0 = Clock::now();
-  auto& m = out.metrics;
-  const int64_t res = model_->config().resolution;
-  m["psnr"] = psnr(out.reconstruction.clamp(-1, 1), models::resize_images(io::image_to_tensor(face.crop).to(device_), res, res).clamp(-1, 1));
-  if (guide_) {
-    const auto p = guide_->predict(torch::cat({out.reconstruction, out.edited_image}).clamp(-1, 1));
-    for (const auto& a : out.edits) {
-      const int64_t c = guide_->column(a.attribute);
-      m["guide_prob_before"][a.attribute] = p[0][c].item<double>();
-      m["guide_prob_after"][a.attribute] = p[1][c].item<double>();
-    }
-  }
-  if (params_.identity_judge != "none") {
-    try {
-      if (!judge_) {
-        judge_ = models::open_embedder(params_.identity_judge);
-        judge_->to(device_);
-      }
-      const auto before = io::image_to_tensor(ffhq.crop).to(device_);
-      const auto after = io::image_to_tensor(align_face(out.photo, ffhq.quad, crop).crop).to(device_);
-      const auto e = judge_->embed(torch::cat({before, after}));
-      m["judge"] = judge_->name();
-      m["judge_identity_cosine_photo"] = (e[0] * e[1]).sum().item<double>();
-    } catch (const Error& err) {
-      m["judge_error"] = err.what();
-    }
-  }
-  out.timings["metrics"] = seconds_since(t0);
-  stage("metrics", out.timings["metrics"], m);
 
   if (!keep.empty()) {
     fs::create_directories(keep);

@@ -19,8 +19,8 @@
 // back: pixels outside the mask's support are the photo's own, bit for bit.
 //
 // Progress: on_stage is called after each stage ("align", "inversion", "personalisation", "edit",
-// "fusion", "metrics"; "cache" instead of the first three on a cache hit) with its seconds and
-// details. Inversion and personalisation also write progress lines (steps, rate, ETA) to stderr.
+// "fusion"; "cache" instead of the first three on a cache hit; "metrics" when edit_photo is given
+// eval/photo_metrics.h's measure) with its seconds and details. Inversion and personalisation also write progress lines (steps, rate, ETA) to stderr.
 //
 // Thread-safety: sessions are independent (a personalisation fine-tunes a session's own copy of the
 // generator); one session serves one thread at a time.
@@ -125,16 +125,27 @@ struct AppliedEdit {
 
 struct PhotoResult {
   cv::Mat photo;           // the edited photo, the input's size
-  cv::Mat edited_crop;     // the aligned crop after the edit, before fusion
+  AlignedFace ffhq;        // the photo's face, FFHQ-aligned (what identity is judged on)
+  AlignedFace face;        // the face in the generator's framing (what was edited)
+  cv::Mat edited_crop;     // face.crop after the edit, before fusion
+  cv::Mat blended_crop;    // edited_crop blended into face.crop through the mask
   torch::Tensor reconstruction, edited_image;  // [1, 3, R, R] the generator's, before/after
   torch::Tensor edited_latent;
   std::vector<AppliedEdit> edits;
-  nlohmann::json metrics, timings;
+  nlohmann::json metrics = nlohmann::json::object();  // what a PhotoMeasure made of it (eval/photo_metrics.h); empty without one
+  nlohmann::json timings;
   nlohmann::json inversion, personalisation;  // the preparation's reports (personalisation: null when none)
   models::LatentSpace space = models::LatentSpace::Z;
   bool cache_hit = false;
   nlohmann::json to_json() const;  // all of the above but the images and tensors
 };
+
+// Measures an edited photo (eval::PhotoMeasurer::callback(): identity, PSNR, the guide's reading).
+// The pipeline makes images; measuring them is eval's, handed in by the whole-job calls' callers.
+using PhotoMeasure = std::function<nlohmann::json(const PhotoResult&)>;
+// result.metrics = measure(result), timed as the stage "metrics" (and in result.timings); nothing
+// without a measure.
+void measure_result(PhotoResult& result, const PhotoMeasure& measure, const StageCallback& on_stage);
 
 // The generator's rendering of one aligned face, before and after the edits: the one path from
 // latents to pixels that photos, previews and video frames share.
@@ -174,7 +185,7 @@ class PhotoSession {
   // The prepared photo's aligned crop with the edits, blended through its mask (no fusion, no
   // metrics): the browser editor's preview. No edits: the crop itself.
   cv::Mat preview(const std::vector<PhotoEdit>& edits) const;
-  // The edited photo with its measurements (metrics need the guide and the identity judge).
+  // The edited photo, its crops and the generator's images (measured by eval/photo_metrics.h).
   PhotoResult render(const std::vector<PhotoEdit>& edits);
 
   const PreparedPhoto& prepared() const;
@@ -202,10 +213,11 @@ AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g,
 bool wants_personalization(const PhotoParams& params, const std::vector<PhotoEdit>& edits);
 
 // The whole job in one call: opens the editors (checking them before any slow work), picks the
-// latent space they share, prepares the photo (from the cache when it can) and applies the edits.
+// latent space they share, prepares the photo (from the cache when it can), applies the edits and,
+// given a `measure`, measures the result.
 PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::shared_ptr<const models::Generator> g,
                        const std::string& model_name, std::vector<PhotoEdit> edits, const PhotoParams& params,
-                       StageCallback on_stage = {}, std::filesystem::path keep_intermediates = {});
+                       StageCallback on_stage = {}, std::filesystem::path keep_intermediates = {}, PhotoMeasure measure = {});
 
 // Bumped when what a cache entry holds changes: older entries are then misses.
 inline constexpr int kPhotoCacheVersion = 1;

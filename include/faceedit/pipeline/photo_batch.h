@@ -37,6 +37,7 @@ struct PhotoBatchParams {
   std::vector<PhotoEdit> edits;
   PhotoParams photo;
   WorkShare share;  // default: this process edits every photo
+  PhotoMeasure measure;  // each record's "metrics" (eval::PhotoMeasurer::callback(); empty: none)
 };
 
 struct PhotoBatchItem {

@@ -76,7 +76,6 @@ class L2MGanPhotoEditor {
   std::string model_file_;
   std::unique_ptr<models::L2MGan> model_;
   std::shared_ptr<models::FaceClassifier> guide_;
-  std::unique_ptr<models::IdentityEmbedder> judge_;
   std::unique_ptr<models::PortraitSegmenter> segmenter_;
 };
 
