@@ -1,6 +1,6 @@
 // The steps of the editing loops on FFHQ config-f (random weights, fp32, batch 1, const noise):
 //   invert: synthesis forward + backward w.r.t. the W+ codes, MSE to a fixed image;
-//   tune:   the same with the backward w.r.t. every synthesis weight (personalisation).
+//   tune:   the same with the backward w.r.t. every synthesis weight (personalization).
 // Each iteration times the fused path (custom autograd functions) and the plain LibTorch
 // composition (ReferenceOpsGuard) back to back, so both see the same machine; the counter `ratio`
 // is the median of fused / composition over the pairs. `faceedit bench --mode invert|tune` times

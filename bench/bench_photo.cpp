@@ -1,15 +1,15 @@
 // BM_PhotoFirstVsCachedEdit: a photo edited twice: the first edit_photo() aligns, inverts (and
-// personalises), the second finds all of that in the cache and only edits, synthesizes and fuses
+// personalizes), the second finds all of that in the cache and only edits, synthesizes and fuses
 // (at the photo's 1024 x 1024). One benchmark run times both, so the ratio compares them on the same
 // machine at the same moment. Counters: `first_s`, `second_s` (seconds per call), `speedup`.
 // DCGAN, InterFaceGAN edit with a random direction, 300 inversion steps x 4 starts (the CLI's
 // defaults), no identity judge (its model load is the same in both runs).
 //
 // BM_PhotoPfsfStages/model/ops: one PFSF smile edit of a photo, each stage's seconds as a counter
-// (align, inversion, personalisation, edit = the walk, fusion, metrics), on the fused kernels
+// (align, inversion, personalization, edit = the walk, fusion, metrics), on the fused kernels
 // (ops:0) and on the plain composition (ops:1, ReferenceOpsGuard). model:0 is the DCGAN with the
 // CLI's defaults; model:1 FFHQ config-f 256 with random weights (timing only) with 30 inversion steps
-// x 1 start and 10 personalisation steps (`*_per_step_s` counters scale to any step count).
+// x 1 start and 10 personalization steps (`*_per_step_s` counters scale to any step count).
 //
 //   build/bench/bench_photo --benchmark_filter=Pfsf
 #include <benchmark/benchmark.h>
@@ -111,8 +111,8 @@ void BM_PhotoPfsfStages(benchmark::State& state) {
   for (const auto& [name, s] : seconds) state.counters[name + "_s"] = s / static_cast<double>(state.iterations());
   state.counters["inversion_per_step_s"] =
       seconds["inversion"] / static_cast<double>(state.iterations() * params.inversion_steps * params.starts);
-  state.counters["personalisation_per_step_s"] =
-      seconds["personalisation"] / static_cast<double>(state.iterations() * params.personalize_steps);
+  state.counters["personalization_per_step_s"] =
+      seconds["personalization"] / static_cast<double>(state.iterations() * params.personalize_steps);
 }
 BENCHMARK(BM_PhotoPfsfStages)
     ->ArgNames({"model", "ops"})

@@ -7,7 +7,7 @@
 #   male_sweep.png; glasses_not_male_sweep.png: glasses conditioned to keep the gender),
 #   4. evaluates 200 held-out faces with independent judges (faceres, emotion, celebahq-judge) and
 #   writes report.html, 5. edits a real CelebA-HQ photo with PFSF (invert,
-#   personalise, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
+#   personalize, walk, fuse) and with the InterFaceGAN boundary: photo_pfsf.jpg,
 #   photo_interfacegan.jpg and their before/after strips; photo_smile_glasses.jpg: two edits at once,
 #   instant from the photo cache, and with the end-to-end L2M-GAN (photo_l2mgan.jpg), 6. edits a real video with the L2M-GAN (video_smiling*.mp4),
 #   and builds the default editor pack (out/demo/pack: `faceedit fit`, all 40 attributes and pose).

@@ -2,7 +2,7 @@
 # Video editing measured like STIT on a real clip (default: ../shared/data/videos/FP006911MD02.mp4):
 # the default pipeline for smiling and eyeglasses (PFSF walks decided on the first face), then one
 # setting changed at a time: raw landmarks, cold (independent) inversions, fewer warm steps, one
-# personalised generator, a walk per frame. Each run writes OUT/NAME.mp4, .side-by-side.mp4 and
+# personalized generator, a walk per frame. Each run writes OUT/NAME.mp4, .side-by-side.mp4 and
 # .json (per frame + summary); the table goes to OUT/table.md. Runs resume from the work directory.
 #
 #   scripts/video_compare.sh OUT_DIR [VIDEO]
@@ -21,7 +21,7 @@ run() {  # NAME ARGS...
 run smiling "${SMILE[@]}"
 run eyeglasses "${GLASSES[@]}"
 run smiling_24_raw_landmarks "${SMILE[@]}" --max-frames 24 --no-flow --landmark-sigma 0 --quad-sigma 0
-run smiling_24_personalised "${SMILE[@]}" --max-frames 24 --personalize-frames 8
+run smiling_24_personalized "${SMILE[@]}" --max-frames 24 --personalize-frames 8
 run smiling_24_warm40 "${SMILE[@]}" --max-frames 24
 run smiling_24_warm10 "${SMILE[@]}" --max-frames 24 --warm-steps 10
 run smiling_24_walk_each "${SMILE[@]}" --max-frames 24 --walk each

@@ -66,7 +66,7 @@ py::dict prepared_dict(const pipeline::PreparedPhoto& p) {
   d["space"] = models::to_string(p.space);
   d["latent"] = p.pivot;
   d["inversion"] = to_python(p.inversion);
-  d["personalisation"] = to_python(p.personalisation);
+  d["personalization"] = to_python(p.personalization);
   d["cache_key"] = p.cache_key;
   d["from_cache"] = p.from_cache;
   return d;
@@ -97,12 +97,12 @@ void bind_pipeline(py::module_& m) {
       .def_property_readonly("metrics", [](const pipeline::PhotoResult& r) { return to_python(r.metrics); }, "Identity, PSNR, background change, ...")
       .def_property_readonly("timings", [](const pipeline::PhotoResult& r) { return to_python(r.timings); }, "Seconds by stage.")
       .def_property_readonly("inversion", [](const pipeline::PhotoResult& r) { return to_python(r.inversion); }, "The inversion's report.")
-      .def_property_readonly("personalisation", [](const pipeline::PhotoResult& r) { return to_python(r.personalisation); },
-                             "The personalisation's report (None when not personalised).")
+      .def_property_readonly("personalization", [](const pipeline::PhotoResult& r) { return to_python(r.personalization); },
+                             "The personalization's report (None when not personalized).")
       .def("to_dict", [](const pipeline::PhotoResult& r) { return to_python(r.to_json()); }, "Everything but the images and tensors (the CLI's summary line).");
 
   py::class_<PhotoSessionHandle, std::shared_ptr<PhotoSessionHandle>>(m, "PhotoSession", R"doc(
-Editing one real photo: prepare() aligns, inverts and (for PFSF walks) personalises it once (on
+Editing one real photo: prepare() aligns, inverts and (for PFSF walks) personalizes it once (on
 the session's own copy of the generator); preview() and render() then edit it any number of times. With a cache directory (the default: the
 model cache's photos/), a later session preparing the same photo skips straight to the edits.
 
@@ -134,27 +134,27 @@ replace, cache ("default", a directory, or None), cache_max_bytes.
             const auto ask = personalize_from_python(personalize);
             const auto* prepared = LongCall::run(progress, [&]() -> const pipeline::PreparedPhoto* {
               auto s = space.is_none() ? h.g->g->inversion_space() : models::parse_latent_space(space.cast<std::string>());
-              bool personalise = h.params.personalize == pipeline::Personalize::Always;
+              bool personalize = h.params.personalize == pipeline::Personalize::Always;
               if (!e.empty()) {
                 if (space.is_none()) s = h.session->space_of(e);  // opens (and checks) the edits
-                personalise = pipeline::wants_personalization(h.params, e);
+                personalize = pipeline::wants_personalization(h.params, e);
               }
-              if (ask != pipeline::Personalize::Auto) personalise = ask == pipeline::Personalize::Always;
-              return &h.session->prepare(photo, photo_name, s, personalise);
+              if (ask != pipeline::Personalize::Auto) personalize = ask == pipeline::Personalize::Always;
+              return &h.session->prepare(photo, photo_name, s, personalize);
             });
             return prepared_dict(*prepared);
           }, py::arg("image"), py::arg("edits") = py::none(), py::kw_only(), py::arg("space") = py::none(),
           py::arg("personalize") = py::none(), py::arg("name") = py::none(), py::arg("progress") = py::none(), R"doc(
-Aligns, inverts and personalises the photo (or loads all of it from the cache).
+Aligns, inverts and personalizes the photo (or loads all of it from the cache).
 
 image: a path or a numpy uint8 HxWx3 RGB array with exactly one face.
 edits: the edits to come ("smile=+1", a dict, or a list): they pick the latent space and whether to
-    personalise (PFSF walks do). Without them: the model's default space, no personalisation.
+    personalize (PFSF walks do). Without them: the model's default space, no personalization.
 space, personalize: override those choices.
 progress: a callable taking one dict per stage ({"stage": "align", "seconds": s, "info": {...}}) and
     per progress line ({"log": line}); raising in it stops the preparation. Ctrl-C stops it too.
 Returns {aligned (numpy RGB crop), mask (numpy float32), space, latent (tensor), inversion,
-personalisation, cache_key, from_cache}. Raises faceedit.Error for no face or several faces.
+personalization, cache_key, from_cache}. Raises faceedit.Error for no face or several faces.
 )doc")
       .def("preview", [](PhotoSessionHandle& h, const py::object& edits, bool flip, const py::object& progress) {
             auto e = photo_edits_from_python(edits, flip);
@@ -185,7 +185,7 @@ the edited crop, the generator's images, the edited latent, metrics and timings.
       .def_property_readonly("prepared", [](const PhotoSessionHandle& h) { return prepared_dict(h.session->prepared()); },
                              "What prepare() returned (raises faceedit.Error before prepare()).")
       .def_property_readonly("generator", [](const PhotoSessionHandle& h) { return h.g; },
-                             "The generator the session was opened with (never changed: a personalisation fine-tunes the session's own copy).")
+                             "The generator the session was opened with (never changed: a personalization fine-tunes the session's own copy).")
       .def("save_intermediates", [](const PhotoSessionHandle& h, const std::string& dir, const pipeline::PhotoResult& r) {
             h.session->save_intermediates(dir, r);
           }, py::arg("dir"), py::arg("result"), "Writes the aligned crop, reconstruction, edit, mask, before/after, latents (as --keep-intermediates).");
@@ -202,7 +202,7 @@ the edited crop, the generator's images, the edited latent, metrics and timings.
           return pipeline::edit_photo(photo, name, g->g, g->name, e, params, report_stage, {}, measurer.callback());
         });
       }, py::arg("g"), py::arg("image"), py::arg("edits"), py::kw_only(), py::arg("flip") = false, py::arg("progress") = py::none(), R"doc(
-The whole photo job in one call (`faceedit photo`): align, invert, personalise when needed, edit,
+The whole photo job in one call (`faceedit photo`): align, invert, personalize when needed, edit,
 fuse. Settings as PhotoSession's keyword arguments. Returns a PhotoResult.
 )doc");
 

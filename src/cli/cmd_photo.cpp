@@ -104,7 +104,7 @@ void run_photo(const PhotoOptions& o, const GlobalOptions& global) {
 }  // namespace
 
 void add_photo_command(CLI::App& app, const GlobalOptions& global) {
-  auto* cmd = app.add_subcommand("photo", "Edit attributes of the face in a photo: align, invert, personalise, walk (PFSF) or edit, fuse back");
+  auto* cmd = app.add_subcommand("photo", "Edit attributes of the face in a photo: align, invert, personalize, walk (PFSF) or edit, fuse back");
   auto o = std::make_shared<PhotoOptions>();
   o->step.editor.method = "pfsf";
   auto& p = o->params;
@@ -121,9 +121,9 @@ void add_photo_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--model", o->model, "generator (file or known name)")->capture_default_str();
   add_pack_option(cmd, o->pack);
   add_photo_options(cmd, p);
-  cmd->add_flag("--personalize", o->personalize, "personalise for other methods too");
-  cmd->add_flag("--no-personalize", o->no_personalize, "skip personalisation");
-  cmd->add_option("--cache", o->cache, "where photo preparations (alignment, inversion, personalisation) are kept for instant re-edits: "
+  cmd->add_flag("--personalize", o->personalize, "personalize for other methods too");
+  cmd->add_flag("--no-personalize", o->no_personalize, "skip personalization");
+  cmd->add_option("--cache", o->cache, "where photo preparations (alignment, inversion, personalization) are kept for instant re-edits: "
                                        "a directory, default (the model cache's photos/) or none")->capture_default_str();
   cmd->add_option("--keep-intermediates", o->keep, "directory for the aligned crop, reconstruction, edit, mask, before/after, walks, delta");
   cmd->callback([o, cmd, &global] {

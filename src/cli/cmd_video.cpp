@@ -72,7 +72,7 @@ void add_video_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--warm-steps", p.warm_steps, "inversion steps of a frame started from the previous frame's latent")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_flag("--cold", o->cold, "invert every frame from scratch (no warm start)");
-  cmd->add_option("--personalize-frames", p.personalize_frames, "personalise one generator on this many keyframes (0: none)")
+  cmd->add_option("--personalize-frames", p.personalize_frames, "personalize one generator on this many keyframes (0: none)")
       ->capture_default_str()->check(CLI::Range(0, 64));
   cmd->add_option("--walk", p.walk, "PFSF: first (the first face's walk for every frame) or each (a walk per frame)")
       ->capture_default_str()->check(CLI::IsMember({"first", "each"}));

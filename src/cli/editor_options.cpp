@@ -44,7 +44,7 @@ void add_photo_options(CLI::App* cmd, pipeline::PhotoParams& p, const std::set<s
   if (want("encoder")) cmd->add_option("--encoder", p.encoder, "encoder: ours from `faceedit train-encoder`, or a pSp/e4e .pt: the inversion starts at its code (one start)");
   if (want("starts")) cmd->add_option("--starts", p.starts, "random starts of a Z inversion")->capture_default_str()->check(CLI::Range(1, 64));
   if (want("personalize-steps"))
-    cmd->add_option("--personalize-steps", p.personalize_steps, "personalisation steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));
+    cmd->add_option("--personalize-steps", p.personalize_steps, "personalization steps (0: none)")->capture_default_str()->check(CLI::Range(0, 100000));
   if (want("poisson")) cmd->add_flag("--poisson", p.poisson, "Poisson (seamless) blending inside the mask");
   if (want("replace")) cmd->add_flag("--replace", p.replace, "paste the generator's face instead of adding its change to the photo's crop");
 }

@@ -94,7 +94,7 @@ nlohmann::ordered_json make_manifest(const SampleJobParams& p, const models::Gen
   m["columns"] = columns;
   m["z_dim"] = g.z_dim();
   m["w_dim"] = g.w_dim();
-  if (p.synthesis_size > 0 && g.preview_resolution(p.synthesis_size) < g.resolution())
+  if (g.stops_early(p.synthesis_size))
     m["synthesis_resolution"] = g.preview_resolution(p.synthesis_size);
   return m;
 }

@@ -55,14 +55,14 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
   std::unique_ptr<pipeline::PhotoSession> session;
   std::unique_ptr<pipeline::L2MGanPhotoEditor> image_editor;
   auto edits = p.edits;
-  bool personalise = false;
+  bool personalize = false;
   models::LatentSpace space = models::LatentSpace::Z;
   if (image_edit) {
     image_editor = std::make_unique<pipeline::L2MGanPhotoEditor>(edits, p.photo, g->device());  // a bad spec fails here
   } else {
     session = std::make_unique<pipeline::PhotoSession>(g, model_name, p.photo);
     session->open(edits);  // a bad spec fails before any photo
-    personalise = pipeline::wants_personalization(p.photo, edits);
+    personalize = pipeline::wants_personalization(p.photo, edits);
     space = session->space_of(edits);
   }
   const std::string method = image_edit ? pipeline::kL2MGanMethod : edits.front().opened->method();
@@ -74,7 +74,7 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
       const auto ffhq = pipeline::align_single_face(photo, p.photo.crop, name);
       return {ffhq.crop, pipeline::align_face(r.photo, ffhq.quad, ffhq.size).crop, std::move(r)};
     }
-    const auto& prep = session->prepare(photo, name, space, personalise);
+    const auto& prep = session->prepare(photo, name, space, personalize);
     auto r = session->render(edits);
     return {prep.ffhq.crop, pipeline::align_face(r.photo, prep.ffhq.quad, prep.ffhq.size).crop, std::move(r)};
   };

@@ -47,7 +47,7 @@ nlohmann::json PhotoMeasurer::measure(const pipeline::PhotoResult& r) {
   } else {
     m["psnr"] = pipeline::psnr(reconstruction, target);
   }
-  if (!r.personalisation.is_null()) m["psnr_personalised"] = pipeline::psnr(reconstruction, target);
+  if (!r.personalization.is_null()) m["psnr_personalized"] = pipeline::psnr(reconstruction, target);
   if (guide_) {
     const auto e = guide_identity_->embed(torch::cat({crop_t, to_tensor(r.blended_crop, device_)}));
     m["identity_embedder"] = guide_identity_->name();

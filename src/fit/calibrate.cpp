@@ -20,7 +20,7 @@ torch::Tensor predict_in_batches(models::AttributeClassifier& guide, const torch
 // early, else the full images.
 torch::Tensor verdict_images(const models::Generator& g, const torch::Tensor& codes, models::LatentSpace space,
                              double truncation, int64_t batch, int64_t synthesis_size) {
-  if (synthesis_size <= 0 || g.preview_resolution(synthesis_size) >= g.resolution())
+  if (!g.stops_early(synthesis_size))
     return eval::generate_in_batches(g, codes, space, truncation, batch);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> out;
@@ -50,7 +50,7 @@ nlohmann::json calibrate_editor(const models::Generator& g, const edit::Editor& 
   const auto& codes = heldout.codes;
   const auto space = editor.space();
   const int64_t col = panel.attributes->column(editor.attribute());
-  const bool early = synthesis_size > 0 && g.preview_resolution(synthesis_size) < g.resolution();
+  const bool early = g.stops_early(synthesis_size);
   const auto label0 = (early ? predict_in_batches(*panel.attributes, verdict_images(g, codes, space, truncation, batch, synthesis_size), batch)
                              : heldout.judged.probs)
                           .select(1, col) >= 0.5;

@@ -84,7 +84,7 @@ void claim_settings(const FitParams& p, const models::Generator& g, const fs::pa
                                    {"calibration_n", p.calibration_n}, {"directions", p.directions}};
   // Recorded only where it changes the scores (a generator that stops early), so packs of the
   // other models keep their settings.
-  if (p.synthesis_size > 0 && g.preview_resolution(p.synthesis_size) < g.resolution())
+  if (g.stops_early(p.synthesis_size))
     settings["synthesis_resolution"] = g.preview_resolution(p.synthesis_size);
   const auto path = dir / "fit.json";
   p.share.claim_job([&] {

@@ -1,6 +1,10 @@
 #include "faceedit/io/content_hash.h"
 
 #include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "faceedit/error.h"
 
 namespace faceedit::io {
 
@@ -19,6 +23,14 @@ std::string hex64(uint64_t v) {
 ContentHash& ContentHash::add(const void* data, size_t n) {
   a = fnv1a(data, n, a);
   b = fnv1a(data, n, b);
+  return *this;
+}
+
+ContentHash& ContentHash::add_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot be read");
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) add(buf.data(), static_cast<size_t>(in.gcount()));
   return *this;
 }
 

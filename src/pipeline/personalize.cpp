@@ -44,12 +44,12 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
                               const torch::Tensor& target_in, const torch::Tensor& mask_in,
                               models::FeatureDistance* features, const PersonalizeParams& p) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (p.steps < 1) fail("personalisation", "steps must be >= 1");
-  g.check_latents(pivot_in, space, "personalisation pivot");
+  if (p.steps < 1) fail("personalization", "steps must be >= 1");
+  g.check_latents(pivot_in, space, "personalization pivot");
   const int64_t r = g.resolution();
   const int64_t k = pivot_in.size(0);
   if (target_in.sizes() != torch::IntArrayRef({k, 3, r, r}) || mask_in.sizes() != torch::IntArrayRef({k, 1, r, r}))
-    fail("personalisation", "target must be [K, 3, R, R] and mask [K, 1, R, R] at the generator's resolution, K = the pivots' count");
+    fail("personalization", "target must be [K, 3, R, R] and mask [K, 1, R, R] at the generator's resolution, K = the pivots' count");
   torch::AutoGradMode grad_mode(true);
   const auto dev = g.device();
   const auto pivot = pivot_in.to(dev).detach(), target = target_in.to(dev).detach(), mask = mask_in.to(dev).detach();
@@ -65,7 +65,7 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
       auto gen = at::detail::createCPUGenerator(p.seed);
       auto shape = pivot.sizes().vec();
       shape[0] = p.locality_nearby;
-      // Around each pivot in turn (a video's keyframes personalise one generator together).
+      // Around each pivot in turn (a video's keyframes personalize one generator together).
       const auto around = pivot.index_select(0, torch::arange(p.locality_nearby, torch::kLong).remainder(k).to(dev));
       parts.push_back(around + p.locality_sigma * torch::randn(shape, gen).to(dev));
     }
@@ -86,7 +86,7 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
   torch::optim::Adam opt(params, torch::optim::AdamOptions(p.lr));
   // Feature loss on composites: outside the mask the target shows through, so only the face counts.
   const auto composite = [&](const torch::Tensor& img) { return mask * img + (1 - mask) * target; };
-  Progress progress("personalisation", p.steps, "steps", p.progress);
+  Progress progress("personalization", p.steps, "steps", p.progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));

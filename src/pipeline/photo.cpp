@@ -60,12 +60,12 @@ nlohmann::json PhotoResult::to_json() const {
     e.push_back(j);
   }
   return {{"edits", e},         {"metrics", metrics},   {"timings", timings},        {"cache_hit", cache_hit},
-          {"inversion", inversion}, {"space", models::to_string(space)}, {"personalisation", personalisation}};
+          {"inversion", inversion}, {"space", models::to_string(space)}, {"personalization", personalization}};
 }
 
 struct PhotoSession::State {
   std::shared_ptr<const models::Generator> base;  // shared, never changed
-  std::shared_ptr<models::Generator> personal;    // the photo's personalised copy (null: none)
+  std::shared_ptr<models::Generator> personal;    // the photo's personalized copy (null: none)
   std::string model;
   PhotoParams p;
   StageCallback on_stage;
@@ -79,7 +79,7 @@ struct PhotoSession::State {
   mutable std::map<std::string, std::shared_ptr<const edit::Editor>> editors;  // by spec
 
   std::shared_ptr<const models::Generator> g() const { return personal ? personal : base; }
-  // A fresh copy of the shared generator to personalise: each photo starts from the base weights
+  // A fresh copy of the shared generator to personalize: each photo starts from the base weights
   // bit for bit, whatever was edited before (a batch shared among processes must not depend on order).
   models::Generator& personal_copy() {
     personal = base->clone();
@@ -96,8 +96,8 @@ struct PhotoSession::State {
     prep_timings[name] = seconds;
     stage(name, seconds, std::move(info));
   }
-  bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const;
-  void personalise(PreparedPhoto& prep);
+  bool load_cached(const fs::path& dir, PreparedPhoto& out, bool personalize) const;
+  void personalize(PreparedPhoto& prep);
   void store_cached(const fs::path& dir, const PreparedPhoto& prep) const;
 };
 
@@ -142,7 +142,7 @@ const PreparedPhoto& PhotoSession::prepared() const {
   return *s_->prep;
 }
 
-bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, bool personalise) const {
+bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, bool personalize) const {
   std::ifstream in(dir / "prep.json");
   if (!in) return false;
   const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -161,11 +161,12 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
     out.mask = cv::Mat(p.crop, p.crop, CV_32F, mask.data_ptr<float>()).clone();
     out.pivot = file.load("pivot").to(base->device());
     out.inversion = j.at("inversion");
-    // A personalisation made with other settings, or not asked for, is not used (prepare() makes one).
-    out.personalisation = nullptr;
-    const auto& pj = j.at("personalisation");
-    if (personalise && pj.is_object() && pj.value("steps", -1) == p.personalize_steps) {
-      out.personalisation = pj;
+    // A personalization made with other settings, or not asked for, is not used (prepare() makes one).
+    out.personalization = nullptr;
+    // "personalisation": entries written before the API settled on one spelling.
+    const auto& pj = j.contains("personalization") ? j.at("personalization") : j.at("personalisation");
+    if (personalize && pj.is_object() && pj.value("steps", -1) == p.personalize_steps) {
+      out.personalization = pj;
       for (const auto& e : file.entries())
         if (e.name.rfind("delta.", 0) == 0) out.delta.emplace_back(e.name.substr(6), file.load(e.name));
     }
@@ -192,7 +193,7 @@ void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto&
   for (const auto& pt : prep.ffhq.landmarks) lm.push_back({pt.x, pt.y});
   const nlohmann::json j = {{"version", kPhotoCacheVersion}, {"ffhq_quad", quad_json(prep.ffhq.quad)}, {"quad", quad_json(prep.face.quad)},
                             {"landmarks", lm}, {"space", models::to_string(prep.space)}, {"inversion", prep.inversion},
-                            {"personalisation", prep.personalisation}, {"model", model}};
+                            {"personalization", prep.personalization}, {"model", model}};
   const std::string text = j.dump();
   io::write_file_atomic(tmp / "prep.json", text.data(), text.size());
   fs::remove_all(dir, ec);
@@ -201,8 +202,8 @@ void PhotoSession::State::store_cached(const fs::path& dir, const PreparedPhoto&
   evict_photo_cache(dir.parent_path(), p.cache_max_bytes);
 }
 
-// 3. Personalise around the pivot, inside the portrait mask (on the session's own copy of G).
-void PhotoSession::State::personalise(PreparedPhoto& prep) {
+// 3. Personalize around the pivot, inside the portrait mask (on the session's own copy of G).
+void PhotoSession::State::personalize(PreparedPhoto& prep) {
   const auto t0 = Clock::now();
   models::FeatureDistance* perceptual = guide.features.get();
   auto& g = personal_copy();
@@ -214,10 +215,10 @@ void PhotoSession::State::personalise(PreparedPhoto& prep) {
   pp.steps = p.personalize_steps;
   pp.progress = true;
   auto pers = personalize(g, prep.pivot, prep.space, generator_target(prep.face.crop, g), mask_t, perceptual, pp);
-  prep.personalisation = pers.to_json();
-  prep.personalisation["steps"] = p.personalize_steps;
+  prep.personalization = pers.to_json();
+  prep.personalization["steps"] = p.personalize_steps;
   prep.delta = std::move(pers.delta);
-  prep_stage("personalisation", seconds_since(t0), prep.personalisation);
+  prep_stage("personalization", seconds_since(t0), prep.personalization);
 }
 
 const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalize) {
@@ -233,17 +234,17 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   PreparedPhoto prep;
   prep.photo = photo;
   prep.space = space;
-  const bool personalise = personalize && s.p.personalize_steps > 0;
+  const bool personalize = personalize && s.p.personalize_steps > 0;
   const fs::path dir = s.p.cache_dir.empty() ? fs::path() : s.p.cache_dir / photo_cache_key(photo, s.model, base, s.p, space);
   if (!dir.empty()) prep.cache_key = dir.filename().string();
   auto t0 = Clock::now();
-  if (!dir.empty() && s.load_cached(dir, prep, personalise)) {
+  if (!dir.empty() && s.load_cached(dir, prep, personalize)) {
     prep.from_cache = true;
-    s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalised", !prep.delta.empty()}});
+    s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalized", !prep.delta.empty()}});
     if (!prep.delta.empty()) {
       add_weight_delta(s.personal_copy(), prep.delta, 1.0);
-    } else if (personalise) {  // cached without (or with another) personalisation: add it
-      s.personalise(prep);
+    } else if (personalize) {  // cached without (or with another) personalization: add it
+      s.personalize(prep);
       s.store_cached(dir, prep);
     }
     s.prep = std::move(prep);
@@ -281,8 +282,8 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   prep.inversion = inv.to_json();
   s.prep_stage("inversion", seconds_since(t0), prep.inversion);
 
-  prep.personalisation = nullptr;
-  if (personalise) s.personalise(prep);
+  prep.personalization = nullptr;
+  if (personalize) s.personalize(prep);
   if (!dir.empty()) s.store_cached(dir, prep);
   s.prep = std::move(prep);
   return *s.prep;
@@ -296,7 +297,7 @@ void check_strength(double strength) {
 }  // namespace
 
 std::shared_ptr<const edit::Editor> PhotoSession::State::editor(const PhotoEdit& e) const {
-  // A walk walks the generator the session renders with (its personalised copy once made).
+  // A walk walks the generator the session renders with (its personalized copy once made).
   if (e.opened && e.opened->method() != "pfsf") return e.opened;
   const std::string key = edit::spec_key(e.editor);
   auto it = editors.find(key);
@@ -405,7 +406,7 @@ PhotoResult PhotoSession::render(const std::vector<PhotoEdit>& edits) {
   out.cache_hit = prep.from_cache;
   out.timings = s.prep_timings;
   out.inversion = prep.inversion;
-  out.personalisation = prep.personalisation;
+  out.personalization = prep.personalization;
   out.space = prep.space;
 
   // 4. Edits in sequence in latent space.
@@ -450,7 +451,7 @@ void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r)
                         {{"faceedit.space", models::to_string(prep.space)}, {"faceedit.model", s_->model}});
   for (size_t k = 0; k < r.edits.size(); ++k)
     if (r.edits[k].walk) r.edits[k].walk->save((dir / ("walk_" + std::to_string(k) + ".safetensors")).string());
-  if (!prep.delta.empty()) save_weight_delta((dir / "personalised.delta.safetensors").string(), prep.delta, *s_->base, s_->model);
+  if (!prep.delta.empty()) save_weight_delta((dir / "personalized.delta.safetensors").string(), prep.delta, *s_->base, s_->model);
 }
 
 cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter) {

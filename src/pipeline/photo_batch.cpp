@@ -101,7 +101,7 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
   std::unique_ptr<L2MGanPhotoEditor> l2mgan;
   if (is_l2mgan_edit(edits)) l2mgan = std::make_unique<L2MGanPhotoEditor>(edits, p.photo, g->device());
   if (!l2mgan) session.open(edits);  // a bad spec fails before any photo
-  const bool personalise = !l2mgan && wants_personalization(p.photo, edits);
+  const bool personalize = !l2mgan && wants_personalization(p.photo, edits);
   const auto space = l2mgan ? models::LatentSpace::Z : session.space_of(edits);
   auto job = batch_job(*g, model_name, p, l2mgan ? std::vector<PhotoEdit>{} : edits);
   if (l2mgan) job["edits"] = l2mgan->describe();
@@ -123,7 +123,7 @@ PhotoBatchResult edit_photo_batch(const std::vector<std::string>& photos, std::s
     nlohmann::json record = {{"photo", photos[i]}};
     try {
       const cv::Mat photo = io::read_image(photos[i]);
-      auto r = l2mgan ? l2mgan->edit(photo, photos[i]) : (session.prepare(photo, photos[i], space, personalise), session.render(edits));
+      auto r = l2mgan ? l2mgan->edit(photo, photos[i]) : (session.prepare(photo, photos[i], space, personalize), session.render(edits));
       measure_result(r, p.measure, {});
       io::write_image((out / output_name(i)).string(), r.photo);
       const auto summary = r.to_json();

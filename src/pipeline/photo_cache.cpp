@@ -62,10 +62,7 @@ namespace {
 // The key of a video's bytes under these settings.
 std::string video_key(const fs::path& input, const nlohmann::json& settings) {
   io::ContentHash h;
-  std::ifstream in(input, std::ios::binary);
-  if (!in) fail(input.string(), "cannot be read");
-  std::vector<char> buf(1 << 20);
-  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) h.add(buf.data(), static_cast<size_t>(in.gcount()));
+  h.add_file(input.string());
   const std::string s = settings.dump();
   return hex(h.a) + hex(fnv1a(s.data(), s.size(), h.b));
 }

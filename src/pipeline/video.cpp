@@ -76,8 +76,11 @@ struct Work {
   fs::path track() const { return dir / "track.json"; }
   fs::path partial_track() const { return dir / "track.partial.json"; }
   fs::path frame(int t) const { return dir / frame_name("frame_", t); }
-  fs::path delta(int frames, int steps) const {  // one per personalisation setting
-    return dir / ("personalised_" + std::to_string(frames) + "x" + std::to_string(steps) + ".delta.safetensors");
+  fs::path delta(int frames, int steps) const {  // one per personalization setting
+    const auto name = std::to_string(frames) + "x" + std::to_string(steps) + ".delta.safetensors";
+    // "personalised_": work directories made before the API settled on one spelling; still used.
+    if (fs::exists(dir / ("personalised_" + name))) return dir / ("personalised_" + name);
+    return dir / ("personalized_" + name);
   }
   ~Work() {
     std::error_code ec;
@@ -216,8 +219,8 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
   rep.finish();
 }
 
-// 2b. One generator personalised on keyframes of the clip (STIT's idea), stored as a weight delta.
-nlohmann::json personalise_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
+// 2b. One generator personalized on keyframes of the clip (STIT's idea), stored as a weight delta.
+nlohmann::json personalize_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
                                 const InversionGuide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
   const auto delta_path = work.delta(p.personalize_frames, p.photo.personalize_steps);
   if (fs::exists(delta_path)) {
@@ -403,9 +406,7 @@ ImageEditFrame load_image_edit(const fs::path& path, torch::Device device) {
 // The edits' subdirectory of an image editor's work directory: keyed by the model's bytes and the edits.
 fs::path image_edit_dir(const Work& work, const L2MGanPhotoEditor& editor, const std::vector<PhotoEdit>& edits) {
   io::ContentHash h;
-  std::ifstream in(editor.model_file(), std::ios::binary);
-  std::vector<char> buf(1 << 20);
-  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) h.add(buf.data(), static_cast<size_t>(in.gcount()));
+  h.add_file(editor.model_file());
   for (const auto& e : edits) h.add(e.editor.attribute + "=" + std::to_string(e.strength) + (e.flip ? ",flip;" : ";"));
   return work.dir / ("l2m-gan-" + h.hex());
 }
@@ -587,8 +588,8 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   clip.faces.resize(track.frames());
   clip.frame_info.resize(track.frames());
   for (int t = 0; t < track.frames(); ++t) clip.faces[t] = track.quads[t].has_value();
-  nlohmann::json personalisation = nullptr;
-  // Latent methods: the clip's generator is the shared one, or this clip's own personalised copy
+  nlohmann::json personalization = nullptr;
+  // Latent methods: the clip's generator is the shared one, or this clip's own personalized copy
   // (never g itself); one session edits and renders every frame on it (a walk walks it).
   std::shared_ptr<const models::Generator> clip_g = g;
   std::unique_ptr<PhotoSession> frames;
@@ -620,9 +621,9 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
       t0 = Clock::now();
       std::shared_ptr<models::Generator> personal = g->clone();
-      personalisation = personalise_clip(input, work, track, *personal, guide, space, p, model_name);
+      personalization = personalize_clip(input, work, track, *personal, guide, space, p, model_name);
       clip_g = personal;
-      timings["personalise"] = seconds_since(t0);
+      timings["personalize"] = seconds_since(t0);
     }
     frames = std::make_unique<PhotoSession>(clip_g, model_name, pp);
     t0 = Clock::now();
@@ -646,7 +647,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
 
   auto& s = result.summary;
   if (!image_edit) s["inversion"] = inversion_summary(edited.inversions, result.faces);
-  s["personalisation"] = personalisation;
+  s["personalization"] = personalization;
   timings["total"] = seconds_since(t_start);
   timings["per_frame"] = timings["total"].get<double>() / std::max(1, result.frames);
   s["seconds"] = timings;

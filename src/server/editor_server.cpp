@@ -71,7 +71,7 @@ struct Slot {
   Clock::time_point used = Clock::now();
   std::mutex work;                  // one preview or render at a time per photo
   std::map<std::string, uint64_t> latest;  // per preview stream (a page): its newest request (guarded by Impl::m)
-  bool busy() const { return state == "queued" || state == "aligning" || state == "inverting" || state == "personalising"; }
+  bool busy() const { return state == "queued" || state == "aligning" || state == "inverting" || state == "personalizing"; }
 };
 
 // The page's groups, in the order it shows them; an attribute outside the table is "other".
@@ -112,7 +112,7 @@ struct EditorServer::Impl {
   std::map<std::string, std::shared_ptr<const edit::Editor>> editors;  // "method/attribute"
   std::map<std::string, edit::EditorSpec> specs;  // the same keys: what each editor was opened from
   nlohmann::json attributes = nlohmann::json::array();
-  bool personalize = false;  // each photo's session personalises its own copy of g
+  bool personalize = false;  // each photo's session personalizes its own copy of g
   std::unique_ptr<pipeline::L2MGanPhotoEditor> l2mgan;  // options.l2mgan_model, used under l2mgan_m
   std::mutex l2mgan_m;
 
@@ -187,7 +187,7 @@ EditorServer::Impl::Impl(std::shared_ptr<models::Generator> gen, ServerOptions o
   for (const auto& group : attribute_groups())
     for (const auto& [g_name, a] : ordered)
       if (g_name == group) attributes.push_back(a);
-  // Sessions own their personalised generators (the shared one never changes): personalise a photo
+  // Sessions own their personalized generators (the shared one never changes): personalize a photo
   // when a slider's method asks for it (a PFSF walk), as PhotoParams::personalize says.
   std::vector<pipeline::PhotoEdit> all;
   for (const auto& [key, e] : editors) all.push_back({{}, 1.0, false, e});
@@ -398,7 +398,7 @@ void EditorServer::Impl::work() {
       auto session = std::make_unique<pipeline::PhotoSession>(g, o.model_name, o.photo, [this, slot](const pipeline::PhotoStage& st) {
         std::lock_guard<std::mutex> lock(m);
         if (st.name == "align") slot->state = "inverting", slot->progress = 0.1;
-        if (st.name == "inversion" && personalize) slot->state = "personalising";
+        if (st.name == "inversion" && personalize) slot->state = "personalizing";
       });
       pipeline::AlignmentQuad frame;
       if (editors.empty()) {  // L2M-GAN only: nothing to invert; the photo's one face gives the frame

@@ -476,16 +476,16 @@ sys.path.insert(0, '/usr/lib/python3/dist-packages')
 from PIL import Image
 t = sys.argv[1]
 lines = [json.loads(l) for l in open(f'{t}/ph.jsonl')]
-assert [l.get('stage') for l in lines[:-1]] == ['align', 'inversion', 'personalisation', 'edit', 'fusion', 'metrics'], lines
+assert [l.get('stage') for l in lines[:-1]] == ['align', 'inversion', 'personalization', 'edit', 'fusion', 'metrics'], lines
 r = lines[-1]
 assert r['cache_hit'] is False and r['edits'][0]['attribute'] == 'smiling' and 'walk' in r['edits'][0], r['edits']
-for k in ('align', 'inversion', 'personalisation', 'edit', 'fusion', 'total'):
+for k in ('align', 'inversion', 'personalization', 'edit', 'fusion', 'total'):
   assert r['timings'][k] >= 0, r['timings']
 assert r['metrics']['psnr'] > 10 and 'identity_cosine' in r['metrics'], r['metrics']
-assert r['personalisation']['masked_mse_after'] <= r['personalisation']['masked_mse_before'], r['personalisation']
+assert r['personalization']['masked_mse_after'] <= r['personalization']['masked_mse_before'], r['personalization']
 assert Image.open(f'{t}/photo.png').size == (1024, 1024)
 for f in ('aligned.png', 'reconstruction.png', 'edited_crop.png', 'mask.png', 'before_after.jpg', 'walk_0.safetensors',
-        'personalised.delta.safetensors', 'latents.safetensors'):
+        'personalized.delta.safetensors', 'latents.safetensors'):
   assert os.path.getsize(f'{t}/ph/{f}') > 0, f
 PYEOF
     then ok "photo: pfsf with intermediates"; else bad "photo: pfsf: $(tail -3 "$T/ph.err")"; fi

@@ -52,20 +52,20 @@ TEST(PhotoMetrics, ReconstructionPsnrIsTheClosedFormWithoutAnInversion) {
   // MSE 0.01 over a peak-to-peak range of 2: 10 log10(4 / 0.01).
   EXPECT_NEAR(m.at("psnr").get<double>(), 10.0 * std::log10(400.0), 1e-4);
   EXPECT_FALSE(m.contains("identity_cosine"));  // no inversion: nothing to report
-  EXPECT_FALSE(m.contains("psnr_personalised"));
+  EXPECT_FALSE(m.contains("psnr_personalized"));
   EXPECT_FALSE(m.contains("guide_prob_before"));
   EXPECT_FALSE(m.contains("judge"));
 }
 
-TEST(PhotoMetrics, InversionFiguresPassThroughAndAPersonalisationIsMeasured) {
+TEST(PhotoMetrics, InversionFiguresPassThroughAndAPersonalizationIsMeasured) {
   eval::PhotoMeasurer measurer(params("none", "none"), torch::kCPU);
   auto r = result_with_offset(0.2);
   r.inversion = {{"psnr", 17.5}, {"identity_cosine", 0.8}};
-  r.personalisation = {{"steps", 3}};
+  r.personalization = {{"steps", 3}};
   const auto m = measurer.measure(r);
   EXPECT_EQ(m.at("psnr").get<double>(), 17.5);
   EXPECT_EQ(m.at("identity_cosine").get<double>(), 0.8);
-  EXPECT_NEAR(m.at("psnr_personalised").get<double>(), 10.0 * std::log10(100.0), 1e-4);  // MSE 0.04
+  EXPECT_NEAR(m.at("psnr_personalized").get<double>(), 10.0 * std::log10(100.0), 1e-4);  // MSE 0.04
 }
 
 TEST(PhotoMetrics, GuideSeesNoChangeInAnUnchangedFace) {

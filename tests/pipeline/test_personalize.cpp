@@ -1,5 +1,5 @@
-// Personalisation: the masked reconstruction of an unreachable target improves, far latents stay
-// put, and the saved weight delta applied onto the base file gives the personalised weights exactly.
+// Personalization: the masked reconstruction of an unreachable target improves, far latents stay
+// put, and the saved weight delta applied onto the base file gives the personalized weights exactly.
 #include <gtest/gtest.h>
 
 #include <filesystem>

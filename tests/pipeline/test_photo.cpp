@@ -10,6 +10,7 @@
 #include "faceedit/models/model_files.h"
 #include "faceedit/pipeline/fuse.h"
 #include "faceedit/pipeline/photo.h"
+#include "photo_fixtures.h"
 #include "test_support.h"
 
 namespace faceedit {
@@ -102,12 +103,7 @@ class PhotoPipeline : public ::testing::Test {
     FACEEDIT_REQUIRE_SHARED(photo_path, "data/celebahq-photos/000004.jpg");
     model = test::converted("models/dcgan-celeba32/generator.pt");
     photo = io::read_image(photo_path);
-    params.crop = 128;
-    params.inversion_steps = 8;
-    params.starts = 1;
-    params.guide = "none";
-    params.segmenter = "none";
-    params.identity_judge = "none";
+    test::use_fast_photo_params(params);
     params.cache_dir = test::temp_dir() / "photo-cache";
   }
   std::string model;
@@ -177,7 +173,7 @@ TEST_F(PhotoPipeline, SeveralEditsComposeInLatentSpace) {
             std::string::npos);
 }
 
-// Personalisation fine-tunes a session's own copy: the shared generator stays bit for bit, and two
+// Personalization fine-tunes a session's own copy: the shared generator stays bit for bit, and two
 // sessions on one generator give what each gives alone (the server's photos are independent).
 TEST_F(PhotoPipeline, SessionsAreIndependentAndTheSharedGeneratorNeverChanges) {
   std::shared_ptr<models::Generator> g = models::load_generator(model);

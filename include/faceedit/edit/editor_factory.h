@@ -82,7 +82,7 @@ StrengthRange strength_range(const std::string& method);
 
 // Opens the editor of spec.method, checked against g (space, dimension, W+ layers, attribute).
 // pfsf walks through g and keeps identity through `identity` (null: our default guide's embedding);
-// the editor holds g, so a generator personalised in place is what it walks.
+// the editor holds g, so a generator personalized in place is what it walks.
 std::unique_ptr<Editor> open_editor(const EditorSpec& spec, std::shared_ptr<const models::Generator> g,
                                     std::shared_ptr<models::IdentityEmbedder> identity = nullptr);
 

@@ -1,4 +1,4 @@
-// faceedit — PFSF's individual non-linear walk: small steps through the (personalised) generator
+// faceedit — PFSF's individual non-linear walk: small steps through the (personalized) generator
 // and the supervision classifier that change one attribute and, to first order, nothing else.
 //
 // Each step, per sample x (a latent of any space):

@@ -5,7 +5,7 @@
 //
 //   psnr, identity_cosine           the inversion's own (latent methods), else the reconstruction's
 //                                   PSNR against the aligned crop (L2M-GAN: no inversion)
-//   psnr_personalised               a personalised generator's reconstruction against the crop
+//   psnr_personalized               a personalized generator's reconstruction against the crop
 //   identity_cosine_edited          our guide's identity embedding: the crop vs. the edited, blended crop
 //   guide_prob_before / _after      our guide's reading of the generator's images, per edited attribute
 //   judge_identity_cosine_photo     the independent identity judge: the photo's FFHQ crop before vs. after

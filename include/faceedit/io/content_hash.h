@@ -20,6 +20,8 @@ class ContentHash {
  public:
   ContentHash& add(const void* data, size_t n);  // into both streams
   ContentHash& add(const std::string& s) { return add(s.data(), s.size()); }
+  // A file's bytes, read in blocks; throws faceedit::Error naming the file when it cannot be read.
+  ContentHash& add_file(const std::string& path);
   std::string hex() const { return hex64(a) + hex64(b); }
   uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
 };

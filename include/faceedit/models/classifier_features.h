@@ -1,7 +1,7 @@
 // faceedit — perceptual guides built from networks we own: feature distances and an identity
 // embedding taken from our supervision classifiers (face_classifier.h), or a user's TorchScript.
 //
-// Inversion and personalisation need a "looks the same" loss beside pixel MSE. The pretrained judges
+// Inversion and personalization need a "looks the same" loss beside pixel MSE. The pretrained judges
 // must stay independent (they measure edits), so the guides come from:
 //   ClassifierFeatureDistance   mean squared difference of the classifier's normalised activations
 //                               after each LeakyReLU (an LPIPS-like feature loss, unit-free)

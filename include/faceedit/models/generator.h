@@ -7,7 +7,7 @@
 // Models without a mapping network (the DCGAN) have Z only.
 //
 // Everything is differentiable: map() and synthesize() are built from LibTorch ops with autograd,
-// so callers can optimise latents (inversion, walks) or fine-tune parameters() (personalisation).
+// so callers can optimise latents (inversion, walks) or fine-tune parameters() (personalization).
 // Inference without gradients (torch::NoGradGuard) takes faster fused kernels.
 //
 // Thread-safety: a Generator holds no per-call state; concurrent calls are safe as long as nobody
@@ -86,6 +86,9 @@ class Generator {
     (void)min_size;
     return resolution();
   }
+  // Whether synthesis for images of `min_size` px (<= 0: full size) stops before the last layers:
+  // what the samples manifest, fit.json and calibration record as "synthesis_resolution".
+  bool stops_early(int64_t min_size) const { return min_size > 0 && preview_resolution(min_size) < resolution(); }
 
   // Any space -> images: z is mapped (with truncation), w broadcast to W+ (with truncation), W+
   // truncated per code. Checks the latent's shape and throws faceedit::Error if it is wrong.
@@ -117,9 +120,9 @@ class Generator {
   // Throws faceedit::Error("<what>: ...") unless `latents` has the shape of `space`.
   void check_latents(const torch::Tensor& latents, LatentSpace space, const std::string& what) const;
 
-  // The tensors fine-tuning trains (personalisation): every learnable weight, bias and scale.
+  // The tensors fine-tuning trains (personalization): every learnable weight, bias and scale.
   virtual std::vector<torch::Tensor> parameters() const = 0;
-  // A deep copy (same weights, device, dtype and precision): what a photo session personalises,
+  // A deep copy (same weights, device, dtype and precision): what a photo session personalizes,
   // so the generator it was given, shared with other sessions, never changes.
   virtual std::unique_ptr<Generator> clone() const = 0;
   // Parameters and buffers under their checkpoint names (weight deltas are keyed by these).

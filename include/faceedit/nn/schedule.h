@@ -1,4 +1,4 @@
-// faceedit — learning-rate schedules shared by every optimisation loop (inversion, personalisation,
+// faceedit — learning-rate schedules shared by every optimisation loop (inversion, personalization,
 // classifier training), so "warm-up then cosine" means one thing everywhere.
 #pragma once
 

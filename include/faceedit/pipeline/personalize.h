@@ -1,4 +1,4 @@
-// faceedit — a personalised generator field (PTI-like): fine-tune the generator's parameters so the
+// faceedit — a personalized generator field (PTI-like): fine-tune the generator's parameters so the
 // pivot latent reproduces one face exactly, while the generator stays itself around it.
 //
 // Loss per step (Adam, warm-up + cosine decay as inversion):
@@ -14,13 +14,13 @@
 // (safetensors, __metadata__ "faceedit.format" = "faceedit.weight_delta/1", "faceedit.arch",
 // "faceedit.base_model" and the base's "faceedit.config"). After fine-tuning, the generator's
 // parameters are rewritten as base + delta (a rounding of at most one ulp), so applying the saved
-// delta onto the base file reproduces the personalised generator bit for bit. The base file is never
+// delta onto the base file reproduces the personalized generator bit for bit. The base file is never
 // written.
 //
 //   auto r = pipeline::personalize(*g, inv.latent, space, target, mask, &perceptual, {});
 //   pipeline::save_weight_delta("me.delta.safetensors", r.delta, *g, "dcgan-celeba32");
 //   auto base = models::open_generator("dcgan-celeba32");
-//   pipeline::apply_weight_delta(*base, "me.delta.safetensors");   // == the personalised g
+//   pipeline::apply_weight_delta(*base, "me.delta.safetensors");   // == the personalized g
 //
 // Thread-safety: personalize() and apply_weight_delta() modify the generator; nothing else may use
 // it meanwhile.
@@ -56,7 +56,7 @@ struct PersonalizeResult {
   double locality_after = 0;                           // MSE on the anchors against the base (0 before)
   int64_t changed_tensors = 0, changed_values = 0;
   double seconds = 0;
-  io::NamedTensors delta;  // name -> (personalised - base), changed tensors only, CPU float32
+  io::NamedTensors delta;  // name -> (personalized - base), changed tensors only, CPU float32
   nlohmann::json to_json() const;  // everything but the tensors
 };
 

@@ -1,7 +1,7 @@
 // faceedit — editing a real photo, as one library call:
-//   detect + align -> invert -> (personalise) -> one or more edits -> render (synthesize -> fuse).
+//   detect + align -> invert -> (personalize) -> one or more edits -> render (synthesize -> fuse).
 //
-// PhotoSession holds a photo's preparation (alignment, inversion, personalised generator) so any
+// PhotoSession holds a photo's preparation (alignment, inversion, personalized generator) so any
 // number of edits can follow without redoing it; with a cache directory, the preparation is also
 // stored on disk (keyed by the photo's pixels, the model and every setting that shapes it), so a
 // later process editing the same photo skips straight to the edit.
@@ -18,11 +18,11 @@
 // photo's own aligned crop (unless params.replace), blended through the portrait mask and warped
 // back: pixels outside the mask's support are the photo's own, bit for bit.
 //
-// Progress: on_stage is called after each stage ("align", "inversion", "personalisation", "edit",
+// Progress: on_stage is called after each stage ("align", "inversion", "personalization", "edit",
 // "fusion"; "cache" instead of the first three on a cache hit; "metrics" when edit_photo is given
-// eval/photo_metrics.h's measure) with its seconds and details. Inversion and personalisation also write progress lines (steps, rate, ETA) to stderr.
+// eval/photo_metrics.h's measure) with its seconds and details. Inversion and personalization also write progress lines (steps, rate, ETA) to stderr.
 //
-// Thread-safety: sessions are independent (a personalisation fine-tunes a session's own copy of the
+// Thread-safety: sessions are independent (a personalization fine-tunes a session's own copy of the
 // generator); one session serves one thread at a time.
 #pragma once
 
@@ -71,7 +71,7 @@ struct PhotoParams {
   uint64_t cache_max_bytes = 512ull << 20;  // oldest photos evicted beyond this
 };
 
-// Our classifier guiding inversion and personalisation (PhotoParams::guide: a trained set's name, a
+// Our classifier guiding inversion and personalization (PhotoParams::guide: a trained set's name, a
 // path, or "none"): its activations as the feature distance (or PhotoParams::perceptual's
 // TorchScript instead) and its embedding as the identity term. Null members where there is none.
 struct InversionGuide {
@@ -88,7 +88,7 @@ struct PhotoEdit {
   double strength = 1.0;    // sign: direction (ignored with flip); pfsf: 1 = where the attribute flips
   bool flip = false;        // towards the other side of the attribute, as the method judges the face
   // The opened editor (PhotoSession::open fills it). Callers that keep editors for many photos (the
-  // server) may set it. A pfsf walk always walks the session's own generator (its personalised
+  // server) may set it. A pfsf walk always walks the session's own generator (its personalized
   // copy once made): the session opens those from `editor` itself.
   std::shared_ptr<const edit::Editor> opened;
 };
@@ -109,8 +109,8 @@ struct PreparedPhoto {
   models::LatentSpace space = models::LatentSpace::Z;
   torch::Tensor pivot;       // [1, ...] the inversion
   nlohmann::json inversion;  // InversionResult::to_json()
-  nlohmann::json personalisation;  // null when not personalised
-  io::NamedTensors delta;    // personalisation's weight delta (empty when none)
+  nlohmann::json personalization;  // null when not personalized
+  io::NamedTensors delta;    // personalization's weight delta (empty when none)
   std::string cache_key;
   bool from_cache = false;
 };
@@ -134,7 +134,7 @@ struct PhotoResult {
   std::vector<AppliedEdit> edits;
   nlohmann::json metrics = nlohmann::json::object();  // what a PhotoMeasure made of it (eval/photo_metrics.h); empty without one
   nlohmann::json timings;
-  nlohmann::json inversion, personalisation;  // the preparation's reports (personalisation: null when none)
+  nlohmann::json inversion, personalization;  // the preparation's reports (personalization: null when none)
   models::LatentSpace space = models::LatentSpace::Z;
   bool cache_hit = false;
   nlohmann::json to_json() const;  // all of the above but the images and tensors
@@ -158,12 +158,12 @@ struct RenderedFace {
 
 class PhotoSession {
  public:
-  // `g` is shared and never changed: a personalisation fine-tunes the session's own copy of it.
+  // `g` is shared and never changed: a personalization fine-tunes the session's own copy of it.
   // `model_name` keys the cache and the delta files.
   PhotoSession(std::shared_ptr<const models::Generator> g, std::string model_name, PhotoParams params, StageCallback on_stage = {});
   ~PhotoSession();
 
-  // Aligns, inverts and (when `personalize`) personalises `photo` (named `name` in errors), or loads
+  // Aligns, inverts and (when `personalize`) personalizes `photo` (named `name` in errors), or loads
   // all of it from the cache. Throws faceedit::Error for no face, several faces, or bad settings.
   const PreparedPhoto& prepare(const cv::Mat& photo, const std::string& name, models::LatentSpace space, bool personalize);
   // Opens the editors of `edits` that are not open yet (checking each spec and strength, and that
@@ -189,12 +189,12 @@ class PhotoSession {
   PhotoResult render(const std::vector<PhotoEdit>& edits);
 
   const PreparedPhoto& prepared() const;
-  // The generator the session renders with: its personalised copy after a personalisation, else
+  // The generator the session renders with: its personalized copy after a personalization, else
   // the shared one.
   std::shared_ptr<const models::Generator> generator() const;
   const InversionGuide& guide() const;  // what prepare() inverts with (a video inverts its frames with it too)
   // Writes aligned.png, reconstruction.png, edited_generator.png, edited_crop.png, mask.png,
-  // before_after.jpg, latents.safetensors, walk_K.safetensors, personalised.delta.safetensors.
+  // before_after.jpg, latents.safetensors, walk_K.safetensors, personalized.delta.safetensors.
   void save_intermediates(const std::filesystem::path& dir, const PhotoResult& result) const;
 
  private:
@@ -208,7 +208,7 @@ cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter)
 // The crop's quad in the generator's framing (params' zoom / shift, else g.face_framing()).
 AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& params);
 
-// Personalise or not for these edits: PhotoParams::personalize's Always / Never, and with Auto when
+// Personalize or not for these edits: PhotoParams::personalize's Always / Never, and with Auto when
 // an edit is a PFSF walk.
 bool wants_personalization(const PhotoParams& params, const std::vector<PhotoEdit>& edits);
 
@@ -222,8 +222,8 @@ PhotoResult edit_photo(const cv::Mat& photo, const std::string& name, std::share
 // Bumped when what a cache entry holds changes: older entries are then misses.
 inline constexpr int kPhotoCacheVersion = 1;
 // The cache key of a photo under the settings that shape its preparation (hex; pixels hashed).
-// (Personalisation is not part of the key: an entry holds the inversion and, once made, the
-// personalisation with its step count; prepare() adds or ignores it as asked.)
+// (Personalization is not part of the key: an entry holds the inversion and, once made, the
+// personalization with its step count; prepare() adds or ignores it as asked.)
 std::string photo_cache_key(const cv::Mat& photo, const std::string& model_name, const models::Generator& g,
                             const PhotoParams& params, models::LatentSpace space);
 // Removes the least recently used entries of `dir` until it holds at most `max_bytes`.

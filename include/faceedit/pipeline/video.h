@@ -12,7 +12,7 @@
 //                 and of the FFHQ quads over time (pipeline/video_track.h): crops do not jitter;
 //   2. invert     each frame's crop inverted, starting from the previous frame's latent
 //                 (warm_steps, not a cold start), and its portrait mask; optionally one generator
-//                 personalised on keyframes of the whole clip (as STIT does) instead of per frame;
+//                 personalized on keyframes of the whole clip (as STIT does) instead of per frame;
 //   3. edit       the edits per frame; the sign of a flip and a PFSF walk are decided once, on the
 //                 first frame with a face ("first": its latent offset is applied to every frame), or
 //                 walked per frame (walk = "each"); the edit offsets (edited - inverted) optionally
@@ -26,7 +26,7 @@
 // the model's framing, is encoded and edited (the first face's flip signs for every frame), and its
 // mask, reconstruction and edited image are stored per frame; render adds the model's change
 // (smoothed over time with latent_sigma) to the frame's own crop. No generator is used (g gives the
-// device), nothing is inverted or personalised.
+// device), nothing is inverted or personalized.
 // Passes 1-3 store their results per frame in a work directory keyed by the video's bytes, the model
 // and every setting that shapes them: a run that was interrupted (Ctrl-C, kill -9) resumes where it
 // stopped, and other edits of the same clip skip straight to pass 3. Outputs appear whole (temp +
@@ -35,7 +35,7 @@
 // Errors (faceedit::Error naming the file): not a video, an unreadable codec, zero frames, frames
 // larger than 8K, no face in any frame.
 //
-// Thread-safety: g is never changed (a personalisation fine-tunes the clip's own copy); one call per thread.
+// Thread-safety: g is never changed (a personalization fine-tunes the clip's own copy); one call per thread.
 #pragma once
 
 #include <filesystem>
@@ -58,7 +58,7 @@ struct VideoParams {
   TrackParams track;
   bool warm_start = true;          // frames after the first start from the previous frame's latent
   int warm_steps = 40;             // inversion steps of a warm-started frame
-  int personalize_frames = 0;      // > 0: one generator personalised on this many keyframes (photo.personalize_steps)
+  int personalize_frames = 0;      // > 0: one generator personalized on this many keyframes (photo.personalize_steps)
   std::string walk = "first";      // PFSF: "first" (the first face's walk offset for all frames) or "each"
   double latent_sigma = 0;         // Gaussian over time on the edit offsets (l2m-gan: its image change), frames (0: none)
   double mask_sigma = 1.0;         // Gaussian over time on the fusion masks, frames (0: none)
@@ -68,7 +68,7 @@ struct VideoParams {
 };
 
 struct VideoStage {
-  std::string name;  // "track", "invert", "personalise", "edit", "render"
+  std::string name;  // "track", "invert", "personalize", "edit", "render"
   int done = 0, total = 0;
   double seconds = 0;
 };
@@ -79,7 +79,7 @@ struct VideoResult {
   int frames = 0, faces = 0;       // frames written; frames where a face was edited
   std::vector<std::filesystem::path> outputs;
   nlohmann::json per_frame = nlohmann::json::array();  // index, face, seconds by stage, the guide's probabilities
-  // edits (as applied), inversion, personalisation, time by stage and total (eval/video_eval.h adds
+  // edits (as applied), inversion, personalization, time by stage and total (eval/video_eval.h adds
   // its measurements).
   nlohmann::json summary = nlohmann::json::object();
   nlohmann::json encoding;         // codec and audio, as io::VideoWriter::finish reports them
