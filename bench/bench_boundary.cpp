@@ -2,7 +2,7 @@
 // against the time to merely sort the scores and gather the chosen rows (the baseline in this run).
 #include <benchmark/benchmark.h>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/io/image.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan2.h"

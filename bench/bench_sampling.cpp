@@ -13,7 +13,7 @@
 #include <chrono>
 #include <map>
 
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/model_files.h"

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <thread>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/models/stylegan2.h"
 #include "faceedit/runtime.h"

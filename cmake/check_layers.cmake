@@ -1,6 +1,6 @@
 # Fails when a layer includes a higher layer's header (run by the check_layers target on every build):
-#   cmake -DROOT=<source dir> -DLAYERS=core,io,nn,models,edit,pipeline,train,eval -P check_layers.cmake
-# A file's layer is its directory (src/<layer>/, include/faceedit/<layer>/; files directly in src/
+#   cmake -DROOT=<source dir> -DLAYERS=core,io,nn,models,face,edit,pipeline,train,eval,fit -P check_layers.cmake
+# A file's layer is its directory (src/<layer>/, include/faceedit/<layer>/, and their subdirectories; files in src/core/
 # or include/faceedit/ are "core"); "faceedit/faceedit.h", the umbrella header, includes them all.
 string(REPLACE "," ";" LAYERS "${LAYERS}")
 set(rank 0)

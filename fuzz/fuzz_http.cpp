@@ -1,4 +1,4 @@
-// faceedit serve's request handling (src/server/editor_server.h): raw bytes sent to a running server
+// faceedit serve's request handling (apps/server/editor_server.h): raw bytes sent to a running server
 // over loopback, as any client could. A finding is a sanitizer report, a crash, or a server that
 // stops answering (checked every 64 inputs with GET /api/attributes).
 #include <arpa/inet.h>
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/models/model_files.h"
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/io/safetensors.h"
 #include "fuzz_support.h"

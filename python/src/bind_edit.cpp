@@ -3,10 +3,10 @@
 #include <chrono>
 
 #include "common.h"
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/pack.h"
 #include "faceedit/fit/fit.h"
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 
 namespace faceedit::python {

@@ -2,7 +2,7 @@
 // (pipeline/analyze.h).
 #include "common.h"
 #include "faceedit/error.h"
-#include "faceedit/pipeline/analyze.h"
+#include "faceedit/face/analyze.h"
 #include "faceedit/eval/photo_metrics.h"
 #include "faceedit/eval/video_eval.h"
 #include "faceedit/pipeline/video.h"
@@ -229,12 +229,12 @@ fuse. Settings as PhotoSession's keyword arguments. Returns a PhotoResult.
         auto results = LongCall::run(progress, [&] {
           auto panel = models::open_judge_panel(spec);
           panel.attributes->to(dev);
-          std::unique_ptr<pipeline::FaceDetector> detector;
-          if (!aligned) detector = std::make_unique<pipeline::FaceDetector>();
+          std::unique_ptr<face::FaceDetector> detector;
+          if (!aligned) detector = std::make_unique<face::FaceDetector>();
           std::vector<nlohmann::json> out;
           for (size_t i = 0; i < mats.size(); ++i) {
-            out.push_back(aligned ? nlohmann::json::array({pipeline::analyze_aligned_face(mats[i], panel, {crop, embedding})})
-                                  : pipeline::analyze_faces(mats[i], *detector, panel, {crop, embedding}));
+            out.push_back(aligned ? nlohmann::json::array({face::analyze_aligned_face(mats[i], panel, {crop, embedding})})
+                                  : face::analyze_faces(mats[i], *detector, panel, {crop, embedding}));
             if (auto* call = LongCall::current()) call->report({{"stage", "analyze"}, {"done", i + 1}, {"total", mats.size()}, {"image", names[i]}});
           }
           return out;

@@ -87,11 +87,11 @@ PY
 extra=(-I"$deps/include" -DFACEEDIT_TOOLS_DIR="\"$PWD/tools\"" -DFACEEDIT_DEFAULT_SHARED="\"$deps\"")
 . tests/device/python_torch_build.sh
 python_torch_build "$python" "$build" train_gan_main extra \
-  src/error.cpp src/runtime.cpp src/distributed.cpp src/progress.cpp src/io/safetensors.cpp src/io/atomic_file.cpp \
+  src/core/error.cpp src/core/runtime.cpp src/core/distributed.cpp src/core/progress.cpp src/io/safetensors.cpp src/io/atomic_file.cpp \
   src/io/json_checks.cpp src/nn/ops.cpp src/nn/fused_kernels.cpp src/models/generator.cpp \
   src/models/numpy_random.cpp src/models/stylegan2.cpp src/models/stylegan2_discriminator.cpp src/models/dcgan.cpp \
-  src/models/weights.cpp src/models/model_files.cpp src/train/checkpoint.cpp src/train/gan_augment.cpp \
-  src/train/train_gan.cpp scripts/device/train_gan_main.cpp
+  src/models/weights.cpp src/models/model_files.cpp src/train/checkpoint.cpp src/train/gan/gan_augment.cpp \
+  src/train/gan/train_gan.cpp scripts/device/train_gan_main.cpp
 
 fi
 [ "$mode" = build ] && exit 0

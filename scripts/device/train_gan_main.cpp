@@ -11,7 +11,7 @@
 #include "faceedit/error.h"
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
-#include "faceedit/train/train_gan.h"
+#include "faceedit/train/gan/train_gan.h"
 
 namespace fs = std::filesystem;
 using namespace faceedit;

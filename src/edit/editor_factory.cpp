@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "faceedit/edit/boundary.h"
-#include "faceedit/edit/interfacegan.h"
+#include "faceedit/edit/interfacegan/boundary.h"
+#include "faceedit/edit/interfacegan/interfacegan.h"
 #include "faceedit/edit/l2m.h"
 #include "faceedit/edit/latent_transformer.h"
 #include "faceedit/edit/pfsf_walk.h"

@@ -6,7 +6,7 @@
 
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "faceedit/runtime.h"
 #include "faceedit/train/face_datasets.h"
 
@@ -28,7 +28,7 @@ LabelledImages load_celebahq_labelled(int crop_size) {
   }
   std::map<std::string, std::vector<int64_t>> labels;
   std::vector<torch::Tensor> images;
-  pipeline::FaceDetector detector;
+  face::FaceDetector detector;
   for (std::string line; std::getline(in, line);) {
     std::istringstream ls(line);
     std::string file;
@@ -36,7 +36,7 @@ LabelledImages load_celebahq_labelled(int crop_size) {
     std::vector<int> values;
     for (int v; ls >> v;) values.push_back(v);
     if (values.size() != names.size()) fail(list.string(), "line for " + file + " has " + std::to_string(values.size()) + " values, header has " + std::to_string(names.size()));
-    auto face = pipeline::align_single_face(detector, io::read_image((dir / file).string()), crop_size, file);
+    auto face = face::align_single_face(detector, io::read_image((dir / file).string()), crop_size, file);
     images.push_back(io::image_to_tensor(face.crop));
     for (size_t i = 0; i < names.size(); ++i)
       labels[train::celeba_column(names[i])].push_back(values[i] > 0 ? 1 : 0);

@@ -8,7 +8,7 @@
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/models/judges.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "faceedit/progress.h"
 
 namespace faceedit::eval {
@@ -92,11 +92,11 @@ ImageSetFeatures image_set_features(const torch::Tensor& images, const GanQualit
   f.embeddings = torch::cat(emb);
   f.attributes = torch::cat(attr);
   // dlib's HOG window is 80 px: each face is upscaled to 256 px and searched once at that scale.
-  pipeline::FaceDetectorOptions options;
+  face::FaceDetectorOptions options;
   options.detect_pixels = 256 * 256;
   options.max_upsample = 1.0;
   options.scale_passes = 1;
-  const pipeline::FaceDetector detector(options);
+  const face::FaceDetector detector(options);
   f.detected_of = std::min(p.detect_samples, n);
   int64_t found = 0;
   Progress detecting(label + ": detecting faces", f.detected_of, "images", p.progress);

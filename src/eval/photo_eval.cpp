@@ -32,9 +32,9 @@ PhotoEvalResult evaluate_image_pairs(const std::vector<std::string>& originals, 
     cv::Mat a = io::read_image(originals[i]), b = io::read_image(edited[i]);
     if (p.align) {
       if (a.size() != b.size()) fail(edited[i], "is not the size of " + originals[i] + " (--align compares photos of one size)");
-      const auto face = pipeline::align_single_face(a, p.size, originals[i]);
+      const auto face = face::align_single_face(a, p.size, originals[i]);
       a = face.crop;
-      b = pipeline::align_face(b, face.quad, p.size).crop;
+      b = face::align_face(b, face.quad, p.size).crop;
     }
     before.push_back(models::resize_images(io::image_to_tensor(a), p.size, p.size));
     after.push_back(models::resize_images(io::image_to_tensor(b), p.size, p.size));
@@ -71,12 +71,12 @@ PhotoEvalResult evaluate_photo_edits(const std::vector<std::string>& photos, std
   auto edit_one = [&](const cv::Mat& photo, const std::string& name) -> std::tuple<cv::Mat, cv::Mat, pipeline::PhotoResult> {
     if (image_edit) {
       auto r = image_editor->edit(photo, name);
-      const auto ffhq = pipeline::align_single_face(photo, p.photo.crop, name);
-      return {ffhq.crop, pipeline::align_face(r.photo, ffhq.quad, ffhq.size).crop, std::move(r)};
+      const auto ffhq = face::align_single_face(photo, p.photo.crop, name);
+      return {ffhq.crop, face::align_face(r.photo, ffhq.quad, ffhq.size).crop, std::move(r)};
     }
     const auto& prep = session->prepare(photo, name, space, personalize);
     auto r = session->render(edits);
-    return {prep.ffhq.crop, pipeline::align_face(r.photo, prep.ffhq.quad, prep.ffhq.size).crop, std::move(r)};
+    return {prep.ffhq.crop, face::align_face(r.photo, prep.ffhq.quad, prep.ffhq.size).crop, std::move(r)};
   };
   std::vector<torch::Tensor> before, after;
   nlohmann::json failed = nlohmann::json::array(), strengths = nlohmann::json::array(), done = nlohmann::json::array();

@@ -67,7 +67,7 @@ nlohmann::json PhotoMeasurer::measure(const pipeline::PhotoResult& r) {
       judge_->to(device_);
     }
     const auto before = to_tensor(r.ffhq.crop, device_);
-    const auto after = to_tensor(pipeline::align_face(r.photo, r.ffhq.quad, crop_).crop, device_);
+    const auto after = to_tensor(face::align_face(r.photo, r.ffhq.quad, crop_).crop, device_);
     const auto e = judge_->embed(torch::cat({before, after, models::resize_images(reconstruction, crop_, crop_), crop_t}));
     m["judge"] = judge_->name();
     m["judge_identity_cosine_photo"] = cosine(e, 0, 1);

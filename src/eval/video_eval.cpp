@@ -9,7 +9,7 @@
 #include "faceedit/io/image.h"
 #include "faceedit/io/video.h"
 #include "faceedit/models/face_classifier.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 
 namespace faceedit::eval {
 
@@ -42,7 +42,7 @@ double mean_pair_cosine(const std::vector<torch::Tensor>& e, bool adjacent_only)
 }
 
 // The pixels a face's crop can change (its quad, 2 px more for the warp's interpolation): 255.
-cv::Mat quad_support(cv::Size size, const pipeline::AlignmentQuad& quad) {
+cv::Mat quad_support(cv::Size size, const face::AlignmentQuad& quad) {
   cv::Mat m = cv::Mat::zeros(size, CV_8U);
   std::vector<cv::Point> pts;
   for (const auto& c : quad.corners) pts.emplace_back(cvRound(c.x), cvRound(c.y));
@@ -68,7 +68,7 @@ struct VideoMeasurer::State {
   io::VideoInfo info;
   std::unique_ptr<io::VideoWriter> pass;  // the unedited frames encoded the same way: the codec's noise
   std::vector<torch::Tensor> source_id, edited_id;  // identity embeddings of the FFHQ crops (undefined: no face)
-  std::vector<std::optional<pipeline::AlignmentQuad>> quads;
+  std::vector<std::optional<face::AlignmentQuad>> quads;
   std::vector<pipeline::AppliedEdit> applied;
   cv::Mat prev_source, prev_blend;
   int prev_t = -2, flicker_pairs = 0, seen = 0, judged = 0;
@@ -123,7 +123,7 @@ void VideoMeasurer::add(const pipeline::RenderedFrame& f) {
     ++s.flicker_pairs;
   }
   s.prev_blend = f.blended_crop->clone(), s.prev_source = f.source_crop->clone(), s.prev_t = t;
-  const cv::Mat src = pipeline::align_face(*f.source, *f.ffhq, 256).crop, out = pipeline::align_face(*f.edited, *f.ffhq, 256).crop;
+  const cv::Mat src = face::align_face(*f.source, *f.ffhq, 256).crop, out = face::align_face(*f.edited, *f.ffhq, 256).crop;
   const auto batch = torch::cat({io::image_to_tensor(src), io::image_to_tensor(out)}).to(s.device);
   const auto jp = s.judges.attributes->predict(batch);
   for (size_t k = 0; k < f.applied->size(); ++k) {

@@ -8,16 +8,16 @@
 #include <map>
 #include <optional>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/editor_factory.h"
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/edit_sweep.h"
 #include "faceedit/io/image.h"
 #include "faceedit/io/json_file.h"
 #include "faceedit/models/latent_classifier.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/pose.h"
+#include "faceedit/face/pose.h"
 #include "faceedit/progress.h"
 #include "faceedit/seeds.h"
 #include "faceedit/train/train_editor.h"
@@ -155,7 +155,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
     sp.model_spec = p.model;
     sp.classifier_specs = {p.guide};
     if (p.pose) {
-      pipeline::register_pose_classifier();
+      face::register_pose_classifier();
       sp.classifier_specs.push_back("pose");
     }
     sp.n = p.n;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/editor_factory.h"
 #include "faceedit/edit/pack.h"
 #include "faceedit/eval/edit_sweep.h"
@@ -20,7 +20,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/photo.h"
 #include "faceedit/progress.h"
@@ -97,8 +97,8 @@ struct Learned {
 // A photo's face as the generator draws faces: aligned, framed, downsampled to its resolution.
 torch::Tensor generator_framed_face(const fs::path& photo_file, const models::Generator& g, const pipeline::PhotoParams& pp) {
   const auto photo = io::read_image(photo_file.string());
-  const auto ffhq = pipeline::align_single_face(photo, pp.crop, photo_file.string());
-  const auto face = pipeline::align_face(photo, pipeline::framed_quad(ffhq.quad, g, pp), pp.crop);
+  const auto ffhq = face::align_single_face(photo, pp.crop, photo_file.string());
+  const auto face = face::align_face(photo, pipeline::framed_quad(ffhq.quad, g, pp), pp.crop);
   return models::resize_images(io::image_to_tensor(face.crop), g.resolution(), g.resolution());
 }
 
@@ -205,8 +205,8 @@ Learned learn_from_latents(const FitAttributeParams& p, const std::vector<fs::pa
     for (size_t i = 0; i < items.size(); ++i) {
       if (!fs::exists(items[i].cache)) {
         const auto photo = io::read_image(items[i].photo.string());
-        const auto ffhq = pipeline::align_single_face(photo, p.crop, items[i].photo.string());
-        const auto face = pipeline::align_face(photo, pipeline::framed_quad(ffhq.quad, *g, pp), p.crop);
+        const auto ffhq = face::align_single_face(photo, p.crop, items[i].photo.string());
+        const auto face = face::align_face(photo, pipeline::framed_quad(ffhq.quad, *g, pp), p.crop);
         targets[i] = pipeline::generator_target(face.crop, *g).to(p.device);
         ++to_invert;
       }

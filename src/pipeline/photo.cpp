@@ -17,7 +17,7 @@
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"
-#include "faceedit/pipeline/fuse.h"
+#include "faceedit/face/fuse.h"
 #include "faceedit/pipeline/photo_l2mgan.h"
 
 namespace faceedit::pipeline {
@@ -29,14 +29,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-nlohmann::json quad_json(const AlignmentQuad& q) {
+nlohmann::json quad_json(const face::AlignmentQuad& q) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& c : q.corners) j.push_back({c.x, c.y});
   return j;
 }
 
-AlignmentQuad quad_from(const nlohmann::json& j) {
-  AlignmentQuad q;
+face::AlignmentQuad quad_from(const nlohmann::json& j) {
+  face::AlignmentQuad q;
   for (size_t i = 0; i < 4; ++i) q.corners[i] = {j.at(i).at(0).get<double>(), j.at(i).at(1).get<double>()};
   return q;
 }
@@ -151,10 +151,10 @@ bool PhotoSession::State::load_cached(const fs::path& dir, PreparedPhoto& out, b
     io::check_json_numbers(j, (dir / "prep.json").string());  // a damaged entry is a miss, not undefined behaviour
     if (j.value("version", 0) != kPhotoCacheVersion) return false;
     io::SafetensorsReader file((dir / "tensors.safetensors").string());
-    out.ffhq = align_face(out.photo, quad_from(j.at("ffhq_quad")), p.crop);
+    out.ffhq = face::align_face(out.photo, quad_from(j.at("ffhq_quad")), p.crop);
     const auto lm = j.at("landmarks");
     for (size_t i = 0; i < out.ffhq.landmarks.size(); ++i) out.ffhq.landmarks[i] = {lm.at(i).at(0).get<float>(), lm.at(i).at(1).get<float>()};
-    out.face = align_face(out.photo, quad_from(j.at("quad")), p.crop);
+    out.face = face::align_face(out.photo, quad_from(j.at("quad")), p.crop);
     out.face.landmarks = out.ffhq.landmarks;
     const auto mask = file.load("mask").contiguous();
     if (mask.dim() != 2 || mask.size(0) != p.crop || mask.size(1) != p.crop) return false;
@@ -214,7 +214,7 @@ void PhotoSession::State::personalize(PreparedPhoto& prep) {
   PersonalizeParams pp;
   pp.steps = p.personalize_steps;
   pp.progress = true;
-  auto pers = personalize(g, prep.pivot, prep.space, generator_target(prep.face.crop, g), mask_t, perceptual, pp);
+  auto pers = pipeline::personalize(g, prep.pivot, prep.space, generator_target(prep.face.crop, g), mask_t, perceptual, pp);
   prep.personalization = pers.to_json();
   prep.personalization["steps"] = p.personalize_steps;
   prep.delta = std::move(pers.delta);
@@ -234,16 +234,16 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   PreparedPhoto prep;
   prep.photo = photo;
   prep.space = space;
-  const bool personalize = personalize && s.p.personalize_steps > 0;
+  const bool personalizing = personalize && s.p.personalize_steps > 0;
   const fs::path dir = s.p.cache_dir.empty() ? fs::path() : s.p.cache_dir / photo_cache_key(photo, s.model, base, s.p, space);
   if (!dir.empty()) prep.cache_key = dir.filename().string();
   auto t0 = Clock::now();
-  if (!dir.empty() && s.load_cached(dir, prep, personalize)) {
+  if (!dir.empty() && s.load_cached(dir, prep, personalizing)) {
     prep.from_cache = true;
     s.prep_stage("cache", seconds_since(t0), {{"key", prep.cache_key}, {"personalized", !prep.delta.empty()}});
     if (!prep.delta.empty()) {
       add_weight_delta(s.personal_copy(), prep.delta, 1.0);
-    } else if (personalize) {  // cached without (or with another) personalization: add it
+    } else if (personalizing) {  // cached without (or with another) personalization: add it
       s.personalize(prep);
       s.store_cached(dir, prep);
     }
@@ -252,10 +252,10 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   }
 
   // 1. Detect, align, frame as the generator's faces were, mask.
-  prep.ffhq = align_single_face(photo, s.p.crop, name);
+  prep.ffhq = face::align_single_face(photo, s.p.crop, name);
   const auto framing = base.face_framing();
   const double zoom = s.p.zoom > 0 ? s.p.zoom : framing.zoom, shift = s.p.shift >= -0.5 ? s.p.shift : framing.shift;
-  prep.face = zoom == 1.0 && shift == 0.0 ? prep.ffhq : align_face(photo, reframe_quad(prep.ffhq.quad, zoom, shift), s.p.crop);
+  prep.face = zoom == 1.0 && shift == 0.0 ? prep.ffhq : face::align_face(photo, face::reframe_quad(prep.ffhq.quad, zoom, shift), s.p.crop);
   prep.face.landmarks = prep.ffhq.landmarks;
   std::unique_ptr<models::PortraitSegmenter> segmenter;
   if (s.p.segmenter != "none") {
@@ -283,7 +283,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   s.prep_stage("inversion", seconds_since(t0), prep.inversion);
 
   prep.personalization = nullptr;
-  if (personalize) s.personalize(prep);
+  if (personalizing) s.personalize(prep);
   if (!dir.empty()) s.store_cached(dir, prep);
   s.prep = std::move(prep);
   return *s.prep;
@@ -364,7 +364,7 @@ torch::Tensor PhotoSession::edit_latent(const torch::Tensor& pivot, models::Late
   return latent;
 }
 
-RenderedFace PhotoSession::render_face(const AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
+RenderedFace PhotoSession::render_face(const face::AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
                                        const torch::Tensor& edited, const cv::Mat& photo) const {
   torch::NoGradGuard no_grad;
   const auto g = s_->g();
@@ -380,12 +380,12 @@ RenderedFace PhotoSession::render_face(const AlignedFace& face, const cv::Mat& m
     out.edited_image = images.narrow(0, 1, 1);
   }
   // The generator's change (edited - reconstruction) on the photo's own crop, or its face (replace).
-  out.edited_crop = add_change(face.crop, out.reconstruction, out.edited_image, s_->p.replace);
-  out.blended_crop = blend_crops(face.crop, out.edited_crop, mask);
+  out.edited_crop = face::add_change(face.crop, out.reconstruction, out.edited_image, s_->p.replace);
+  out.blended_crop = face::blend_crops(face.crop, out.edited_crop, mask);
   if (!photo.empty()) {
-    FuseParams fp;
+    face::FuseParams fp;
     fp.poisson = s_->p.poisson;
-    out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+    out.photo = face::fuse(photo, face, out.edited_crop, mask, fp);
   }
   return out;
 }
@@ -454,17 +454,17 @@ void PhotoSession::save_intermediates(const fs::path& dir, const PhotoResult& r)
   if (!prep.delta.empty()) save_weight_delta((dir / "personalized.delta.safetensors").string(), prep.delta, *s_->base, s_->model);
 }
 
-cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter) {
+cv::Mat edit_mask(const face::AlignedFace& face, models::PortraitSegmenter* segmenter) {
   const int size = face.crop.cols;
   // The portrait usually runs past the crop's edges (the DCGAN's crop is tight): fade the mask out
   // towards the edges, or the edit would stop at a visible square seam in the photo.
-  return portrait_mask(face.crop, landmarks_in_crop(face, size), segmenter, FuseParams{}).mul(square_mask(size, std::max(2, size / 8)));
+  return face::portrait_mask(face.crop, face::landmarks_in_crop(face, size), segmenter, face::FuseParams{}).mul(face::square_mask(size, std::max(2, size / 8)));
 }
 
-AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& p) {
+face::AlignmentQuad framed_quad(const face::AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& p) {
   const auto framing = g.face_framing();
   const double zoom = p.zoom > 0 ? p.zoom : framing.zoom, shift = p.shift >= -0.5 ? p.shift : framing.shift;
-  return zoom == 1.0 && shift == 0.0 ? ffhq : reframe_quad(ffhq, zoom, shift);
+  return zoom == 1.0 && shift == 0.0 ? ffhq : face::reframe_quad(ffhq, zoom, shift);
 }
 
 void measure_result(PhotoResult& result, const PhotoMeasure& measure, const StageCallback& on_stage) {

@@ -10,7 +10,7 @@
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"
 #include "faceedit/models/l2mgan.h"
-#include "faceedit/pipeline/fuse.h"
+#include "faceedit/face/fuse.h"
 #include "faceedit/pipeline/invert.h"
 
 namespace faceedit::pipeline {
@@ -94,12 +94,12 @@ nlohmann::json L2MGanPhotoEditor::describe() const {
   return {{"model", fs::path(model_file_).filename().string()}, {"config", model_->config().to_json()}, {"edits", edits}};
 }
 
-AlignmentQuad L2MGanPhotoEditor::framed_quad(const AlignmentQuad& ffhq) const {
+face::AlignmentQuad L2MGanPhotoEditor::framed_quad(const face::AlignmentQuad& ffhq) const {
   const double zoom = params_.zoom > 0 ? params_.zoom : kCelebaHqZoom, shift = params_.shift >= -0.5 ? params_.shift : kCelebaHqShift;
-  return reframe_quad(ffhq, zoom, shift);
+  return face::reframe_quad(ffhq, zoom, shift);
 }
 
-cv::Mat L2MGanPhotoEditor::mask(const AlignedFace& face) const { return edit_mask(face, segmenter_.get()); }
+cv::Mat L2MGanPhotoEditor::mask(const face::AlignedFace& face) const { return edit_mask(face, segmenter_.get()); }
 
 std::pair<torch::Tensor, torch::Tensor> L2MGanPhotoEditor::edit_crop(const cv::Mat& crop, std::vector<AppliedEdit>& applied) const {
   if (edits_.empty()) fail("method l2m-gan", "no edit given");
@@ -125,17 +125,17 @@ std::pair<torch::Tensor, torch::Tensor> L2MGanPhotoEditor::edit_crop(const cv::M
   return {reconstruction, current};
 }
 
-RenderedFace L2MGanPhotoEditor::render_face(const AlignedFace& face, const cv::Mat& mask, const torch::Tensor& reconstruction,
+RenderedFace L2MGanPhotoEditor::render_face(const face::AlignedFace& face, const cv::Mat& mask, const torch::Tensor& reconstruction,
                                             const torch::Tensor& edited, const cv::Mat& photo) const {
   RenderedFace out;
   out.reconstruction = reconstruction;
   out.edited_image = edited;
-  out.edited_crop = add_change(face.crop, reconstruction, edited, params_.replace);
-  out.blended_crop = blend_crops(face.crop, out.edited_crop, mask);
+  out.edited_crop = face::add_change(face.crop, reconstruction, edited, params_.replace);
+  out.blended_crop = face::blend_crops(face.crop, out.edited_crop, mask);
   if (!photo.empty()) {
-    FuseParams fp;
+    face::FuseParams fp;
     fp.poisson = params_.poisson;
-    out.photo = fuse(photo, face, out.edited_crop, mask, fp);
+    out.photo = face::fuse(photo, face, out.edited_crop, mask, fp);
   }
   return out;
 }
@@ -154,8 +154,8 @@ PhotoResult L2MGanPhotoEditor::edit(const cv::Mat& photo, const std::string& nam
 
   // 1. Align, frame as CelebA-HQ, mask.
   auto t0 = Clock::now();
-  const auto ffhq = align_single_face(photo, crop, name);
-  auto face = align_face(photo, framed_quad(ffhq.quad), crop);
+  const auto ffhq = face::align_single_face(photo, crop, name);
+  auto face = face::align_face(photo, framed_quad(ffhq.quad), crop);
   face.landmarks = ffhq.landmarks;
   const cv::Mat mask = this->mask(face);
   out.timings["align"] = seconds_since(t0);

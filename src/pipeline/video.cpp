@@ -16,7 +16,7 @@
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/face_classifier.h"
 #include "faceedit/models/judges.h"  // the portrait segmenter
-#include "faceedit/pipeline/fuse.h"
+#include "faceedit/face/fuse.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/personalize.h"
 #include "faceedit/pipeline/photo_l2mgan.h"
@@ -63,7 +63,7 @@ std::vector<torch::Tensor> smooth_tensors(const std::vector<torch::Tensor>& seri
   for (int t = 0; t < n; ++t) {
     if (!series[t].defined()) continue;
     torch::Tensor sum = torch::zeros_like(series[t]);
-    for (const auto& [u, w] : temporal_weights(t, n, sigma, [&](int v) { return series[v].defined(); })) sum += w * series[u];
+    for (const auto& [u, w] : face::temporal_weights(t, n, sigma, [&](int v) { return series[v].defined(); })) sum += w * series[u];
     out[t] = sum;
   }
   return out;
@@ -136,14 +136,14 @@ class Reporter {
 };
 
 // 1. Track the face through the clip (resumable every few frames).
-FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams& p, int frames, int expected, const VideoStageCallback& cb) {
-  if (const auto j = read_json(work.track()); j.is_object()) return FaceTrack::from_json(j, p.track);
-  static const FaceDetector& detector = *new FaceDetector();  // never destroyed: see align_single_face()
-  FaceTracker tracker(detector, p.track);
+face::FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams& p, int frames, int expected, const VideoStageCallback& cb) {
+  if (const auto j = read_json(work.track()); j.is_object()) return face::FaceTrack::from_json(j, p.track);
+  static const face::FaceDetector& detector = *new face::FaceDetector();  // never destroyed: see align_single_face()
+  face::FaceTracker tracker(detector, p.track);
   io::VideoReader in(input);
   cv::Mat frame;
   if (const auto j = read_json(work.partial_track()); j.is_object()) {
-    const auto done = FaceTrack::from_json(j, p.track).landmarks;
+    const auto done = face::FaceTrack::from_json(j, p.track).landmarks;
     while (in.position() < static_cast<int>(done.size()) && in.read(frame)) {
     }
     if (in.position() == static_cast<int>(done.size())) {
@@ -157,7 +157,7 @@ FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams
   while (tracker.frames() < frames && in.read(frame)) {
     tracker.add(frame);
     rep.update(tracker.frames());
-    if (tracker.frames() % 10 == 0) write_json_atomic(work.partial_track(), FaceTrack{tracker.landmarks(), {}, {}}.to_json());
+    if (tracker.frames() % 10 == 0) write_json_atomic(work.partial_track(), face::FaceTrack{tracker.landmarks(), {}, {}}.to_json());
     check_stop(input.string());
   }
   rep.finish();
@@ -170,7 +170,7 @@ FaceTrack track_faces(const fs::path& input, const Work& work, const VideoParams
 }
 
 // 2. Invert every frame with a face, each from the previous frame's latent (resumable per frame).
-void invert_frames(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g, const InversionGuide& guide,
+void invert_frames(const fs::path& input, const Work& work, const face::FaceTrack& track, models::Generator& g, const InversionGuide& guide,
                    models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
   std::unique_ptr<models::PortraitSegmenter> segmenter;
   std::unique_ptr<models::Encoder> encoder;  // p.photo.encoder: cold starts begin at its code
@@ -191,7 +191,7 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
       segmenter = models::open_segmenter(p.photo.segmenter);
       segmenter->to(g.device());
     }
-    AlignedFace face = align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
+    face::AlignedFace face = face::align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
     face.landmarks = *track.smoothed[t];
     const cv::Mat mask = edit_mask(face, segmenter.get());
     InversionParams ip;
@@ -220,7 +220,7 @@ void invert_frames(const fs::path& input, const Work& work, const FaceTrack& tra
 }
 
 // 2b. One generator personalized on keyframes of the clip (STIT's idea), stored as a weight delta.
-nlohmann::json personalize_clip(const fs::path& input, const Work& work, const FaceTrack& track, models::Generator& g,
+nlohmann::json personalize_clip(const fs::path& input, const Work& work, const face::FaceTrack& track, models::Generator& g,
                                 const InversionGuide& guide, models::LatentSpace space, const VideoParams& p, const std::string& model_name) {
   const auto delta_path = work.delta(p.personalize_frames, p.photo.personalize_steps);
   if (fs::exists(delta_path)) {
@@ -240,7 +240,7 @@ nlohmann::json personalize_clip(const fs::path& input, const Work& work, const F
   for (int t = 0; t < track.frames() && in.read(frame); ++t) {
     if (std::find(keys.begin(), keys.end(), t) == keys.end()) continue;
     const auto f = load_frame(work.frame(t), g);
-    const AlignedFace face = align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
+    const face::AlignedFace face = face::align_face(frame, framed_quad(*track.quads[t], g, p.photo), p.photo.crop);
     cv::Mat small;
     cv::resize(f.mask, small, cv::Size(static_cast<int>(r), static_cast<int>(r)), 0, 0, cv::INTER_AREA);
     pivots.push_back(f.latent);
@@ -266,7 +266,7 @@ struct EditedFrames {
   std::vector<nlohmann::json> inversions;     // per frame: the inversion's report
 };
 
-EditedFrames edit_frames(const Work& work, const FaceTrack& track, const models::Generator& g, const PhotoSession& session,
+EditedFrames edit_frames(const Work& work, const face::FaceTrack& track, const models::Generator& g, const PhotoSession& session,
                          const std::vector<PhotoEdit>& edits, models::LatentSpace space, const VideoParams& p, const VideoStageCallback& cb) {
   EditedFrames out;
   const int n = track.frames();
@@ -329,7 +329,7 @@ class FrameWindow {
   FrameWindow(const std::vector<bool>& present, double sigma, std::function<T(int)> load)
       : present_(present), sigma_(sigma), load_(std::move(load)) {}
   T at(int t) {
-    const auto weights = temporal_weights(t, static_cast<int>(present_.size()), sigma_, [&](int u) { return bool(present_[u]); });
+    const auto weights = face::temporal_weights(t, static_cast<int>(present_.size()), sigma_, [&](int u) { return bool(present_[u]); });
     int first = t;  // values before the window are no longer needed
     for (const auto& [u, w] : weights) first = std::min(first, u);
     for (auto it = cache_.begin(); it != cache_.end();) it = it->first < first ? cache_.erase(it) : std::next(it);
@@ -373,9 +373,9 @@ struct ClipEdit {
   std::vector<AppliedEdit> applied;        // as applied to the first face
   std::vector<nlohmann::json> frame_info;  // per frame: what its edit reports (the inversion), or null
   models::FaceClassifier* guide = nullptr;
-  std::function<AlignmentQuad(const AlignmentQuad& ffhq)> frame;  // the crop's quad from the tracked one
+  std::function<face::AlignmentQuad(const face::AlignmentQuad& ffhq)> frame;  // the crop's quad from the tracked one
   std::function<cv::Mat(int t)> mask;                             // frame t's stored mask
-  std::function<RenderedFace(int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame)> render;
+  std::function<RenderedFace(int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame)> render;
 };
 
 // 3 (L2M-GAN). Per frame with a face: the crop in the model's framing, its mask, the model's
@@ -411,7 +411,7 @@ fs::path image_edit_dir(const Work& work, const L2MGanPhotoEditor& editor, const
   return work.dir / ("l2m-gan-" + h.hex());
 }
 
-std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path& dir, const FaceTrack& track, L2MGanPhotoEditor& editor,
+std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path& dir, const face::FaceTrack& track, L2MGanPhotoEditor& editor,
                                            const std::vector<PhotoEdit>& edits, const VideoParams& p, const VideoStageCallback& cb) {
   fs::create_directories(dir);
   std::vector<AppliedEdit> first_applied;
@@ -423,7 +423,7 @@ std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path
     const fs::path path = dir / frame_name("frame_", t);
     const bool first = first_applied.empty();
     if (fs::exists(path) && !first) continue;  // the first face is always edited again: its signs fix the clip's
-    AlignedFace face = align_face(frame, editor.framed_quad(*track.quads[t]), p.photo.crop);
+    face::AlignedFace face = face::align_face(frame, editor.framed_quad(*track.quads[t]), p.photo.crop);
     face.landmarks = *track.smoothed[t];
     ImageEditFrame f;
     f.mask = editor.mask(face);
@@ -444,7 +444,7 @@ std::vector<AppliedEdit> edit_frames_image(const fs::path& input, const fs::path
 }
 
 // 4. Every frame rendered in order (faces through `clip`) and written; each shown to `on_frame`.
-void render_clip(const fs::path& input, const fs::path& output, const FaceTrack& track, const ClipEdit& clip, const VideoParams& p,
+void render_clip(const fs::path& input, const fs::path& output, const face::FaceTrack& track, const ClipEdit& clip, const VideoParams& p,
                  VideoResult& result, nlohmann::json& timings, const VideoStageCallback& cb, const FrameCallback& on_frame) {
   auto t0 = Clock::now();
   const cv::Size size(result.input.width, result.input.height);
@@ -465,11 +465,11 @@ void render_clip(const fs::path& input, const fs::path& output, const FaceTrack&
     shown.applied = &clip.applied;
     shown.report = &fj;
     cv::Mat result_frame = frame, mask;
-    AlignedFace face;
+    face::AlignedFace face;
     RenderedFace rendered;
     if (clip.faces[t]) {
       torch::NoGradGuard no_grad;
-      face = align_face(frame, clip.frame(*track.quads[t]), p.photo.crop);
+      face = face::align_face(frame, clip.frame(*track.quads[t]), p.photo.crop);
       mask = masks.at(t);
       rendered = clip.render(t, face, mask, frame);
       result_frame = rendered.photo;
@@ -577,7 +577,7 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
 
   auto t0 = Clock::now();
   const int expected = result.input.frames > 0 ? std::min(frames_wanted, result.input.frames) : 0;  // for progress only
-  const FaceTrack track = track_faces(input, work, p, frames_wanted, expected, cb);
+  const face::FaceTrack track = track_faces(input, work, p, frames_wanted, expected, cb);
   timings["track"] = seconds_since(t0);
   result.faces = track.faces_found();
   if (result.faces == 0) fail(input.string(), "no face found in any of its " + std::to_string(track.frames()) + " frames");
@@ -607,9 +607,9 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     });
     const L2MGanPhotoEditor& editor = *image_editor;
     clip.guide = editor.guide();
-    clip.frame = [&editor](const AlignmentQuad& q) { return editor.framed_quad(q); };
+    clip.frame = [&editor](const face::AlignmentQuad& q) { return editor.framed_quad(q); };
     clip.mask = [load](int t) { return load(t).mask; };
-    clip.render = [&editor, load, changes](int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+    clip.render = [&editor, load, changes](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
       const auto rec = load(t).reconstruction;
       return editor.render_face(face, mask, rec, rec + changes->at(t), frame);
     };
@@ -636,9 +636,9 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
     clip.applied = edited.applied;
     clip.guide = guide.classifier.get();
     const models::Generator& gen = *g;
-    clip.frame = [&gen, &p](const AlignmentQuad& q) { return framed_quad(q, gen, p.photo); };
+    clip.frame = [&gen, &p](const face::AlignmentQuad& q) { return framed_quad(q, gen, p.photo); };
     clip.mask = [&work, &gen](int t) { return load_frame(work.frame(t), gen).mask; };
-    clip.render = [&](int t, const AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+    clip.render = [&](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
       return frames->render_face(face, mask, space, edited.pivots[t], edited.edited[t], frame);
     };
   }

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "faceedit/edit/editor_factory.h"
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/seeds.h"
 #include "faceedit/train/train_latent_classifier.h"

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "faceedit/models/weights.h"
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/io/atomic_file.h"
 #include "faceedit/io/safetensors.h"

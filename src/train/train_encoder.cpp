@@ -19,7 +19,7 @@ torch::Tensor frame_for_generator(const torch::Tensor& uint8_images, const model
   const auto framing = g.face_framing();
   const int64_t n = uint8_images.size(0), r = g.resolution();
   auto x = to_model_range(uint8_images);
-  // pipeline::reframe_quad on the whole image as the FFHQ quad: a square of side `zoom` (of the
+  // face::reframe_quad on the whole image as the FFHQ quad: a square of side `zoom` (of the
   // image), its centre moved `shift` of the side towards the chin. In affine_grid's [-1, 1] units.
   const double zoom = framing.zoom, shift = framing.shift;
   auto theta = torch::tensor({zoom, 0.0, 0.0, 0.0, zoom, 2.0 * shift}, torch::kFloat32).reshape({1, 2, 3}).expand({n, 2, 3});

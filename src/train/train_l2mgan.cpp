@@ -12,7 +12,7 @@
 #include "faceedit/progress.h"
 #include "faceedit/runtime.h"
 #include "faceedit/train/checkpoint.h"
-#include "faceedit/train/gan_augment.h"
+#include "faceedit/train/gan/gan_augment.h"
 
 namespace faceedit::train {
 

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "faceedit/edit/sampling.h"
+#include "faceedit/edit/interfacegan/sampling.h"
 #include "faceedit/error.h"
 #include "faceedit/models/latent_classifier.h"
 #include "faceedit/progress.h"

@@ -6,7 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/pipeline/photo.h"
 #include "test_support.h"
 

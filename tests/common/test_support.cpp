@@ -87,8 +87,8 @@ int run_command(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-const pipeline::FaceDetector& face_detector() {
-  static const pipeline::FaceDetector d;
+const face::FaceDetector& face_detector() {
+  static const face::FaceDetector d;
   return d;
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "faceedit/models/stylegan2.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 
 namespace faceedit::test {
 
@@ -36,7 +36,7 @@ double relative_max_error(const torch::Tensor& a, const torch::Tensor& b);
 std::string error_of(const std::function<void()>& f);
 
 // One dlib detector + landmark model per test process (loading takes ~0.6 s).
-const pipeline::FaceDetector& face_detector();
+const face::FaceDetector& face_detector();
 
 // Runs a command through the shell; returns its exit status.
 int run_command(const std::string& command);
@@ -55,6 +55,6 @@ int run_command(const std::string& command);
 
 // dlib's model is a system package (libdlib-data), not shared data: skip, saying so, without it.
 #define FACEEDIT_REQUIRE_LANDMARK_MODEL()                                                            \
-  if (!std::filesystem::exists(::faceedit::pipeline::FaceDetector::default_landmarks_path()))        \
-  GTEST_SKIP() << ::faceedit::pipeline::FaceDetector::default_landmarks_path()                       \
+  if (!std::filesystem::exists(::faceedit::face::FaceDetector::default_landmarks_path()))        \
+  GTEST_SKIP() << ::faceedit::face::FaceDetector::default_landmarks_path()                       \
                << " absent (Debian package libdlib-data)"

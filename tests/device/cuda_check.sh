@@ -30,7 +30,7 @@ extra=(-Itests/common -I"$deps/include" -I"$deps/googletest/include" -I"$deps/go
 build=build-device
 . tests/device/python_torch_build.sh
 python_torch_build "$python" "$build" test_stylegan2 extra \
-  src/error.cpp src/runtime.cpp src/io/safetensors.cpp src/io/atomic_file.cpp src/nn/ops.cpp \
+  src/core/error.cpp src/core/runtime.cpp src/io/safetensors.cpp src/io/atomic_file.cpp src/nn/ops.cpp \
   src/nn/fused_kernels.cpp src/models/generator.cpp src/models/numpy_random.cpp src/models/stylegan2.cpp \
   src/models/dcgan.cpp src/models/weights.cpp src/models/model_files.cpp \
   tests/common/test_support.cpp tests/models/test_stylegan2.cpp \

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "closed_form_judges.h"
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/editor_factory.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/edit_sweep.h"

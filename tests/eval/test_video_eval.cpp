@@ -38,7 +38,7 @@ TEST(VideoMeasurer, ClosedFormsOfFlatFrames) {
   const auto input = write_clip("measure_in.mp4", source_colour), output = write_clip("measure_out.mp4", edited_colour);
   auto judges = test::closed_form_panel();
   eval::VideoMeasurer measurer(judges, torch::kCPU, input);
-  pipeline::AlignmentQuad quad;  // the middle of the frame (top-left, bottom-left, bottom-right, top-right)
+  face::AlignmentQuad quad;  // the middle of the frame (top-left, bottom-left, bottom-right, top-right)
   quad.corners = {cv::Point2d(16, 16), cv::Point2d(16, 48), cv::Point2d(48, 48), cv::Point2d(48, 16)};
   const std::vector<pipeline::AppliedEdit> applied = {{"test", "smiling", 1.0, {}, std::nullopt, ""}};
   pipeline::VideoResult result;

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/pack.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/edit_metrics.h"

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/pack.h"
 #include "faceedit/error.h"
 #include "faceedit/eval/classifier_agreement.h"
@@ -18,7 +18,7 @@
 #include "faceedit/models/generator.h"
 #include "faceedit/models/judges.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "test_support.h"
 
 using namespace faceedit;

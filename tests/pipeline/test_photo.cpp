@@ -3,12 +3,12 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/edit/editor_factory.h"
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/fuse.h"
+#include "faceedit/face/fuse.h"
 #include "faceedit/pipeline/photo.h"
 #include "photo_fixtures.h"
 #include "test_support.h"
@@ -213,7 +213,7 @@ TEST_F(PhotoPipeline, PreviewIsTheRenderedCrop) {
   EXPECT_EQ(cv::norm(session.preview({}), prep.face.crop, cv::NORM_INF), 0);  // no edits: the crop
   const cv::Mat shown = session.preview({ifg_edit(smile, 2.5)});
   const auto r = session.render({ifg_edit(smile, 2.5)});
-  EXPECT_EQ(cv::norm(shown, pipeline::blend_crops(prep.face.crop, r.edited_crop, prep.mask), cv::NORM_INF), 0);
+  EXPECT_EQ(cv::norm(shown, face::blend_crops(prep.face.crop, r.edited_crop, prep.mask), cv::NORM_INF), 0);
   EXPECT_GT(cv::norm(shown, prep.face.crop, cv::NORM_L1), 0);
 }
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/error.h"
 #include "faceedit/io/image.h"
 #include "faceedit/io/video.h"
@@ -29,7 +29,7 @@ TEST(SmoothSeries, ClosedForms) {
   for (int t = 0; t < 20; ++t) s.push_back(cv::Vec2d(3.0 * t, 5.0));
   s[10].reset();
   for (int t = 11; t < 20; ++t) s[t] = cv::Vec2d(1000.0 + t, 5.0);
-  const auto out = pipeline::smooth_series(s, 1.0);  // kernel radius 3 frames
+  const auto out = face::smooth_series(s, 1.0);  // kernel radius 3 frames
   EXPECT_FALSE(out[10].has_value());
   for (int t = 0; t < 20; ++t) {
     if (!out[t]) continue;
@@ -39,7 +39,7 @@ TEST(SmoothSeries, ClosedForms) {
   EXPECT_GT((*out[0])[0], 0.0);  // at the run's start the kernel is one-sided: pulled inwards
   EXPECT_GT((*out[11])[0], 1000.0);       // only the run after the gap
   EXPECT_LT((*out[9])[0], 30.0);
-  EXPECT_EQ(pipeline::smooth_series(s, 0)[3], s[3]);
+  EXPECT_EQ(face::smooth_series(s, 0)[3], s[3]);
 }
 
 // The photo moved by frame t's affine motion (rotation about the centre, then a shift), size x size.
@@ -78,11 +78,11 @@ class VideoClip : public ::testing::Test {
 
 // Jitter: the spread of the quads' centres and axes mapped back through the known motions (a
 // perfect tracker maps every frame's quad onto the same one).
-double quad_jitter(const pipeline::FaceTrack& track) {
+double quad_jitter(const face::FaceTrack& track) {
   std::vector<cv::Vec4d> back;
   for (int t = 0; t < track.frames(); ++t) {
     if (!track.quads[t]) continue;
-    const auto inv = pipeline::invert_affine(motion(t, 320));
+    const auto inv = face::invert_affine(motion(t, 320));
     const auto& q = track.quads[t]->corners;
     const auto map = [&](const cv::Point2d& p) { return cv::Point2d(inv(0, 0) * p.x + inv(0, 1) * p.y + inv(0, 2), inv(1, 0) * p.x + inv(1, 1) * p.y + inv(1, 2)); };
     const auto c = map((q[0] + q[2]) * 0.5), x = map(q[3]) - map(q[0]);
@@ -98,10 +98,10 @@ double quad_jitter(const pipeline::FaceTrack& track) {
 
 TEST_F(VideoClip, SmoothingReducesLandmarkJitter) {
   const auto& detector = test::face_detector();
-  pipeline::TrackParams raw;
+  face::TrackParams raw;
   raw.optical_flow = false;
   raw.landmark_sigma = raw.quad_sigma = 0;
-  pipeline::FaceTracker a(detector, raw), b(detector, pipeline::TrackParams{});
+  face::FaceTracker a(detector, raw), b(detector, face::TrackParams{});
   for (const auto& f : frames) a.add(f), b.add(f);
   const auto ta = a.finish(), tb = b.finish();
   EXPECT_EQ(ta.faces_found(), kFrames - 1);
@@ -110,7 +110,7 @@ TEST_F(VideoClip, SmoothingReducesLandmarkJitter) {
   std::cout << "quad jitter (px): raw " << j_raw << ", flow + smoothing " << j_smooth << "\n";
   EXPECT_LT(j_smooth, j_raw);
   // The track survives a JSON round trip (what an interrupted run resumes from).
-  const auto again = pipeline::FaceTrack::from_json(tb.to_json(), pipeline::TrackParams{});
+  const auto again = face::FaceTrack::from_json(tb.to_json(), face::TrackParams{});
   ASSERT_EQ(again.frames(), tb.frames());
   EXPECT_NEAR(again.quads[0]->corners[0].x, tb.quads[0]->corners[0].x, 1e-3);
 }

@@ -1,4 +1,4 @@
-// faceedit serve's HTTP API (src/server/editor_server.h) over loopback: every endpoint, every
+// faceedit serve's HTTP API (apps/server/editor_server.h) over loopback: every endpoint, every
 // refusal, and a bounded load test. The DCGAN with a random boundary and a tiny inversion budget:
 // this checks the server, not edit quality.
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 #include <regex>
 #include <thread>
 
-#include "faceedit/edit/boundary.h"
+#include "faceedit/edit/interfacegan/boundary.h"
 #include "faceedit/models/model_files.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "faceedit/pipeline/photo.h"
 #include "faceedit/pipeline/photo_l2mgan.h"
 #include "server/editor_server.h"
@@ -292,7 +292,7 @@ TEST_F(Server, L2MGanSlidersBesideLatentOnes) {
   latent[0].editor = options.editors.front();
   session.open(latent);
   session.prepare(decode(photo_bytes), "the upload", session.space_of(latent), false);
-  const auto crop = pipeline::align_face(r.photo, session.prepared().face.quad, options.photo.crop).crop;
+  const auto crop = face::align_face(r.photo, session.prepared().face.quad, options.photo.crop).crop;
   EXPECT_TRUE(jpeg_of(crop) == after->body) << "the server's l2m-gan preview is not the library's edit";
   cv::Mat d;
   cv::absdiff(decode(after->body), decode(preview(id, R"({"edits": []})")->body), d);

@@ -105,7 +105,7 @@ class Generator {
   // The truncation generate() must use for codes of `space` made by codes_from_z(..., psi).
   static double truncation_for(LatentSpace space, double psi) { return space == LatentSpace::Z ? psi : 1.0; }
   // How this model's training faces were framed relative to FFHQ's alignment crop: crop side = FFHQ's
-  // quad side * zoom, moved `shift` of its side towards the chin (pipeline::reframe_quad).
+  // quad side * zoom, moved `shift` of its side towards the chin (face::reframe_quad).
   struct Framing {
     double zoom = 1.0, shift = 0.0;
   };

@@ -57,7 +57,7 @@ std::string guide_file(const std::string& spec);
 std::unique_ptr<FaceClassifier> open_guide(const std::string& spec);
 
 // Scorers of higher layers opened by name too (the pipeline's head pose: "pose"), registered by the
-// program at start-up (pipeline::register_pose_classifier()). Registration is not thread-safe
+// program at start-up (face::register_pose_classifier()). Registration is not thread-safe
 // against concurrent open_classifier() calls: do it first.
 using ClassifierFactory = std::function<std::unique_ptr<AttributeClassifier>()>;
 void register_classifier(const std::string& name, ClassifierFactory factory);

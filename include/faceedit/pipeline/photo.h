@@ -41,7 +41,7 @@
 #include "faceedit/edit/pfsf_walk.h"
 #include "faceedit/models/face_analysis.h"
 #include "faceedit/models/generator.h"
-#include "faceedit/pipeline/align.h"
+#include "faceedit/face/align.h"
 #include "faceedit/pipeline/invert.h"
 #include "faceedit/pipeline/personalize.h"
 
@@ -103,8 +103,8 @@ using StageCallback = std::function<void(const PhotoStage&)>;
 // One photo's preparation: what the edits start from.
 struct PreparedPhoto {
   cv::Mat photo;
-  AlignedFace ffhq;          // FFHQ-aligned (identity metrics)
-  AlignedFace face;          // the generator's framing (what is inverted and fused)
+  face::AlignedFace ffhq;          // FFHQ-aligned (identity metrics)
+  face::AlignedFace face;          // the generator's framing (what is inverted and fused)
   cv::Mat mask;              // [crop, crop] CV_32F in [0, 1]: where the edit lands
   models::LatentSpace space = models::LatentSpace::Z;
   torch::Tensor pivot;       // [1, ...] the inversion
@@ -125,8 +125,8 @@ struct AppliedEdit {
 
 struct PhotoResult {
   cv::Mat photo;           // the edited photo, the input's size
-  AlignedFace ffhq;        // the photo's face, FFHQ-aligned (what identity is judged on)
-  AlignedFace face;        // the face in the generator's framing (what was edited)
+  face::AlignedFace ffhq;        // the photo's face, FFHQ-aligned (what identity is judged on)
+  face::AlignedFace face;        // the face in the generator's framing (what was edited)
   cv::Mat edited_crop;     // face.crop after the edit, before fusion
   cv::Mat blended_crop;    // edited_crop blended into face.crop through the mask
   torch::Tensor reconstruction, edited_image;  // [1, 3, R, R] the generator's, before/after
@@ -180,7 +180,7 @@ class PhotoSession {
   // Renders `edited` against `pivot` (both [1, ...] in `space`) on `face`, blended through `mask`;
   // given the photo the face was cropped from, also fuses it back. Every image a photo, a preview
   // or a video frame shows comes from here.
-  RenderedFace render_face(const AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
+  RenderedFace render_face(const face::AlignedFace& face, const cv::Mat& mask, models::LatentSpace space, const torch::Tensor& pivot,
                            const torch::Tensor& edited, const cv::Mat& photo = {}) const;
   // The prepared photo's aligned crop with the edits, blended through its mask (no fusion, no
   // metrics): the browser editor's preview. No edits: the crop itself.
@@ -204,9 +204,9 @@ class PhotoSession {
 
 // Where an edit lands in an aligned crop (face.landmarks set): the portrait mask (fuse.h) faded out
 // towards the crop's edges. CV_32F, the crop's size.
-cv::Mat edit_mask(const AlignedFace& face, models::PortraitSegmenter* segmenter);
+cv::Mat edit_mask(const face::AlignedFace& face, models::PortraitSegmenter* segmenter);
 // The crop's quad in the generator's framing (params' zoom / shift, else g.face_framing()).
-AlignmentQuad framed_quad(const AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& params);
+face::AlignmentQuad framed_quad(const face::AlignmentQuad& ffhq, const models::Generator& g, const PhotoParams& params);
 
 // Personalize or not for these edits: PhotoParams::personalize's Always / Never, and with Auto when
 // an edit is a PFSF walk.

@@ -55,16 +55,16 @@ class L2MGanPhotoEditor {
 
   // The steps of edit(), for callers that align faces themselves (a video's tracked frames):
   // the crop's quad in the model's framing (CelebA-HQ's, or params' zoom / shift) from an FFHQ quad;
-  AlignmentQuad framed_quad(const AlignmentQuad& ffhq) const;
+  face::AlignmentQuad framed_quad(const face::AlignmentQuad& ffhq) const;
   // where the change lands in the aligned face (edit_mask with params' segmenter);
-  cv::Mat mask(const AlignedFace& face) const;
+  cv::Mat mask(const face::AlignedFace& face) const;
   // the edits in sequence on the aligned crop, at the model's resolution: G's reconstruction and the
   // edited image ([1, 3, R, R]); `applied` receives each edit's signed strength (a flip is decided
   // by the guide on this face);
   std::pair<torch::Tensor, torch::Tensor> edit_crop(const cv::Mat& crop, std::vector<AppliedEdit>& applied) const;
   // the change (edited - reconstruction) added to the face's crop, blended through `mask`, and
   // given the photo the face came from, fused back into it.
-  RenderedFace render_face(const AlignedFace& face, const cv::Mat& mask, const torch::Tensor& reconstruction,
+  RenderedFace render_face(const face::AlignedFace& face, const cv::Mat& mask, const torch::Tensor& reconstruction,
                            const torch::Tensor& edited, const cv::Mat& photo = {}) const;
 
  private:

@@ -49,13 +49,13 @@
 #include "faceedit/io/video.h"
 #include "faceedit/models/generator.h"
 #include "faceedit/pipeline/photo.h"
-#include "faceedit/pipeline/video_track.h"
+#include "faceedit/face/video_track.h"
 
 namespace faceedit::pipeline {
 
 struct VideoParams {
   PhotoParams photo;               // crop, framing, guide, segmenter, the first frame's inversion (steps, starts)
-  TrackParams track;
+  face::TrackParams track;
   bool warm_start = true;          // frames after the first start from the previous frame's latent
   int warm_steps = 40;             // inversion steps of a warm-started frame
   int personalize_frames = 0;      // > 0: one generator personalized on this many keyframes (photo.personalize_steps)
@@ -91,7 +91,7 @@ struct RenderedFrame {
   int index = 0;
   const cv::Mat* source = nullptr;              // the decoded input frame
   const cv::Mat* edited = nullptr;              // the frame written (the source where no face was edited)
-  std::optional<AlignmentQuad> ffhq, crop_quad; // the tracked FFHQ quad and the edit's crop quad (none: no face)
+  std::optional<face::AlignmentQuad> ffhq, crop_quad; // the tracked FFHQ quad and the edit's crop quad (none: no face)
   const cv::Mat* source_crop = nullptr;         // the stabilised crop (crop_quad), and it edited and blended
   const cv::Mat* blended_crop = nullptr;
   const cv::Mat* mask = nullptr;                // the fusion mask on the crop (CV_32F)
