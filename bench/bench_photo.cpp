@@ -41,7 +41,7 @@ void BM_PhotoFirstVsCachedEdit(benchmark::State& state) {
   const cv::Mat photo = faceedit::io::read_image(photo_path.string());
   const fs::path dir = fs::temp_directory_path() / ("faceedit-bench-photo-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, "z", "smiling", 0), (dir / "b.safetensors").string());
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, faceedit::models::LatentSpace::Z, "smiling", 0), (dir / "b.safetensors").string());
   faceedit::pipeline::PhotoEdit e;
   e.editor.method = "interfacegan";
   e.editor.boundary = (dir / "b.safetensors").string();

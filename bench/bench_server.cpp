@@ -44,7 +44,7 @@ void BM_Preview(benchmark::State& state) {
   const bool dcgan = state.range(0) == 0;
   const fs::path dir = fs::temp_directory_path() / ("faceedit-bench-server-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  faceedit::edit::save_boundary(faceedit::edit::random_boundary(dcgan ? 100 : 512, dcgan ? "z" : "w", "smiling", 0),
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(dcgan ? 100 : 512, dcgan ? faceedit::models::LatentSpace::Z : faceedit::models::LatentSpace::W, "smiling", 0),
                                 (dir / "b.safetensors").string());
   faceedit::server::ServerOptions o;
   o.port = 0;

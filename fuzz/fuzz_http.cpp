@@ -25,7 +25,7 @@ int port = 0;
 void start_server() {
   faceedit::set_log_sink([](const std::string&) {});
   const std::string boundary = "/tmp/faceedit-fuzz-http-" + std::to_string(getpid()) + ".safetensors";
-  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, "z", "smiling", 0), boundary);
+  faceedit::edit::save_boundary(faceedit::edit::random_boundary(100, faceedit::models::LatentSpace::Z, "smiling", 0), boundary);
   faceedit::server::ServerOptions o;
   o.port = 0;
   o.photo.crop = 64;

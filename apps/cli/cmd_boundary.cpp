@@ -43,7 +43,7 @@ void add_boundary_command(CLI::App& app, const GlobalOptions& /*global*/) {
       ->delimiter(',');
   cmd->add_option("-o,--output", o->out, "boundary to write (.safetensors; a .npy is written next to it)")->required();
   cmd->callback([o] {
-    edit::BoundaryJob job{o->samples, o->attr, o->space, o->conditions, o->condition_files, o->params};
+    edit::BoundaryJob job{o->samples, o->attr, models::parse_optional_latent_space(o->space), o->conditions, o->condition_files, o->params};
     const auto report = edit::train_boundary_files(job, o->out);
     for (const auto& w : report["written"]) std::cerr << "wrote " << w.get<std::string>() << "\n";
     std::cout << report.dump() << "\n";

@@ -115,7 +115,7 @@ void add_edit_latents_command(CLI::App& app, const GlobalOptions& global) {
     std::shared_ptr<models::Generator> g;
     if (!o->model.empty()) g = models::open_generator(o->model, parse_device(global.device));
     else g = std::make_shared<CodeShape>(codes);
-    if (step.editor.space.empty()) step.editor.space = codes.dim() == 3 ? "wplus" : "";
+    if (!step.editor.space && codes.dim() == 3) step.editor.space = models::LatentSpace::WPlus;
     auto editor = edit::open_editor(step.editor, g);
     g->check_latents(codes, editor->space(), o->latents);
     torch::NoGradGuard no_grad;

@@ -14,7 +14,7 @@ void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& glo
       "train-latent-classifier",
       "Train a latent classifier (3 FC layers) on sampled latents scored by an image classifier");
   struct Options {
-    std::string model, classifier = models::kDefaultGuide, samples, out;
+    std::string model, classifier = models::kDefaultGuide, samples, out, space = "z";
     train::SampleScoresParams sample;
     train::TrainLatentClassifierParams train = train::train_latent_classifier_default_params();
   };
@@ -27,17 +27,19 @@ void add_train_latent_classifier_command(CLI::App& app, const GlobalOptions& glo
       ->excludes(classifier);
   cmd->add_option("-o,--output", o->out, "latent classifier to write (.safetensors)")->required();
   cmd->add_option("--n", o->sample.n, "samples")->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{100000000}));
-  cmd->add_option("--space", o->sample.space, "z, w or wplus")->capture_default_str();
+  cmd->add_option("--space", o->space, "z, w or wplus")->capture_default_str();
   cmd->add_option("--truncation", o->sample.truncation, "truncation psi of the samples")->capture_default_str();
   cmd->add_option("--seed", o->sample.seed, "sampling seed")->capture_default_str();
   cmd->add_option("--epochs", o->train.epochs, "training epochs")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->callback([o, &global] {
+    o->sample.space = models::parse_latent_space(o->space);
     if (!o->samples.empty()) {
       auto set = edit::load_samples(o->samples);
-      if (o->sample.space != "z" && o->sample.space != "w")
-        fail("--space " + o->sample.space, "a sample directory holds z and (StyleGAN2) w only");
-      if (o->sample.space == "w" && !set.w.defined()) fail(o->samples, "has no w latents (a model without W)");
-      train::LatentScores data{o->sample.space, o->sample.space == "w" ? set.w : set.z, set.scores, set.columns};
+      const bool w = o->sample.space == models::LatentSpace::W;
+      if (o->sample.space == models::LatentSpace::WPlus)
+        fail("--space " + o->space, "a sample directory holds z and (StyleGAN2) w only");
+      if (w && !set.w.defined()) fail(o->samples, "has no w latents (a model without W)");
+      train::LatentScores data{o->sample.space, w ? set.w : set.z, set.scores, set.columns};
       auto report = train::train_latent_classifier(data, o->train, o->out);
       report["samples_dir"] = o->samples;
       report["model"] = set.manifest.value("model", "");

@@ -115,7 +115,9 @@ towards more of the attribute. faceedit.train_boundary() trains one, faceedit.lo
 )doc")
       .def_readwrite("normal", &edit::Boundary::normal, "[dim] float32, unit norm.")
       .def_readwrite("offset", &edit::Boundary::offset, "The hyperplane's offset (0 for an official .npy).")
-      .def_readwrite("space", &edit::Boundary::space, "\"z\", \"w\" or \"\" (unknown).")
+      .def_property("space", [](const edit::Boundary& b) { return b.space ? models::to_string(*b.space) : std::string(); },
+                    [](edit::Boundary& b, const std::string& s) { b.space = models::parse_optional_latent_space(s); },
+                    "\"z\", \"w\", \"wplus\" or \"\" (unknown).")
       .def_readwrite("attribute", &edit::Boundary::attribute, "The attribute's name.")
       .def_property_readonly("report", [](const edit::Boundary& b) { return to_python(b.report); }, "The training report (accuracies, counts, seconds).")
       .def_property_readonly("dim", &edit::Boundary::dim, "Dimension of the latent space.")
@@ -124,7 +126,7 @@ towards more of the attribute. faceedit.train_boundary() trains one, faceedit.lo
       .def("signed_distance", [](const edit::Boundary& b, const torch::Tensor& latents) { return edit::signed_distance(latents, b); },
            py::arg("latents"), "latents [..., dim] -> [...]: normal . x + offset (positive: has the attribute).")
       .def("__repr__", [](const edit::Boundary& b) {
-        return "<faceedit.Boundary " + b.attribute + " in " + (b.space.empty() ? std::string("?") : b.space) + ", dim " +
+        return "<faceedit.Boundary " + b.attribute + " in " + (b.space ? models::to_string(*b.space) : std::string("?")) + ", dim " +
                std::to_string(b.dim()) + ">";
       });
   m.def("load_boundary", &edit::load_boundary, py::arg("path"), "Reads a boundary (.safetensors from `faceedit boundary`, or an official .npy).");
@@ -143,7 +145,7 @@ towards more of the attribute. faceedit.train_boundary() trains one, faceedit.lo
           if (!latents.is_none() || !scores.is_none()) throw Error("train_boundary: give samples=DIR or latents and scores, not both");
           if (attribute.empty()) throw Error("train_boundary: samples=DIR needs attribute=... (a score column)");
           return LongCall::run(py::none(), [&] {
-            const auto s = edit::read_boundary_samples(samples, space);
+            const auto s = edit::read_boundary_samples(samples, models::parse_optional_latent_space(space));
             const auto rows = edit::scored_rows(s.latents, edit::score_column(s, attribute));
             auto b = edit::train_boundary(rows.latents, rows.scores, p);
             b.attribute = attribute;
@@ -157,7 +159,7 @@ towards more of the attribute. faceedit.train_boundary() trains one, faceedit.lo
         return LongCall::run(py::none(), [&] {
           auto b = edit::train_boundary(l, sc, p);
           b.attribute = attribute;
-          b.space = space;
+          b.space = models::parse_optional_latent_space(space);
           return b;
         });
       }, py::arg("latents") = py::none(), py::arg("scores") = py::none(), py::kw_only(), py::arg("samples") = "",

@@ -64,7 +64,7 @@ const std::vector<EditorKey>& editor_keys() {
       {"conditions", "condition", "interfacegan: boundaries the edit must not move along", true,
        [](EditStep& s, const std::string& v) { append_split(s.editor.conditions, v); }},
       {"space", "space", "latent space edited: z, w or wplus (default: the boundary's or editor's)", false,
-       [](EditStep& s, const std::string& v) { s.editor.space = lower(v); }},
+       [](EditStep& s, const std::string& v) { s.editor.space = models::parse_optional_latent_space(lower(v)); }},
       {"layers", "layers", "wplus: layers edited, e.g. 0-7 (default: all)", false,
        [](EditStep& s, const std::string& v) { s.editor.layers = v; }},
       {"distance", "distance", "interfacegan: relative (step alpha) or absolute (end at distance alpha)", false,
@@ -138,7 +138,7 @@ EditStep parse_edit(const std::string& text, EditStep defaults) {
 }
 
 std::string spec_key(const EditorSpec& s) {
-  const nlohmann::json j = {s.method,     s.boundary,  s.editor_file, s.conditions,  s.space,     s.layers, s.distance,
+  const nlohmann::json j = {s.method,     s.boundary,  s.editor_file, s.conditions,  s.space ? models::to_string(*s.space) : "", s.layers, s.distance,
                             s.attribute,  s.classifiers, s.truncation, s.walk_steps, s.step_length, s.threshold, s.preserve};
   return j.dump();
 }
@@ -192,8 +192,8 @@ std::unique_ptr<Editor> open_learned_editor(const EditorSpec& o, const models::G
   }
   editor->to(g.device());
   const auto space = editor->space();
-  if (!o.space.empty() && models::parse_latent_space(o.space) != space)
-    fail(o.editor_file, "edits " + models::to_string(space) + " codes, not " + o.space + " (leave space unset)");
+  if (o.space && *o.space != space)
+    fail(o.editor_file, "edits " + models::to_string(space) + " codes, not " + models::to_string(*o.space) + " (leave space unset)");
   if (!g.has_space(space)) fail(o.editor_file, "edits " + models::to_string(space) + " codes; the " + g.arch() + " generator has none");
   const int64_t want = space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
   if (dim != want || (space == models::LatentSpace::WPlus && num_ws != g.num_ws()))
@@ -224,8 +224,8 @@ std::unique_ptr<Editor> open_pfsf_editor(const EditorSpec& o, std::shared_ptr<co
     fail("method pfsf", "walks with the supervision classifier; it takes no boundary, editor file or conditions");
   PfsfEditorParams p;
   p.attribute = models::canonical_attribute(o.attribute);
-  p.space = o.space.empty() ? g->inversion_space() : models::parse_latent_space(o.space);
-  if (!g->has_space(p.space)) fail("space " + o.space, "the " + g->arch() + " generator has no such latent space");
+  p.space = o.space.value_or(g->inversion_space());
+  if (!g->has_space(p.space)) fail("space " + models::to_string(p.space), "the " + g->arch() + " generator has no such latent space");
   p.walk.truncation = o.truncation;
   p.walk.max_steps = o.walk_steps;
   p.walk.step_length = o.step_length;
@@ -253,11 +253,12 @@ std::unique_ptr<Editor> open_interfacegan_editor(const EditorSpec& o, const mode
   InterFaceGANParams p;
   p.source = o.boundary;
   p.attribute = models::canonical_attribute(o.attribute.empty() ? primary.attribute : o.attribute);
-  const std::string space = !o.space.empty() ? o.space : !primary.space.empty() ? primary.space : "z";
-  p.space = models::parse_latent_space(space);
+  p.space = o.space ? *o.space : primary.space.value_or(models::LatentSpace::Z);
+  const std::string space = models::to_string(p.space);
   if (!g.has_space(p.space)) fail("space " + space, "the " + g.arch() + " generator has no such latent space");
-  if (primary.space == "z" && p.space != models::LatentSpace::Z) fail(o.boundary, "is a Z-space boundary; it cannot edit " + space + " codes");
-  if (primary.space == "w" && p.space == models::LatentSpace::Z)
+  if (primary.space == models::LatentSpace::Z && p.space != models::LatentSpace::Z)
+    fail(o.boundary, "is a Z-space boundary; it cannot edit " + space + " codes");
+  if (primary.space == models::LatentSpace::W && p.space == models::LatentSpace::Z)
     fail(o.boundary, "is a W-space boundary; it cannot edit z codes (use space w or wplus)");
   const int64_t dim = p.space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
   check_dimension(primary, dim, o.boundary);

@@ -18,13 +18,13 @@ L2MConfig L2MConfig::from_json(const nlohmann::json& j, const std::string& what)
   L2MConfig c;
   try {
     c.attribute = j.at("attribute").get<std::string>();
-    c.space = j.at("space").get<std::string>();
+    c.space = models::latent_space_from_json(j.at("space"), what);
     c.latent_dim = j.at("latent_dim").get<int64_t>();
     c.hidden = j.at("hidden").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     fail(what, std::string("bad l2m config: ") + e.what());
   }
-  if (c.space != "z" && c.space != "w") fail(what, "l2m edits z or w codes, not '" + c.space + "'");
+  if (c.space == models::LatentSpace::WPlus) fail(what, "l2m edits z or w codes, not 'wplus'");
   if (c.latent_dim < 1 || c.hidden < 1) fail(what, "l2m config is inconsistent: " + c.to_json().dump());
   return c;
 }
@@ -43,7 +43,7 @@ L2MNetImpl::L2MNetImpl(L2MConfig config) : config_(std::move(config)) {
 
 void L2MNetImpl::check_shape(const torch::Tensor& x) const {
   if (x.dim() != 2 || x.size(1) != config_.latent_dim)
-    fail("l2m editor (" + config_.attribute + ", " + config_.space + ")",
+    fail("l2m editor (" + config_.attribute + ", " + models::to_string(config_.space) + ")",
          "expects latents [N, " + std::to_string(config_.latent_dim) + "], got " + c10::str(x.sizes()) +
              " (an editor must come from the same model and space)");
 }

@@ -20,15 +20,14 @@ LatentTransformerConfig LatentTransformerConfig::from_json(const nlohmann::json&
   LatentTransformerConfig c;
   try {
     c.attribute = j.at("attribute").get<std::string>();
-    c.space = j.at("space").get<std::string>();
+    c.space = models::latent_space_from_json(j.at("space"), what);
     c.latent_dim = j.at("latent_dim").get<int64_t>();
     c.num_ws = j.at("num_ws").get<int64_t>();
     c.layers = j.at("layers").get<std::vector<int64_t>>();
   } catch (const nlohmann::json::exception& e) {
     fail(what, std::string("bad latent transformer config: ") + e.what());
   }
-  if (c.space != "z" && c.space != "w" && c.space != "wplus") fail(what, "latent space '" + c.space + "' is not z, w or wplus");
-  if (c.latent_dim < 1 || c.num_ws < 0 || (c.space == "wplus") != (c.num_ws > 0) || (c.space != "wplus" && !c.layers.empty()))
+  if (c.latent_dim < 1 || c.num_ws < 0 || (c.space == models::LatentSpace::WPlus) != (c.num_ws > 0) || (c.space != models::LatentSpace::WPlus && !c.layers.empty()))
     fail(what, "latent transformer config is inconsistent: " + c.to_json().dump());
   std::sort(c.layers.begin(), c.layers.end());
   c.layers.erase(std::unique(c.layers.begin(), c.layers.end()), c.layers.end());
@@ -38,14 +37,13 @@ LatentTransformerConfig LatentTransformerConfig::from_json(const nlohmann::json&
 }
 
 std::vector<int64_t> LatentTransformerConfig::mapped_layers() const {
-  if (space != "wplus") return {0};
+  if (space != models::LatentSpace::WPlus) return {0};
   if (!layers.empty()) return layers;
   std::vector<int64_t> all(static_cast<size_t>(num_ws));
   for (int64_t l = 0; l < num_ws; ++l) all[static_cast<size_t>(l)] = l;
   return all;
 }
 
-models::LatentSpace LatentTransformerConfig::latent_space() const { return models::parse_latent_space(space); }
 
 LatentTransformerNetImpl::LatentTransformerNetImpl(LatentTransformerConfig config) : config_(std::move(config)) {
   config_ = LatentTransformerConfig::from_json(config_.to_json(), "latent transformer");  // validates, sorts layers
@@ -58,7 +56,7 @@ void LatentTransformerNetImpl::check_shape(const torch::Tensor& x) const {
   const bool ok = plus ? x.dim() == 3 && x.size(1) == config_.num_ws && x.size(2) == config_.latent_dim
                        : x.dim() == 2 && x.size(1) == config_.latent_dim;
   if (!ok)
-    fail("latent transformer (" + config_.attribute + ", " + config_.space + ")",
+    fail("latent transformer (" + config_.attribute + ", " + models::to_string(config_.space) + ")",
          "expects latents " +
              (plus ? "[N, " + std::to_string(config_.num_ws) + ", " + std::to_string(config_.latent_dim) + "]"
                    : "[N, " + std::to_string(config_.latent_dim) + "]") +
@@ -105,12 +103,12 @@ LatentTransformerEditor::LatentTransformerEditor(LatentTransformerNet net, model
   const auto& lc = classifier_->config();
   const std::string what = "latent transformer " + (source_.empty() ? c.attribute : source_);
   if (lc.space != c.space || lc.latent_dim != c.latent_dim || lc.num_ws != c.num_ws)
-    fail(what, "its latent classifier is for " + lc.space + " codes of dimension " + std::to_string(lc.latent_dim) +
-                   ", the transformer for " + c.space + " codes of dimension " + std::to_string(c.latent_dim));
+    fail(what, "its latent classifier is for " + models::to_string(lc.space) + " codes of dimension " + std::to_string(lc.latent_dim) +
+                   ", the transformer for " + models::to_string(c.space) + " codes of dimension " + std::to_string(c.latent_dim));
   column_ = classifier_->column(c.attribute);
   std::sort(layers_.begin(), layers_.end());
   layers_.erase(std::unique(layers_.begin(), layers_.end()), layers_.end());
-  if (!layers_.empty() && c.space != "wplus") fail("layers", "only W+ edits can be restricted to layers (use space wplus)");
+  if (!layers_.empty() && c.space != models::LatentSpace::WPlus) fail("layers", "only W+ edits can be restricted to layers (use space wplus)");
   const auto mapped = c.mapped_layers();
   for (auto l : layers_)
     if (std::find(mapped.begin(), mapped.end(), l) == mapped.end())
@@ -135,7 +133,7 @@ torch::Tensor LatentTransformerEditor::flip_sign(const torch::Tensor& latents) c
 nlohmann::json LatentTransformerEditor::describe() const {
   const auto& c = net_->config();
   return {{"method", "transformer"}, {"attribute", c.attribute}, {"space", c.space}, {"dim", c.latent_dim},
-          {"trained_layers", c.space == "wplus" ? nlohmann::json(c.mapped_layers()) : nlohmann::json::array()},
+          {"trained_layers", c.space == models::LatentSpace::WPlus ? nlohmann::json(c.mapped_layers()) : nlohmann::json::array()},
           {"layers", layers_}, {"editor", source_}};
 }
 

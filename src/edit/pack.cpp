@@ -59,7 +59,7 @@ Pack load_pack(const std::string& dir) {
       PackEditor e;
       e.attribute = j.at("attribute").get<std::string>();
       e.method = j.at("method").get<std::string>();
-      e.space = j.value("space", "");
+      if (const auto s = j.value("space", ""); !s.empty()) e.space = models::latent_space_from_json(s, file.string());
       e.layers = j.value("layers", "");
       const auto& known = pack_methods();
       if (std::find(known.begin(), known.end(), e.method) == known.end())
@@ -139,7 +139,7 @@ void save_pack(const Pack& pack) {
     cal["unit"] = e.unit;
     j["editors"].push_back({{"attribute", e.attribute},
                             {"method", e.method},
-                            {"space", e.space},
+                            {"space", e.space ? models::to_string(*e.space) : ""},
                             {"layers", e.layers},
                             {"file", fs::relative(e.file, pack.dir).string()},
                             {"calibration", cal},

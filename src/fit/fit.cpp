@@ -126,7 +126,7 @@ edit::Boundary without_timings(edit::Boundary b) {
   return b;
 }
 
-void save_direction(const torch::Tensor& d, const std::string& space, const std::string& name, const std::string& method,
+void save_direction(const torch::Tensor& d, models::LatentSpace space, const std::string& name, const std::string& method,
                     int64_t rank, const fs::path& path) {
   edit::Boundary b;
   b.normal = d.contiguous();
@@ -172,7 +172,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       return {{"dir", dir.string()}, {"complete", false}, {"stages", job.stages},
               {"next", "the samples are not all written yet: run the remaining tasks, then the same command without --shard"}};
   }
-  job.samples = edit::read_boundary_samples((dir / "samples").string(), "");
+  job.samples = edit::read_boundary_samples((dir / "samples").string(), std::nullopt);
   const auto& S = job.samples;
   if (p.attributes.empty()) {
     job.attributes = S.columns;
@@ -193,8 +193,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       job.learned.push_back(c);
     }
   }
-  const auto space_name = S.space;
-  const auto space = models::parse_latent_space(space_name);
+  const auto space = S.space;
 
   // 2. InterFaceGAN boundaries (pose included).
   const auto ifg_file = [&](const std::string& a) { return job.file("interfacegan", a); };
@@ -203,7 +202,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       const auto rows = edit::scored_rows(S.latents, edit::score_column(S, a));
       auto b = edit::train_boundary(rows.latents, rows.scores, {});
       b.attribute = a;
-      b.space = space_name;
+      b.space = space;
       b.report["unscored_samples"] = rows.unscored;
       edit::save_boundary(without_timings(b), ifg_file(a).string());
     });
@@ -261,7 +260,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
           keep.push_back(static_cast<int64_t>(c));
           names.push_back(S.columns[c]);
         }
-      train::LatentScores data{space_name, S.latents, S.scores.index_select(1, torch::tensor(keep)), names};
+      train::LatentScores data{space, S.latents, S.scores.index_select(1, torch::tensor(keep)), names};
       auto lp = train::train_latent_classifier_default_params();
       lp.epochs = p.lc_epochs;
       lp.progress = false;
@@ -276,7 +275,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       }
       edit::LatentTransformerConfig cfg;
       cfg.attribute = a;
-      cfg.space = space_name;
+      cfg.space = space;
       cfg.latent_dim = S.latents.size(1);
       train::train_latent_transformer(lc, train::generator_sampler(g, space, p.truncation), cfg, train_params(), tr_file(a).string());
     });
@@ -290,7 +289,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       if (!guide) guide = edit::open_supervision({p.guide}, p.device);
       edit::L2MConfig cfg;
       cfg.attribute = a;
-      cfg.space = space_name;
+      cfg.space = space;
       cfg.latent_dim = S.latents.size(1);
       train::train_l2m(g, *guide, cfg, train_params(), l2m_file(a).string());
     });
@@ -313,7 +312,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       dirs = right_singular_directions(first_layer_rows(g), p.directions);
     }
     for (int64_t k = 0; k < dirs.size(0); ++k)  // the last file last: its presence marks the item done
-      save_direction(dirs[k], space_name, m + "_" + std::to_string(k), m, k, job.file(m, m + "_" + std::to_string(k)));
+      save_direction(dirs[k], space, m + "_" + std::to_string(k), m, k, job.file(m, m + "_" + std::to_string(k)));
   });
 
   // The pack's editors (files present), in attribute order, then the unnamed directions.
@@ -329,7 +328,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       edit::PackEditor e;
       e.attribute = a;
       e.method = m;
-      e.space = space_name;
+      e.space = space;
       e.file = f.string();
       e.unit = is_pose(a) ? "sample-std" : "guide-median-crossing";
       pack.editors.push_back(e);
@@ -339,7 +338,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
       edit::PackEditor e;
       e.attribute = m + "_" + std::to_string(k);
       e.method = m;
-      e.space = space_name;
+      e.space = space;
       e.file = job.file(m, e.attribute).string();
       e.unit = "sample-std";
       pack.editors.push_back(e);
@@ -439,7 +438,7 @@ nlohmann::json fit_pack(const FitParams& p, const std::string& dir_name) {
   }
   pack.json = {{"best", best},
                {"unreached", unreached},
-               {"samples", {{"n", p.n}, {"seed", p.seed}, {"space", space_name}, {"columns", S.columns}}},
+               {"samples", {{"n", p.n}, {"seed", p.seed}, {"space", space}, {"columns", S.columns}}},
                {"calibration", {{"n", p.calibration_n}, {"seed", seeds::kCalibrationSeed}, {"guide", p.guide}}}};
   pack.model_hash = edit::generator_hash(g);
   edit::save_pack(pack);

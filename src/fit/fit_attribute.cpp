@@ -81,7 +81,7 @@ models::LatentSpace pack_space(const edit::Pack& pack) {
   if (pack.json.contains("samples") && pack.json["samples"].contains("space"))
     return models::parse_latent_space(pack.json["samples"]["space"].get<std::string>());
   for (const auto& e : pack.editors)
-    if (!e.space.empty()) return models::parse_latent_space(e.space);
+    if (e.space) return *e.space;
   return models::LatentSpace::Z;
 }
 
@@ -302,7 +302,7 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
                                        : learn_from_latents(p, positives, negatives, k, g, space, pp, pack, dir, name);
   auto& boundary = learned.boundary;
   boundary.attribute = name;
-  boundary.space = models::to_string(space);
+  boundary.space = space;
   boundary.report["photos_per_side"] = k;
   const auto out_dir = dir / "fit-attribute" / name;
   fs::create_directories(out_dir);
@@ -314,7 +314,7 @@ nlohmann::json fit_attribute(const FitAttributeParams& p, const std::string& pac
   edit::PackEditor pe;
   pe.attribute = name;
   pe.method = "interfacegan";
-  pe.space = models::to_string(space);
+  pe.space = space;
   pe.file = editor_file.string();
   pe.unit = "labels-median-crossing";
   auto editor = edit::open_editor(edit::pack_editor_spec(pe), g);

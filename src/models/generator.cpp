@@ -25,6 +25,17 @@ std::string to_string(LatentSpace s) {
   }
 }
 
+std::optional<LatentSpace> parse_optional_latent_space(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return parse_latent_space(s);
+}
+
+LatentSpace latent_space_from_json(const nlohmann::json& j, const std::string& what) {
+  const std::string s = j.is_string() ? j.get<std::string>() : j.dump();
+  if (s != "z" && s != "w" && s != "wplus") fail(what, "latent space '" + s + "' is not z, w or wplus");
+  return parse_latent_space(s);
+}
+
 NoiseMode parse_noise_mode(const std::string& s) {
   if (s == "const") return NoiseMode::Const;
   if (s == "random") return NoiseMode::Random;

@@ -17,7 +17,7 @@ LatentClassifierConfig LatentClassifierConfig::from_json(const nlohmann::json& j
   io::check_json_numbers(j, what);
   LatentClassifierConfig c;
   try {
-    c.space = j.at("space").get<std::string>();
+    c.space = latent_space_from_json(j.at("space"), what);
     c.latent_dim = j.at("latent_dim").get<int64_t>();
     c.num_ws = j.at("num_ws").get<int64_t>();
     c.hidden = j.at("hidden").get<std::vector<int64_t>>();
@@ -25,8 +25,7 @@ LatentClassifierConfig LatentClassifierConfig::from_json(const nlohmann::json& j
   } catch (const nlohmann::json::exception& e) {
     fail(what, std::string("bad latent classifier config: ") + e.what());
   }
-  if (c.space != "z" && c.space != "w" && c.space != "wplus") fail(what, "latent space '" + c.space + "' is not z, w or wplus");
-  if (c.latent_dim < 1 || c.hidden.size() != 2 || c.columns.empty() || c.num_ws < 0 || (c.space == "wplus") != (c.num_ws > 0))
+  if (c.latent_dim < 1 || c.hidden.size() != 2 || c.columns.empty() || c.num_ws < 0 || (c.space == LatentSpace::WPlus) != (c.num_ws > 0))
     fail(what, "latent classifier config is inconsistent: " + c.to_json().dump());
   return c;
 }
@@ -42,7 +41,7 @@ torch::Tensor LatentClassifierImpl::forward(const torch::Tensor& latents) {
   const bool ok = plus ? latents.dim() == 3 && latents.size(1) == config_.num_ws && latents.size(2) == config_.latent_dim
                        : latents.dim() == 2 && latents.size(1) == config_.latent_dim;
   if (!ok)
-    fail("latent classifier (" + config_.space + ")",
+    fail("latent classifier (" + to_string(config_.space) + ")",
          "expects latents " +
              (plus ? "[N, " + std::to_string(config_.num_ws) + ", " + std::to_string(config_.latent_dim) + "]"
                    : "[N, " + std::to_string(config_.latent_dim) + "]") +

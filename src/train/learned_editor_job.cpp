@@ -23,7 +23,6 @@ std::pair<models::LatentClassifier, nlohmann::json> latent_classifier_for(const 
   const std::string lc_path = (ckpt / "latent-classifier.safetensors").string();
   if (job.train.resume && fs::exists(lc_path))  // trained by the interrupted run
     return {models::load_latent_classifier(lc_path), {{"trained_on_the_fly", true}, {"resumed", true}}};
-  const std::string space = models::to_string(job.space);
   LatentScores data;
   nlohmann::json source;
   if (!job.samples.empty()) {
@@ -34,12 +33,12 @@ std::pair<models::LatentClassifier, nlohmann::json> latent_classifier_for(const 
     const auto& latents = w ? set.w : set.z;
     if (latents.size(1) != dim)
       fail(job.samples, "holds latents of another model (dimension " + std::to_string(latents.size(1)) + ", expected " + std::to_string(dim) + ")");
-    data = {space, latents, set.scores, set.columns};
+    data = {job.space, latents, set.scores, set.columns};
     source = {{"trained_on_the_fly", true}, {"samples", job.samples}};
   } else {
     SampleScoresParams sp;
     sp.n = job.lc_samples;
-    sp.space = space;
+    sp.space = job.space;
     sp.truncation = job.train.truncation;
     sp.seed = seeds::kLatentClassifierSampleSeed + job.train.seed;  // apart from training batches and held-out faces
     data = sample_and_score(g, supervision, sp);
@@ -87,7 +86,7 @@ nlohmann::json train_learned_editor(std::shared_ptr<models::Generator> g, const 
     lc_source = source;
     edit::LatentTransformerConfig cfg;
     cfg.attribute = job.attribute;
-    cfg.space = space_name;
+    cfg.space = job.space;
     cfg.latent_dim = dim;
     cfg.num_ws = job.space == models::LatentSpace::WPlus ? g->num_ws() : 0;
     if (!job.layers.empty()) cfg.layers = edit::parse_layers(job.layers, g->num_ws());
@@ -96,7 +95,7 @@ nlohmann::json train_learned_editor(std::shared_ptr<models::Generator> g, const 
   }
   edit::L2MConfig cfg;
   cfg.attribute = job.attribute;
-  cfg.space = space_name;
+  cfg.space = job.space;
   cfg.latent_dim = dim;
   cfg.hidden = job.train.hidden;
   return train_l2m(*g, *supervision, cfg, job.train, out_path);

@@ -168,8 +168,8 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   auto lc = lc_holder.ptr();
   const auto& lcc = lc->config();
   if (lcc.space != config.space || lcc.latent_dim != config.latent_dim || lcc.num_ws != config.num_ws)
-    fail("latent-classifier", "is for " + lcc.space + " codes of dimension " + std::to_string(lcc.latent_dim) +
-                                    ", the transformer edits " + config.space + " codes of dimension " +
+    fail("latent-classifier", "is for " + models::to_string(lcc.space) + " codes of dimension " + std::to_string(lcc.latent_dim) +
+                                    ", the transformer edits " + models::to_string(config.space) + " codes of dimension " +
                                     std::to_string(config.latent_dim));
   const int64_t target = lc->column(config.attribute);
   lc->eval();
@@ -224,7 +224,7 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
   nlohmann::json pw;
   for (size_t k = 0; k < lcc.columns.size(); ++k) pw[lcc.columns[k]] = weights[static_cast<int64_t>(k)].item<double>();
   nlohmann::json report = {{"method", "transformer"}, {"attribute", config.attribute}, {"space", config.space},
-                           {"layers", config.space == "wplus" ? nlohmann::json(net->config().mapped_layers()) : nlohmann::json::array()},
+                           {"layers", config.space == models::LatentSpace::WPlus ? nlohmann::json(net->config().mapped_layers()) : nlohmann::json::array()},
                            {"steps", p.steps}, {"batch", p.batch}, {"learning_rate", p.learning_rate},
                            {"seconds", loop.seconds}, {"resumed_from_step", loop.resumed_from}, {"final", loop.final},
                            {"history", loop.history}, {"preservation_weights", pw}, {"heldout_latent", heldout}};
@@ -237,8 +237,8 @@ nlohmann::json train_latent_transformer(const models::LatentClassifier& lc_holde
 
 nlohmann::json train_l2m(const models::Generator& g, models::AttributeClassifier& clf, const edit::L2MConfig& config,
                          const TrainEditorParams& p, const std::string& out_path) {
-  const auto space = config.latent_space();
-  if (!g.has_space(space)) fail("space " + config.space, "the " + g.arch() + " generator has no such latent space");
+  const auto space = config.space;
+  if (!g.has_space(space)) fail("space " + models::to_string(config.space), "the " + g.arch() + " generator has no such latent space");
   const int64_t dim = space == models::LatentSpace::Z ? g.z_dim() : g.w_dim();
   if (config.latent_dim != dim)
     fail("l2m", "latent dimension " + std::to_string(config.latent_dim) + " does not match the generator's " + std::to_string(dim));

@@ -17,8 +17,8 @@ LatentScores sample_and_score(const models::Generator& g, models::AttributeClass
                               const SampleScoresParams& p) {
   if (p.n < 2) fail("n " + std::to_string(p.n), "need at least 2 samples");
   if (p.batch < 1) fail("batch", "must be positive");
-  const auto space = models::parse_latent_space(p.space);
-  if (!g.has_space(space)) fail("space " + p.space, "the " + g.arch() + " generator has no such latent space");
+  const auto space = p.space;
+  if (!g.has_space(space)) fail("space " + models::to_string(space), "the " + g.arch() + " generator has no such latent space");
   const auto columns = edit::probability_columns(clf);
   LatentScores out;
   out.space = p.space;

@@ -33,7 +33,7 @@ inline void use_fast_photo_params(pipeline::PhotoParams& p) {
 inline pipeline::PhotoEdit random_boundary_edit(const std::string& file_name, const std::string& attribute, uint64_t seed,
                                                 double strength = 1.0) {
   const auto boundary = (temp_dir() / file_name).string();
-  edit::save_boundary(edit::random_boundary(100, "z", attribute, seed), boundary);
+  edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, attribute, seed), boundary);
   pipeline::PhotoEdit e;
   e.editor.method = "interfacegan";
   e.editor.boundary = boundary;

@@ -17,7 +17,7 @@ LatentTransformerConfig transformer_config(const std::string& space, int64_t dim
                                            std::vector<int64_t> layers = {}) {
   LatentTransformerConfig c;
   c.attribute = "smiling";
-  c.space = space;
+  c.space = models::parse_latent_space(space);
   c.latent_dim = dim;
   c.num_ws = num_ws;
   c.layers = std::move(layers);
@@ -27,7 +27,7 @@ LatentTransformerConfig transformer_config(const std::string& space, int64_t dim
 // A latent classifier whose "smiling" logit has the sign of v.x (hidden widths 1: leaky ReLU is monotonic).
 models::LatentClassifier linear_classifier(const torch::Tensor& v, const std::string& space = "z", int64_t num_ws = 0) {
   models::LatentClassifierConfig c;
-  c.space = space;
+  c.space = models::parse_latent_space(space);
   c.latent_dim = v.numel() / std::max<int64_t>(1, num_ws);
   c.num_ws = num_ws;
   c.hidden = {1, 1};
@@ -181,7 +181,7 @@ TEST(L2M, SaveLoadRoundTripAndBadFiles) {
   torch::manual_seed(5);
   L2MConfig c;
   c.attribute = "young";
-  c.space = "w";
+  c.space = models::LatentSpace::W;
   c.latent_dim = 8;
   c.hidden = 12;
   L2MEditor editor{L2MNet(c)};
@@ -194,7 +194,7 @@ TEST(L2M, SaveLoadRoundTripAndBadFiles) {
   EXPECT_TRUE(torch::equal(back->edit(z, d), editor.edit(z, d)));
   EXPECT_EQ(back->space(), models::LatentSpace::W);
   EXPECT_EQ(back->attribute(), "young");
-  c.space = "wplus";
+  c.space = models::LatentSpace::WPlus;
   EXPECT_THROW(L2MNet{c}, Error);
   const std::string missing = (dir / "missing.safetensors").string();
   EXPECT_NE(test::error_of([&] { load_l2m(missing); }).find(missing), std::string::npos);

@@ -23,7 +23,7 @@ class EditSweep : public ::testing::Test {
     edit::EditorSpec spec;
     spec.method = "interfacegan";
     spec.boundary = (test::temp_dir() / "sweep-smiling.safetensors").string();
-    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 11), spec.boundary);
+    edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, "smiling", 11), spec.boundary);
     editor = edit::open_editor(spec, g);
     codes = g->sample_codes(7, 1234, editor->space());
   }

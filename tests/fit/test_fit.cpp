@@ -86,7 +86,7 @@ fs::path write_pack(const std::string& name, const std::string& method = "interf
   const auto dir = test::temp_dir() / name;
   fs::create_directories(dir / "interfacegan");
   if (with_file) {
-    auto b = edit::random_boundary(100, "z", "smiling", 1);
+    auto b = edit::random_boundary(100, models::LatentSpace::Z, "smiling", 1);
     edit::save_boundary(b, (dir / "interfacegan" / "smiling.safetensors").string());
   }
   nlohmann::json j = {{"format", edit::kPackFormat},

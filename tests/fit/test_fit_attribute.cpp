@@ -35,7 +35,7 @@ std::string read(const fs::path& f) {
 fs::path write_dcgan_pack(const std::string& name, const std::string& model, const models::Generator& g) {
   const auto dir = test::temp_dir() / name;
   fs::create_directories(dir / "interfacegan");
-  edit::save_boundary(edit::random_boundary(100, "z", "smiling", 1), (dir / "interfacegan" / "smiling.safetensors").string());
+  edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, "smiling", 1), (dir / "interfacegan" / "smiling.safetensors").string());
   const nlohmann::json j = {{"format", edit::kPackFormat},
                             {"model", model},
                             {"model_hash", edit::generator_hash(g)},

@@ -18,7 +18,7 @@ namespace {
 
 std::string random_boundary(const std::string& attribute, uint64_t seed) {
   const auto path = (test::temp_dir() / (attribute + ".safetensors")).string();
-  edit::save_boundary(edit::random_boundary(100, "z", attribute, seed), path);
+  edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, attribute, seed), path);
   return path;
 }
 
@@ -87,9 +87,9 @@ TEST(EditorFactory, ChecksSpecsAgainstTheGenerator) {
   EXPECT_NE(test::error_of([&] { edit::open_editor(spec, g); }).find("unknown editing method"), std::string::npos);
   spec.method = "interfacegan";
   spec.boundary = random_boundary("smiling", 1);
-  spec.space = "w";
+  spec.space = models::LatentSpace::W;
   EXPECT_NE(test::error_of([&] { edit::open_editor(spec, g); }).find("no such latent space"), std::string::npos);
-  spec.space = "";
+  spec.space = std::nullopt;
   const auto editor = edit::open_editor(spec, g);
   EXPECT_EQ(editor->attribute(), "smiling");
   EXPECT_NE(test::error_of([&] { editor->save((test::temp_dir() / "x.safetensors").string()); }).find("not saved"), std::string::npos);

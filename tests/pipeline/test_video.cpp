@@ -123,7 +123,7 @@ class VideoEdit : public VideoClip {
     FACEEDIT_REQUIRE_SHARED(src, "models/dcgan-celeba32/generator.pt");
     model = test::converted("models/dcgan-celeba32/generator.pt");
     boundary = (test::temp_dir() / "video_smiling.safetensors").string();
-    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 7), boundary);
+    edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, "smiling", 7), boundary);
     params.photo.crop = 128;
     params.photo.inversion_steps = 8;
     params.photo.starts = 1;

@@ -38,7 +38,7 @@ class Server : public ::testing::Test {
     photo_bytes = read_bytes(photo);
     model = test::converted("models/dcgan-celeba32/generator.pt");
     const auto boundary = (test::temp_dir() / "server_smiling.safetensors").string();
-    edit::save_boundary(edit::random_boundary(100, "z", "smiling", 3), boundary);
+    edit::save_boundary(edit::random_boundary(100, models::LatentSpace::Z, "smiling", 3), boundary);
     options.port = 0;
     options.model_name = model;
     options.photo.crop = 128;

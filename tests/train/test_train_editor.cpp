@@ -27,7 +27,7 @@ namespace {
 models::LatentClassifier linear_attributes(const torch::Tensor& a, const torch::Tensor& b, double k,
                                            const std::string& space = "z", int64_t num_ws = 0) {
   models::LatentClassifierConfig c;
-  c.space = space;
+  c.space = models::parse_latent_space(space);
   c.latent_dim = a.numel() / std::max<int64_t>(1, num_ws);
   c.num_ws = num_ws;
   c.hidden = {4, 2};
@@ -56,7 +56,7 @@ edit::LatentTransformerConfig transformer_config(const std::string& attribute, c
                                                  int64_t latent_dim) {
   edit::LatentTransformerConfig cfg;
   cfg.attribute = attribute;
-  cfg.space = space;
+  cfg.space = models::parse_latent_space(space);
   cfg.latent_dim = latent_dim;
   return cfg;
 }

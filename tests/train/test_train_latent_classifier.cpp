@@ -19,7 +19,7 @@ TEST(LatentClassifier, LearnsKnownDecisionRules) {
   v = v / v.norm();
   auto a = torch::sigmoid(4.0 * x.matmul(v));
   auto b = torch::sigmoid(4.0 * x.select(1, 0) * x.select(1, 1));
-  train::LatentScores data{"z", x, torch::stack({a, b}, 1), {"linear", "xor"}};
+  train::LatentScores data{models::LatentSpace::Z, x, torch::stack({a, b}, 1), {"linear", "xor"}};
   auto p = train::train_latent_classifier_default_params();
   p.epochs = 25;
   p.hidden = {128, 64};
@@ -52,7 +52,7 @@ TEST(LatentClassifier, SampleAndScoreMatchesDirectScoring) {
   train::SampleScoresParams p;
   p.n = 10;
   p.batch = 4;
-  p.space = "wplus";
+  p.space = models::LatentSpace::WPlus;
   p.truncation = 0.7;
   p.progress = false;
   auto data = train::sample_and_score(*g, clf, p);
@@ -65,6 +65,5 @@ TEST(LatentClassifier, SampleAndScoreMatchesDirectScoring) {
   EXPECT_LT(test::relative_max_error(data.latents, expected_latents), 1e-5);
   auto direct = clf.predict(g->synthesize(expected_latents));
   EXPECT_LT((data.scores - direct).abs().max().item<double>(), 1e-5);
-  p.space = "bogus";
-  EXPECT_THROW(train::sample_and_score(*g, clf, p), Error);
+  EXPECT_THROW(models::parse_latent_space("bogus"), Error);  // a space is a type now: only a name can be wrong
 }

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ struct EditorSpec {
   std::string boundary;                 // interfacegan: .safetensors from `faceedit boundary`, or an official .npy
   std::string editor_file;              // transformer, l2m: the file `faceedit train-editor` wrote
   std::vector<std::string> conditions;  // interfacegan: boundaries the edit must not move along
-  std::string space;                    // z, w, wplus ("": the boundary's or editor's own, pfsf: the generator's default)
+  std::optional<models::LatentSpace> space;  // none: the boundary's or editor's own, pfsf: the generator's default
   std::string layers;                   // wplus: e.g. 0-7
   std::string distance = "relative";    // interfacegan: relative (step alpha) or absolute (end at alpha)
   std::string attribute;                // canonical CelebA name; interfacegan: overrides the boundary's

@@ -32,12 +32,11 @@ namespace faceedit::edit {
 
 struct L2MConfig {
   std::string attribute;
-  std::string space = "z";  // "z" or "w"
+  models::LatentSpace space = models::LatentSpace::Z;  // Z or W
   int64_t latent_dim = 0;
   int64_t hidden = 256;     // width of the transformer MLP
   nlohmann::json to_json() const;
   static L2MConfig from_json(const nlohmann::json& j, const std::string& what_for_errors);
-  models::LatentSpace latent_space() const { return models::parse_latent_space(space); }
 };
 
 class L2MNetImpl : public torch::nn::Module {
@@ -72,7 +71,7 @@ class L2MEditor : public Editor {
   explicit L2MEditor(L2MNet net, std::string source = "");
   std::string method() const override { return "l2m"; }
   std::string attribute() const override { return net_->config().attribute; }
-  models::LatentSpace space() const override { return net_->config().latent_space(); }
+  models::LatentSpace space() const override { return net_->config().space; }
   torch::Tensor edit(const torch::Tensor& latents, const torch::Tensor& alpha) const override;
   torch::Tensor flip_sign(const torch::Tensor& latents) const override;
   nlohmann::json describe() const override;

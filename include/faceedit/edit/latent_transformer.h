@@ -34,15 +34,14 @@ namespace faceedit::edit {
 
 struct LatentTransformerConfig {
   std::string attribute;
-  std::string space = "z";      // "z", "w" or "wplus"
+  models::LatentSpace space = models::LatentSpace::Z;
   int64_t latent_dim = 0;       // z_dim or w_dim
-  int64_t num_ws = 0;           // W+ codes per latent (space "wplus"); 0 otherwise
+  int64_t num_ws = 0;           // W+ codes per latent (space WPlus); 0 otherwise
   std::vector<int64_t> layers;  // wplus: the edited layers, sorted (one map each); empty: all
   nlohmann::json to_json() const;
   static LatentTransformerConfig from_json(const nlohmann::json& j, const std::string& what_for_errors);
   // The layers that have a map: `layers`, or 0..num_ws-1 when empty; {0} for Z and W.
   std::vector<int64_t> mapped_layers() const;
-  models::LatentSpace latent_space() const;
 };
 
 // The maps T: "maps.<i>" is the Linear of mapped_layers()[i].
@@ -71,7 +70,7 @@ class LatentTransformerEditor : public Editor {
                           std::vector<int64_t> layers = {}, std::string source = "");
   std::string method() const override { return "transformer"; }
   std::string attribute() const override { return net_->config().attribute; }
-  models::LatentSpace space() const override { return net_->config().latent_space(); }
+  models::LatentSpace space() const override { return net_->config().space; }
   torch::Tensor edit(const torch::Tensor& latents, const torch::Tensor& alpha) const override;
   torch::Tensor flip_sign(const torch::Tensor& latents) const override;
   nlohmann::json describe() const override;

@@ -44,7 +44,8 @@ inline constexpr const char* kPackFormat = "faceedit.pack/1";
 const std::vector<std::string>& pack_methods();
 
 struct PackEditor {
-  std::string attribute, method, space, layers;
+  std::string attribute, method, layers;
+  std::optional<models::LatentSpace> space;  // none: the file's own
   std::string file;          // absolute path (pack.json stores it relative to the pack)
   double scale = 1.0;        // native strength at pack strength 1
   std::string unit;          // "guide-median-crossing" or "sample-std"

@@ -29,15 +29,14 @@
 #include <string>
 #include <vector>
 
+#include "faceedit/models/latent_space.h"
+
 namespace faceedit::models {
 
-enum class LatentSpace { Z, W, WPlus };
 enum class NoiseMode { Const, Random, None };
 // The synthesis convolutions' arithmetic without autograd (see Generator::set_precision).
 enum class Precision { Float32, BFloat16, Float16 };
 
-LatentSpace parse_latent_space(const std::string& s);  // "z", "w", "wplus"
-std::string to_string(LatentSpace s);
 NoiseMode parse_noise_mode(const std::string& s);  // "const", "random", "none"
 Precision parse_precision(const std::string& s);   // "fp32", "bf16", "fp16"
 std::string to_string(Precision p);

@@ -18,12 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "faceedit/models/latent_space.h"
+
 namespace faceedit::models {
 
 struct LatentClassifierConfig {
-  std::string space = "z";          // "z", "w" or "wplus"
+  LatentSpace space = LatentSpace::Z;
   int64_t latent_dim = 0;           // z_dim or w_dim
-  int64_t num_ws = 0;               // W+ codes per latent (space "wplus"); 0 otherwise
+  int64_t num_ws = 0;               // W+ codes per latent (space WPlus); 0 otherwise
   std::vector<int64_t> hidden = {512, 256};
   std::vector<std::string> columns;  // attribute names, one logit each
   nlohmann::json to_json() const;

@@ -1,6 +1,6 @@
 // faceedit — training a LatentClassifier (models/latent_classifier.h) from sampled latents.
 //
-//   auto data = sample_and_score(*generator, *classifier, {.n = 20000, .space = "w"});
+//   auto data = sample_and_score(*generator, *classifier, {.n = 20000, .space = models::LatentSpace::W});
 //   auto report = train_latent_classifier(data, train_latent_classifier_default_params(), "lc.safetensors");
 //
 // Targets are the image classifier's probabilities (soft labels, BCE); only its probability
@@ -20,7 +20,7 @@
 namespace faceedit::train {
 
 struct LatentScores {
-  std::string space;                 // "z", "w" or "wplus"
+  models::LatentSpace space = models::LatentSpace::Z;
   torch::Tensor latents;             // [N, dim] or [N, num_ws, dim]
   torch::Tensor scores;              // [N, K] probabilities
   std::vector<std::string> columns;  // K names
@@ -29,7 +29,7 @@ struct LatentScores {
 struct SampleScoresParams {
   int64_t n = 20000;
   uint64_t seed = 0;
-  std::string space = "z";
+  models::LatentSpace space = models::LatentSpace::Z;
   double truncation = 1.0;
   int64_t batch = 64;
   bool progress = true;

@@ -160,14 +160,14 @@ void save_boundary(const Boundary& boundary, const std::string& path) {
                           {{"faceedit.arch", kArch},
                            {"faceedit.format_version", "1"},
                            {"faceedit.attribute", boundary.attribute},
-                           {"faceedit.space", boundary.space},
+                           {"faceedit.space", boundary.space ? models::to_string(*boundary.space) : ""},
                            {"faceedit.report", boundary.report.dump()}});
   } else {
     fail(path, "unknown boundary format (use .safetensors or .npy)");
   }
 }
 
-Boundary random_boundary(int64_t dim, const std::string& space, const std::string& attribute, uint64_t seed) {
+Boundary random_boundary(int64_t dim, std::optional<models::LatentSpace> space, const std::string& attribute, uint64_t seed) {
   if (dim < 1) fail("random boundary", "needs a dimension >= 1");
   Boundary b;
   b.normal = torch::randn({dim}, at::detail::createCPUGenerator(seed));
@@ -200,7 +200,8 @@ Boundary load_boundary(const std::string& path) {
       b.offset = off.item<double>();
     }
     if (auto it = meta.find("faceedit.attribute"); it != meta.end()) b.attribute = it->second;
-    if (auto it = meta.find("faceedit.space"); it != meta.end()) b.space = it->second;
+    if (auto it = meta.find("faceedit.space"); it != meta.end() && !it->second.empty())
+      b.space = models::latent_space_from_json(it->second, path);
     if (auto it = meta.find("faceedit.report"); it != meta.end()) {
       b.report = nlohmann::json::parse(it->second, nullptr, false);
       if (b.report.is_discarded()) fail(path, "faceedit.report is not valid JSON");
@@ -220,7 +221,7 @@ Boundary load_boundary(const std::string& path) {
 
 void check_dimension(const Boundary& boundary, int64_t dim, const std::string& what) {
   if (boundary.dim() != dim)
-    fail(what, "boundary '" + boundary.attribute + "'" + (boundary.space.empty() ? "" : " (space " + boundary.space + ")") +
+    fail(what, "boundary '" + boundary.attribute + "'" + (boundary.space ? " (space " + models::to_string(*boundary.space) + ")" : "") +
                    " has dimension " + std::to_string(boundary.dim()) + ", expected " + std::to_string(dim));
 }
 

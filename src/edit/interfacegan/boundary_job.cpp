@@ -27,7 +27,7 @@ nlohmann::json train_boundary_files(const BoundaryJob& job, const std::string& o
   if (!job.condition_files.empty() && !job.conditions.empty() && job.conditions.size() != job.condition_files.size())
     fail("--condition-boundaries", "give one file per --condition (" + std::to_string(job.conditions.size()) + " conditions, " +
                                        std::to_string(job.condition_files.size()) + " files)");
-  if (!job.space.empty() && job.space != "z" && job.space != "w") fail("--space " + job.space, "boundaries are trained in z or w");
+  if (job.space == models::LatentSpace::WPlus) fail("--space wplus", "boundaries are trained in z or w");
 
   const auto samples = read_boundary_samples(job.samples, job.space);
   const auto scores = score_column(samples, job.attribute);

@@ -321,15 +321,16 @@ SampleSet load_samples(const std::string& dir_str) {
   return set;
 }
 
-BoundarySamples read_boundary_samples(const std::string& dir, const std::string& space) {
+BoundarySamples read_boundary_samples(const std::string& dir, std::optional<models::LatentSpace> space) {
+  using models::LatentSpace;
   auto set = load_samples(dir);
   BoundarySamples out;
   out.dir = dir;
-  out.space = !space.empty() ? space : set.w.defined() ? "w" : "z";
-  if (out.space != "z" && out.space != "w") fail("space '" + out.space + "'", "samples hold z or w latents");
-  if (out.space == "w" && !set.w.defined())
+  out.space = space ? *space : set.w.defined() ? LatentSpace::W : LatentSpace::Z;
+  if (out.space == LatentSpace::WPlus) fail("space 'wplus'", "samples hold z or w latents");
+  if (out.space == LatentSpace::W && !set.w.defined())
     fail((fs::path(dir) / "manifest.json").string(), "no latents of space 'w' (the samples have: z)");
-  out.latents = out.space == "w" ? set.w : set.z;
+  out.latents = out.space == LatentSpace::W ? set.w : set.z;
   out.scores = set.scores;
   out.columns = set.columns;
   out.manifest = set.manifest;

@@ -163,14 +163,14 @@ TEST(Boundary, SaveLoadRoundTrips) {
   auto s = synthetic(2000, 32, 7);
   auto b = edit::train_boundary(s.latents, s.scores, {.ratio = 0.05});
   b.attribute = "smiling";
-  b.space = "w";
+  b.space = models::LatentSpace::W;
   const auto dir = test::temp_dir();
   edit::save_boundary(b, (dir / "b.safetensors").string());
   auto back = edit::load_boundary((dir / "b.safetensors").string());
   EXPECT_TRUE(torch::allclose(back.normal, b.normal, 0, 1e-7));
   EXPECT_NEAR(back.offset, b.offset, 1e-6);
   EXPECT_EQ(back.attribute, "smiling");
-  EXPECT_EQ(back.space, "w");
+  EXPECT_EQ(back.space, models::LatentSpace::W);
   EXPECT_EQ(back.report["chosen"], b.report["chosen"]);
   io::SafetensorsReader file((dir / "b.safetensors").string());
   EXPECT_EQ(file.entry("normal").shape, std::vector<int64_t>({1, 32}));
@@ -305,10 +305,10 @@ std::filesystem::path write_samples(const Synthetic& s, int64_t shard_size, cons
 TEST(BoundarySamples, ReadsShardsAndTrains) {
   auto s = synthetic(3000, 16, 9);
   const auto dir = write_samples(s, 700, "samples");
-  auto samples = edit::read_boundary_samples(dir.string(), "z");
+  auto samples = edit::read_boundary_samples(dir.string(), models::LatentSpace::Z);
   EXPECT_TRUE(torch::equal(samples.latents, s.latents));
-  EXPECT_EQ(samples.space, "z");
-  EXPECT_EQ(edit::read_boundary_samples(dir.string(), "").space, "z");  // no w: the default falls back to z
+  EXPECT_EQ(samples.space, models::LatentSpace::Z);
+  EXPECT_EQ(edit::read_boundary_samples(dir.string(), std::nullopt).space, models::LatentSpace::Z);  // no w: the default falls back to z
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "smiling"), s.scores));
   EXPECT_TRUE(torch::equal(edit::score_column(samples, "Smiling"), s.scores));
   auto b = edit::train_boundary(samples.latents, edit::score_column(samples, "smiling"), {.ratio = 0.05});
@@ -319,5 +319,5 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
             std::string::npos);
   EXPECT_THROW(edit::read_boundary_samples((test::temp_dir() / "absent").string(), "z"), Error);
   std::filesystem::remove(dir / "shard-00004.safetensors");
-  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), "z"); }).find("shard-00004"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), models::LatentSpace::Z); }).find("shard-00004"), std::string::npos);
 }

@@ -211,8 +211,8 @@ TEST(Sampling, BoundaryFilesWithAConditionTrainedFromTheSamples) {
   EXPECT_NEAR(projected.dot(young.normal).item<double>(), 0.0, 1e-5);
   EXPECT_NEAR(projected.norm().item<double>(), 1.0, 1e-5);
   EXPECT_EQ(report["conditions"][0]["source"], "trained from " + dir.string());
-  job.space = "wplus";
+  job.space = models::LatentSpace::WPlus;
   EXPECT_NE(test::error_of([&] { edit::train_boundary_files(job, out); }).find("--space wplus"), std::string::npos);
-  job.space = "";
+  job.space = std::nullopt;
   EXPECT_NE(test::error_of([&] { edit::train_boundary_files(job, "b.npy"); }).find("give -o NAME.safetensors"), std::string::npos);
 }

@@ -6,7 +6,7 @@
 // signed_distance() is how far a latent is from the hyperplane (positive: has the attribute).
 //
 //   auto b = edit::train_boundary(latents /*[N, 512]*/, smiling_scores /*[N]*/, {.seed = 1});
-//   b.attribute = "smiling"; b.space = "w";
+//   b.attribute = "smiling"; b.space = models::LatentSpace::W;
 //   edit::save_boundary(b, "smiling.safetensors");     // normal, offset, training report
 //   edit::save_boundary(b, "smiling.npy");             // InterFaceGAN's [1, 512] layout (no offset)
 //   auto official = edit::load_boundary("boundary_Smiling.npy");  // offset 0
@@ -47,15 +47,18 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "faceedit/models/latent_space.h"
 
 namespace faceedit::edit {
 
 struct Boundary {
   torch::Tensor normal;  // [dim] float32, unit norm, towards more of the attribute
   double offset = 0.0;   // hyperplane: normal·x + offset = 0 (a .npy boundary has none: 0)
-  std::string space;     // "z", "w", ... ("" when unknown, e.g. an official .npy)
+  std::optional<models::LatentSpace> space;  // unknown for e.g. an official .npy
   std::string attribute;
   nlohmann::json report = nlohmann::json::object();  // training report, cosines, ...
 
@@ -75,7 +78,7 @@ Boundary load_boundary(const std::string& path);
 
 // A random unit direction, the same for the same seed: a control that learnt nothing (what any edit
 // of that length does), and the stand-in boundary of tests, benchmarks and fuzzing.
-Boundary random_boundary(int64_t dim, const std::string& space, const std::string& attribute, uint64_t seed);
+Boundary random_boundary(int64_t dim, std::optional<models::LatentSpace> space, const std::string& attribute, uint64_t seed);
 
 // Throws "<what>: boundary <attribute> has dimension D, expected dim" unless boundary.dim() == dim.
 void check_dimension(const Boundary& boundary, int64_t dim, const std::string& what);

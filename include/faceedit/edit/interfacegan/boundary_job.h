@@ -13,6 +13,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ namespace faceedit::edit {
 struct BoundaryJob {
   std::string samples;                               // a `faceedit sample` directory
   std::string attribute;                             // its score column to separate
-  std::string space;                                 // z or w ("": w when the samples have it, else z)
+  std::optional<models::LatentSpace> space;          // Z or W (none: W when the samples have it, else Z)
   std::vector<std::string> conditions;               // attributes to stay independent of
   std::vector<std::string> condition_files;          // their boundaries (.npy/.safetensors; default: trained here)
   BoundaryParams params;

@@ -40,6 +40,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -115,17 +116,18 @@ SampleSet load_samples(const std::string& dir);
 
 // The latents of one space with every score column: what boundary training reads, through
 // load_samples (one reader, one validation policy).
-//   auto s = edit::read_boundary_samples("samples/", "w");
+//   auto s = edit::read_boundary_samples("samples/", models::LatentSpace::W);
 //   auto smiling = edit::score_column(s, "smiling");   // [N]
 struct BoundarySamples {
-  std::string dir, space;
+  std::string dir;
+  models::LatentSpace space = models::LatentSpace::Z;
   torch::Tensor latents;             // [N, dim] float32
   torch::Tensor scores;              // [N, C] float32
   std::vector<std::string> columns;  // C names
   nlohmann::json manifest;
 };
-// space "z" or "w"; "" picks w when the samples have it (StyleGAN2), else z.
-BoundarySamples read_boundary_samples(const std::string& dir, const std::string& space);
+// space Z or W; none picks W when the samples have it (StyleGAN2), else Z.
+BoundarySamples read_boundary_samples(const std::string& dir, std::optional<models::LatentSpace> space);
 
 // The scores column named `attribute` (canonical names and aliases match), [N]. Throws listing the
 // available columns when there is none.
