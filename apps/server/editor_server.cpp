@@ -10,7 +10,6 @@
 #include <deque>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <thread>
 #include <iostream>
 
@@ -120,7 +119,6 @@ struct EditorServer::Impl {
   std::condition_variable wake;
   std::map<std::string, std::shared_ptr<Slot>> slots;
   std::deque<std::shared_ptr<Slot>> queue;
-  std::shared_ptr<Slot> preparing;
   bool stopping = false;
   std::thread worker, sweeper;
 
@@ -373,16 +371,6 @@ void EditorServer::Impl::render(const httplib::Request& req, httplib::Response& 
 
 // The preparation worker: one photo at a time (an inversion already uses every core).
 void EditorServer::Impl::work() {
-  // Inversion progress reaches the page through the library's progress lines ("inversion: 12/300 ...").
-  set_log_sink([this](const std::string& line) {
-    std::cerr << line << "\n";
-    static const std::regex steps(R"(^inversion: (\d+)/(\d+))");
-    std::smatch sm;
-    if (std::regex_search(line, sm, steps)) {
-      std::lock_guard<std::mutex> lock(m);
-      if (preparing) preparing->progress = 0.1 + 0.9 * std::stod(sm[1]) / std::max(1.0, std::stod(sm[2]));
-    }
-  });
   while (true) {
     std::shared_ptr<Slot> slot;
     {
@@ -391,14 +379,19 @@ void EditorServer::Impl::work() {
       if (stopping) return;
       slot = queue.front();
       queue.pop_front();
-      preparing = slot;
       slot->state = "aligning";
     }
     try {
-      auto session = std::make_unique<pipeline::PhotoSession>(g, o.model_name, o.photo, [this, slot](const pipeline::PhotoStage& st) {
+      // The bar: 0.1 once aligned, then each stage's steps (inverting, then personalizing) to 1.
+      auto params = o.photo;
+      params.on_progress = [this, slot](const ProgressUpdate& u) {
+        std::lock_guard<std::mutex> lock(m);
+        slot->progress = 0.1 + 0.9 * static_cast<double>(u.done) / static_cast<double>(std::max<int64_t>(1, u.total));
+      };
+      auto session = std::make_unique<pipeline::PhotoSession>(g, o.model_name, params, [this, slot](const pipeline::PhotoStage& st) {
         std::lock_guard<std::mutex> lock(m);
         if (st.name == "align") slot->state = "inverting", slot->progress = 0.1;
-        if (st.name == "inversion" && personalize) slot->state = "personalizing";
+        if (st.name == "inversion" && personalize) slot->state = "personalizing", slot->progress = 0.1;
       });
       face::AlignmentQuad frame;
       if (editors.empty()) {  // L2M-GAN only: nothing to invert; the photo's one face gives the frame
@@ -417,8 +410,6 @@ void EditorServer::Impl::work() {
       slot->state = "failed";
       slot->error = e.what();
     }
-    std::lock_guard<std::mutex> lock(m);
-    preparing.reset();
   }
 }
 
@@ -530,7 +521,6 @@ EditorServer::~EditorServer() {
   impl_->wake.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();
   if (impl_->sweeper.joinable()) impl_->sweeper.join();
-  set_log_sink({});
 }
 
 int EditorServer::bind() {

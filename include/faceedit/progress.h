@@ -30,6 +30,15 @@ void request_stop();
 bool stop_requested();
 void clear_stop();
 
+// Each update of a Progress as numbers, for front ends that draw their own progress (a server's
+// bar, a notebook widget) instead of reading the lines: the label ("inversion"), items done and the
+// total (0: unknown). Called on every update, unthrottled, on the job's thread.
+struct ProgressUpdate {
+  std::string label;
+  int64_t done = 0, total = 0;
+};
+using ProgressCallback = std::function<void(const ProgressUpdate&)>;
+
 class Progress {
  public:
   // `label` prefixes each line; `total` items are expected (0: unknown); `unit` names them.
@@ -38,6 +47,8 @@ class Progress {
   // or always when `force`. `extra` (e.g. "loss 0.31") is appended to the line.
   void update(int64_t done, const std::string& extra = "", bool force = false);
   void finish(const std::string& extra = "");
+  // Also reports every update to `callback` (empty: lines only).
+  void set_callback(ProgressCallback callback) { callback_ = std::move(callback); }
   double elapsed_seconds() const;
 
  private:
@@ -45,6 +56,7 @@ class Progress {
   int64_t total_, start_done_ = -1;
   bool enabled_;
   std::chrono::steady_clock::time_point start_, last_print_;
+  ProgressCallback callback_;
 };
 
 }  // namespace faceedit

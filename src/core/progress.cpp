@@ -45,6 +45,7 @@ static std::string format_duration(double s) {
 void Progress::update(int64_t done, const std::string& extra, bool force) {
   // Resumed jobs start part-way: the rate counts only what this run did.
   if (start_done_ < 0) start_done_ = done;
+  if (callback_) callback_({label_, done, total_});
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   if (!force && now - last_print_ < std::chrono::milliseconds(1000)) return;

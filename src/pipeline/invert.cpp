@@ -84,6 +84,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
   auto x = (p.init.defined() ? p.init.to(g.device()).detach() : initial_latents(g, p.space, starts, p.seed)).clone().requires_grad_(true);
   torch::optim::Adam opt({x}, torch::optim::AdamOptions(p.lr));
   Progress progress("inversion", p.steps, "steps", p.progress);
+  progress.set_callback(p.on_progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
@@ -97,7 +98,7 @@ InversionResult invert(const models::Generator& g, const torch::Tensor& target, 
       torch::NoGradGuard no_grad;
       x.clamp_(-1.0, 1.0);
     }
-    if (p.progress) progress.update(step + 1, "loss " + std::to_string(l.total.min().item<double>()));
+    if (p.progress || p.on_progress) progress.update(step + 1, "loss " + std::to_string(l.total.min().item<double>()));
   }
   progress.finish();
 

@@ -87,6 +87,7 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
   // Feature loss on composites: outside the mask the target shows through, so only the face counts.
   const auto composite = [&](const torch::Tensor& img) { return mask * img + (1 - mask) * target; };
   Progress progress("personalization", p.steps, "steps", p.progress);
+  progress.set_callback(p.on_progress);
   for (int step = 0; step < p.steps; ++step) {
     for (auto& group : opt.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(nn::warmup_cosine_lr(step, p.steps, p.lr, p.warmup));
@@ -101,7 +102,7 @@ PersonalizeResult personalize(models::Generator& g, const torch::Tensor& pivot_i
     auto grads = torch::autograd::grad({loss}, params, {}, c10::nullopt, false, /*allow_unused=*/true);
     for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i];
     opt.step();
-    if (p.progress) progress.update(step + 1, "loss " + std::to_string(loss.item<double>()));
+    if (p.progress || p.on_progress) progress.update(step + 1, "loss " + std::to_string(loss.item<double>()));
   }
   progress.finish();
   for (auto& t : params) t.mutable_grad() = torch::Tensor();

@@ -214,6 +214,7 @@ void PhotoSession::State::personalize(PreparedPhoto& prep) {
   PersonalizeParams pp;
   pp.steps = p.personalize_steps;
   pp.progress = true;
+  pp.on_progress = p.on_progress;
   auto pers = pipeline::personalize(g, prep.pivot, prep.space, generator_target(prep.face.crop, g), mask_t, perceptual, pp);
   prep.personalization = pers.to_json();
   prep.personalization["steps"] = p.personalize_steps;
@@ -273,6 +274,7 @@ const PreparedPhoto& PhotoSession::prepare(const cv::Mat& photo, const std::stri
   ip.steps = s.p.inversion_steps;
   ip.starts = s.p.starts;
   ip.progress = true;
+  ip.on_progress = s.p.on_progress;
   if (!s.p.encoder.empty()) {
     if (!s.encoder) s.encoder = models::Encoder::load(s.p.encoder, base.device());
     ip.init = encoder_start(*s.encoder, base, target, space, s.p.encoder);

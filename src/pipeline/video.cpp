@@ -369,6 +369,9 @@ namespace {
 // How the frames with a face are edited and rendered: the latent methods (each frame's inversion
 // and its edited latent, rendered by the generator) or an image editor (L2M-GAN: the frame's crop).
 struct ClipEdit {
+  explicit ClipEdit(const face::FaceTrack& track) : faces(track.frames()), frame_info(track.frames()) {
+    for (int t = 0; t < track.frames(); ++t) faces[t] = track.quads[t].has_value();
+  }
   std::vector<bool> faces;                 // frames with a face to edit
   std::vector<AppliedEdit> applied;        // as applied to the first face
   std::vector<nlohmann::json> frame_info;  // per frame: what its edit reports (the inversion), or null
@@ -376,6 +379,7 @@ struct ClipEdit {
   std::function<face::AlignmentQuad(const face::AlignmentQuad& ffhq)> frame;  // the crop's quad from the tracked one
   std::function<cv::Mat(int t)> mask;                             // frame t's stored mask
   std::function<RenderedFace(int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame)> render;
+  nlohmann::json inversion, personalization;  // the summary's (latent methods; null otherwise)
 };
 
 // 3 (L2M-GAN). Per frame with a face: the crop in the model's framing, its mask, the model's
@@ -534,6 +538,72 @@ nlohmann::json inversion_summary(const std::vector<nlohmann::json>& inversions, 
 
 }  // namespace
 
+// 3 (L2M-GAN): every tracked crop edited by the model (stored in the work directory, resumable);
+// the change, smoothed over time, rendered onto each frame's own crop.
+ClipEdit image_clip(const fs::path& input, const Work& work, const face::FaceTrack& track, std::shared_ptr<L2MGanPhotoEditor> editor,
+                    const std::vector<PhotoEdit>& edits, torch::Device device, const VideoParams& p, const VideoStageCallback& cb,
+                    nlohmann::json& timings) {
+  ClipEdit clip(track);
+  const auto t0 = Clock::now();
+  const fs::path dir = image_edit_dir(work, *editor, edits);
+  clip.applied = edit_frames_image(input, dir, track, *editor, edits, p, cb);
+  timings["edit"] = seconds_since(t0);
+  auto load = [dir, device](int t) { return load_image_edit(dir / frame_name("frame_", t), device); };
+  auto changes = std::make_shared<FrameWindow<torch::Tensor>>(clip.faces, p.latent_sigma, [load](int u) {
+    const auto f = load(u);
+    return torch::Tensor(f.edited - f.reconstruction);
+  });
+  clip.guide = editor->guide();
+  clip.frame = [editor](const face::AlignmentQuad& q) { return editor->framed_quad(q); };
+  clip.mask = [load](int t) { return load(t).mask; };
+  clip.render = [editor, load, changes](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+    const auto rec = load(t).reconstruction;
+    return editor->render_face(face, mask, rec, rec + changes->at(t), frame);
+  };
+  return clip;
+}
+
+// 3 (latent methods): every frame inverted, optionally one generator personalized on keyframes (the
+// clip's own copy, never g itself), the edits applied per frame; a session on the clip's generator
+// renders each frame (a walk walks it).
+ClipEdit latent_clip(const fs::path& input, const Work& work, const face::FaceTrack& track, std::shared_ptr<models::Generator> g,
+                     const std::string& model_name, const PhotoSession& session, const std::vector<PhotoEdit>& opened,
+                     models::LatentSpace space, const PhotoParams& pp, const VideoParams& p, const VideoStageCallback& cb,
+                     nlohmann::json& timings) {
+  ClipEdit clip(track);
+  const InversionGuide& guide = session.guide();
+  auto t0 = Clock::now();
+  invert_frames(input, work, track, *g, guide, space, p, cb);
+  timings["invert"] = seconds_since(t0);
+  std::shared_ptr<const models::Generator> clip_g = g;
+  clip.personalization = nullptr;
+  if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
+    t0 = Clock::now();
+    std::shared_ptr<models::Generator> personal = g->clone();
+    clip.personalization = personalize_clip(input, work, track, *personal, guide, space, p, model_name);
+    clip_g = personal;
+    timings["personalize"] = seconds_since(t0);
+  }
+  auto frames = std::make_shared<PhotoSession>(clip_g, model_name, pp);
+  t0 = Clock::now();
+  auto edited = std::make_shared<EditedFrames>(edit_frames(work, track, *clip_g, *frames, opened, space, p, cb));
+  timings["edit"] = seconds_since(t0);
+  for (int t = 0; t < track.frames(); ++t) {
+    clip.faces[t] = edited->edited[t].defined();
+    clip.frame_info[t] = edited->inversions[t];
+  }
+  clip.applied = edited->applied;
+  clip.inversion = inversion_summary(edited->inversions, track.faces_found());
+  clip.guide = guide.classifier.get();
+  const PhotoParams framing = p.photo;
+  clip.frame = [g, framing](const face::AlignmentQuad& q) { return framed_quad(q, *g, framing); };
+  clip.mask = [dir = work.dir, g](int t) { return load_frame(dir / frame_name("frame_", t), *g).mask; };
+  clip.render = [frames, edited, space](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
+    return frames->render_face(face, mask, space, edited->pivots[t], edited->edited[t], frame);
+  };
+  return clip;
+}
+
 VideoResult edit_video(const fs::path& input, const fs::path& output, std::shared_ptr<models::Generator> g, const std::string& model_name,
                        const std::vector<PhotoEdit>& edits, const VideoParams& p, VideoStageCallback cb, FrameCallback on_frame) {
   const auto t_start = Clock::now();
@@ -553,11 +623,11 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   pp.cache_dir.clear();
   const bool image_edit = is_l2mgan_edit(edits);
   std::unique_ptr<PhotoSession> session;
-  std::unique_ptr<L2MGanPhotoEditor> image_editor;
+  std::shared_ptr<L2MGanPhotoEditor> image_editor;
   std::vector<PhotoEdit> opened = edits;
   models::LatentSpace space = models::LatentSpace::Z;
   if (image_edit) {
-    image_editor = std::make_unique<L2MGanPhotoEditor>(edits, pp, g->device());
+    image_editor = std::make_shared<L2MGanPhotoEditor>(edits, pp, g->device());
   } else {
     session = std::make_unique<PhotoSession>(g, model_name, pp);
     session->open(opened);
@@ -584,70 +654,13 @@ VideoResult edit_video(const fs::path& input, const fs::path& output, std::share
   if (result.faces < track.frames())
     log_line(log_text("video: ", track.frames() - result.faces, " of ", track.frames(), " frames have no face; they pass through unchanged"));
 
-  ClipEdit clip;
-  clip.faces.resize(track.frames());
-  clip.frame_info.resize(track.frames());
-  for (int t = 0; t < track.frames(); ++t) clip.faces[t] = track.quads[t].has_value();
-  nlohmann::json personalization = nullptr;
-  // Latent methods: the clip's generator is the shared one, or this clip's own personalized copy
-  // (never g itself); one session edits and renders every frame on it (a walk walks it).
-  std::shared_ptr<const models::Generator> clip_g = g;
-  std::unique_ptr<PhotoSession> frames;
-  EditedFrames edited;
-  if (image_edit) {
-    t0 = Clock::now();
-    const fs::path dir = image_edit_dir(work, *image_editor, edits);
-    clip.applied = edit_frames_image(input, dir, track, *image_editor, edits, p, cb);
-    timings["edit"] = seconds_since(t0);
-    const auto device = g->device();
-    auto load = [dir, device](int t) { return load_image_edit(dir / frame_name("frame_", t), device); };
-    auto changes = std::make_shared<FrameWindow<torch::Tensor>>(clip.faces, p.latent_sigma, [load](int u) {
-      const auto f = load(u);
-      return torch::Tensor(f.edited - f.reconstruction);
-    });
-    const L2MGanPhotoEditor& editor = *image_editor;
-    clip.guide = editor.guide();
-    clip.frame = [&editor](const face::AlignmentQuad& q) { return editor.framed_quad(q); };
-    clip.mask = [load](int t) { return load(t).mask; };
-    clip.render = [&editor, load, changes](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
-      const auto rec = load(t).reconstruction;
-      return editor.render_face(face, mask, rec, rec + changes->at(t), frame);
-    };
-  } else {
-    const InversionGuide& guide = session->guide();
-    t0 = Clock::now();
-    invert_frames(input, work, track, *g, guide, space, p, cb);
-    timings["invert"] = seconds_since(t0);
-    if (p.personalize_frames > 0 && p.photo.personalize_steps > 0) {
-      t0 = Clock::now();
-      std::shared_ptr<models::Generator> personal = g->clone();
-      personalization = personalize_clip(input, work, track, *personal, guide, space, p, model_name);
-      clip_g = personal;
-      timings["personalize"] = seconds_since(t0);
-    }
-    frames = std::make_unique<PhotoSession>(clip_g, model_name, pp);
-    t0 = Clock::now();
-    edited = edit_frames(work, track, *clip_g, *frames, opened, space, p, cb);
-    timings["edit"] = seconds_since(t0);
-    for (int t = 0; t < track.frames(); ++t) {
-      clip.faces[t] = edited.edited[t].defined();
-      clip.frame_info[t] = edited.inversions[t];
-    }
-    clip.applied = edited.applied;
-    clip.guide = guide.classifier.get();
-    const models::Generator& gen = *g;
-    clip.frame = [&gen, &p](const face::AlignmentQuad& q) { return framed_quad(q, gen, p.photo); };
-    clip.mask = [&work, &gen](int t) { return load_frame(work.frame(t), gen).mask; };
-    clip.render = [&](int t, const face::AlignedFace& face, const cv::Mat& mask, const cv::Mat& frame) {
-      return frames->render_face(face, mask, space, edited.pivots[t], edited.edited[t], frame);
-    };
-  }
-
+  ClipEdit clip = image_edit ? image_clip(input, work, track, image_editor, edits, g->device(), p, cb, timings)
+                              : latent_clip(input, work, track, g, model_name, *session, opened, space, pp, p, cb, timings);
   render_clip(input, output, track, clip, p, result, timings, cb, on_frame);
 
   auto& s = result.summary;
-  if (!image_edit) s["inversion"] = inversion_summary(edited.inversions, result.faces);
-  s["personalization"] = personalization;
+  if (!image_edit) s["inversion"] = clip.inversion;
+  s["personalization"] = clip.personalization;
   timings["total"] = seconds_since(t_start);
   timings["per_frame"] = timings["total"].get<double>() / std::max(1, result.frames);
   s["seconds"] = timings;

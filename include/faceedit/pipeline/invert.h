@@ -29,6 +29,7 @@
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/encoder.h"
 #include "faceedit/models/generator.h"
+#include "faceedit/progress.h"
 
 namespace faceedit::pipeline {
 
@@ -49,6 +50,7 @@ struct InversionParams {
   torch::Tensor init;    // [1, ...] in `space`: start here instead (one start; e.g. the previous video frame's
                          // latent, or an encoder's code); with init, steps = 0 returns it as the inversion
   bool progress = false; // progress lines on stderr
+  ProgressCallback on_progress;  // each step as numbers (progress.h), with or without the lines
 };
 
 struct InversionResult {

@@ -34,6 +34,7 @@
 #include "faceedit/io/safetensors.h"
 #include "faceedit/models/classifier_features.h"
 #include "faceedit/models/generator.h"
+#include "faceedit/progress.h"
 
 namespace faceedit::pipeline {
 
@@ -49,6 +50,7 @@ struct PersonalizeParams {
   models::NoiseMode noise = models::NoiseMode::Const;
   uint64_t seed = 0;
   bool progress = false;
+  ProgressCallback on_progress;  // each step as numbers (progress.h), with or without the lines
 };
 
 struct PersonalizeResult {

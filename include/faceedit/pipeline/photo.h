@@ -69,6 +69,9 @@ struct PhotoParams {
   bool replace = false;            // paste G's face instead of adding its change to the crop
   std::filesystem::path cache_dir;  // "" : no cache
   uint64_t cache_max_bytes = 512ull << 20;  // oldest photos evicted beyond this
+  // Inversion's and personalization's steps as numbers ("inversion" / "personalization", done,
+  // total), beside their progress lines: what a front end draws its bar from. Not part of any key.
+  ProgressCallback on_progress;
 };
 
 // Our classifier guiding inversion and personalization (PhotoParams::guide: a trained set's name, a
