@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size) std::fwrite(data, 1, size, f);
   std::fclose(f);
   try {
-    (void)faceedit::edit::read_boundary_samples(dir, "");
+    (void)faceedit::edit::read_boundary_samples(dir, std::nullopt);
   } catch (const faceedit::Error&) {
   }
   return 0;

@@ -315,9 +315,9 @@ TEST(BoundarySamples, ReadsShardsAndTrains) {
   EXPECT_GT(cosine(b.normal, s.normal), 0.97);
 
   EXPECT_NE(test::error_of([&] { edit::score_column(samples, "bald"); }).find("columns: smiling, male"), std::string::npos);
-  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), "w"); }).find("no latents of space 'w'"),
+  EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), models::LatentSpace::W); }).find("no latents of space 'w'"),
             std::string::npos);
-  EXPECT_THROW(edit::read_boundary_samples((test::temp_dir() / "absent").string(), "z"), Error);
+  EXPECT_THROW(edit::read_boundary_samples((test::temp_dir() / "absent").string(), models::LatentSpace::Z), Error);
   std::filesystem::remove(dir / "shard-00004.safetensors");
   EXPECT_NE(test::error_of([&] { edit::read_boundary_samples(dir.string(), models::LatentSpace::Z); }).find("shard-00004"), std::string::npos);
 }

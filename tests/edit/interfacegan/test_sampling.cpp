@@ -195,7 +195,7 @@ TEST(Sampling, BoundaryFilesWithAConditionTrainedFromTheSamples) {
   const auto plain_out = (test::temp_dir() / "b_plain.safetensors").string();
   const auto plain_report = edit::train_boundary_files(job, plain_out);
   EXPECT_EQ(plain_report["written"].size(), 2u);
-  const auto samples = edit::read_boundary_samples(dir.string(), "");
+  const auto samples = edit::read_boundary_samples(dir.string(), std::nullopt);
   const auto rows = edit::scored_rows(samples.latents, edit::score_column(samples, "smiling"));
   const auto direct = edit::train_boundary(rows.latents, rows.scores, job.params);
   EXPECT_TRUE(torch::allclose(edit::load_boundary(plain_out).normal, direct.normal, 1e-6, 1e-7));
