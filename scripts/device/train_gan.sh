@@ -88,10 +88,10 @@ extra=(-I"$deps/include" -DFACEEDIT_TOOLS_DIR="\"$PWD/tools\"" -DFACEEDIT_DEFAUL
 . tests/device/python_torch_build.sh
 python_torch_build "$python" "$build" train_gan_main extra \
   src/core/error.cpp src/core/runtime.cpp src/core/distributed.cpp src/core/progress.cpp src/io/safetensors.cpp src/io/atomic_file.cpp \
-  src/io/json_checks.cpp src/nn/ops.cpp src/nn/fused_kernels.cpp src/models/generator.cpp \
-  src/models/numpy_random.cpp src/models/stylegan2.cpp src/models/stylegan2_discriminator.cpp src/models/dcgan.cpp \
+  src/io/json_checks.cpp src/io/json_file.cpp src/nn/ops.cpp src/nn/fused_kernels.cpp src/nn/filtered_lrelu.cpp src/models/generator.cpp \
+  src/models/numpy_random.cpp src/models/stylegan2.cpp src/models/stylegan3.cpp src/models/stylegan2_discriminator.cpp src/models/dcgan.cpp \
   src/models/weights.cpp src/models/model_files.cpp src/train/checkpoint.cpp src/train/gan/gan_augment.cpp \
-  src/train/gan/train_gan.cpp scripts/device/train_gan_main.cpp
+  src/train/gan/gan_loss.cpp src/train/gan/train_gan.cpp scripts/device/train_gan_main.cpp
 
 fi
 [ "$mode" = build ] && exit 0

@@ -34,7 +34,7 @@ TEST(EditorFactory, OneKeyTableForSpecsAndOptions) {
   // Every key of the table parses in a spec (so the CLI options and the specs cannot drift).
   const std::map<std::string, std::string> sample = {{"truncation", "0.7"}, {"walk-steps", "9"}, {"step-length", "0.5"},
                                                      {"threshold", "0.6"},  {"strength", "-2"},  {"attr", "Smile"},
-                                                     {"judge-target", "glasses"}};
+                                                     {"judge-target", "glasses"}, {"space", "w"}};
   for (const auto& k : edit::editor_keys()) {
     const std::string value = sample.count(k.key) ? sample.at(k.key) : "x";
     EXPECT_NO_THROW(edit::parse_edit_step(k.key + "=" + value)) << k.key;
