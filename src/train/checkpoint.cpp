@@ -94,4 +94,15 @@ nlohmann::json training_report(const std::string& method, const nlohmann::json& 
   return report;
 }
 
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) & 0x7fffffffffffffffull;
+}
+
+void set_requires_grad(const std::vector<torch::Tensor>& params, bool on) {
+  for (auto t : params) t.requires_grad_(on);
+}
+
 }  // namespace faceedit::train

@@ -43,17 +43,6 @@ torch::Tensor l2mgan_sheet(L2MGan& model, const torch::Tensor& images, const tor
 
 namespace {
 
-uint64_t step_seed(uint64_t seed, int64_t step) {  // SplitMix64 of (seed, step), as train-gan
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return (z ^ (z >> 31)) & 0x7fffffffffffffffull;
-}
-
-void set_requires_grad(const std::vector<torch::Tensor>& params, bool on) {
-  for (auto t : params) t.requires_grad_(on);
-}
-
 void validate(const TrainL2MGanParams& p, const LabelledFaces& faces) {
   p.model.validate("l2mgan config");
   if (p.batch < 2 || p.batch > 4096) fail("batch " + std::to_string(p.batch), "must be in 2..4096");

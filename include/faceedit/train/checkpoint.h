@@ -61,4 +61,10 @@ std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b);
 nlohmann::json training_report(const std::string& method, const nlohmann::json& settings, int64_t steps_done, int64_t batch,
                                double seconds, const nlohmann::json& history, int64_t resumed_from);
 
+// Step `step`'s seed: SplitMix64 of (seed, step), so the steps of a trainer draw independent
+// streams and a resumed run draws what the uninterrupted one would have.
+uint64_t step_seed(uint64_t seed, int64_t step);
+// Turns gradients of `params` on or off (the phases of a GAN step train one network at a time).
+void set_requires_grad(const std::vector<torch::Tensor>& params, bool on);
+
 }  // namespace faceedit::train

@@ -122,18 +122,6 @@ nlohmann::json fingerprint(const Resolved& r, const torch::Tensor& images) {
                     std::filesystem::path(p.init_discriminator).filename().string()}}};
 }
 
-// Step i's seed: SplitMix64 of (seed, i), so steps draw independent streams.
-uint64_t step_seed(uint64_t seed, int64_t step) {
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return (z ^ (z >> 31)) & 0x7fffffffffffffffull;
-}
-
-void set_requires_grad(const std::vector<torch::Tensor>& params, bool on) {
-  for (auto t : params) t.requires_grad_(on);
-}
-
 // Adam with NVIDIA's lazy-regularisation correction of lr and betas (interval 0: no regulariser).
 std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& params, double lr, int64_t interval) {
   const double ratio = interval > 0 ? static_cast<double>(interval) / static_cast<double>(interval + 1) : 1.0;
